@@ -1,0 +1,1 @@
+//! Shared helpers for the benchmarks (frames to measure on).

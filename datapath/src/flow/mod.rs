@@ -1,0 +1,1 @@
+//! Flow keys (placeholder while the wire views are written).

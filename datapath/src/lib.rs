@@ -1,0 +1,16 @@
+//! The datapath: packets and the fast path.
+//!
+//! This crate knows nothing of OpenFlow. It provides the packet model that
+//! both the fast path and `ofproto` share:
+//!
+//! * [`wire`]: zero-copy typed views over header bytes, each with a small
+//!   validated `Repr` that parses and emits, plus checksum helpers.
+//! * [`flow`]: the flow key ([`flow::FlowKey`]), its mask ([`flow::FlowMask`]),
+//!   the sparse [`flow::Miniflow`] form with a fast hash, and
+//!   [`flow::extract`], which fills a key from a frame and never fails.
+//!
+//! Invariants: nothing in this crate panics on any byte sequence received from
+//! a port; the extraction path allocates nothing.
+
+pub mod flow;
+pub mod wire;
