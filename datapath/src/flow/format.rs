@@ -60,7 +60,10 @@ macro_rules! hex_value {
         impl Value for Hex<$t> {
             fn zero() -> Self { Hex(0) }
             fn ones() -> Self { Hex(<$t>::MAX) }
-            fn write(self, w: &mut dyn Write) -> fmt::Result { write!(w, "{:#x}", self.0) }
+            // Like C's "%#x": zero prints as "0".
+            fn write(self, w: &mut dyn Write) -> fmt::Result {
+                if self.0 == 0 { w.write_char('0') } else { write!(w, "{:#x}", self.0) }
+            }
         }
     )*};
 }

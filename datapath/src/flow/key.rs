@@ -230,11 +230,11 @@ pub const STAGE_L3: usize = offset_of!(FlowKey, nw_src) / 8;
 pub const STAGE_L4: usize = offset_of!(FlowKey, tp_src) / 8;
 
 const _: () = {
-    assert!(size_of::<FlowKey>() % 8 == 0);
+    assert!(size_of::<FlowKey>().is_multiple_of(8));
     assert!(core::mem::align_of::<FlowKey>() == 8);
-    assert!(offset_of!(FlowKey, dl_dst) % 8 == 0);
-    assert!(offset_of!(FlowKey, nw_src) % 8 == 0);
-    assert!(offset_of!(FlowKey, tp_src) % 8 == 0);
+    assert!(offset_of!(FlowKey, dl_dst).is_multiple_of(8));
+    assert!(offset_of!(FlowKey, nw_src).is_multiple_of(8));
+    assert!(offset_of!(FlowKey, tp_src).is_multiple_of(8));
     // The miniflow map is one u64: one bit per word.
     assert!(FLOW_U64S <= 64);
 };
@@ -485,7 +485,7 @@ mod tests {
     #[test]
     fn layout_is_word_aligned_and_staged() {
         assert_eq!(size_of::<FlowKey>(), FLOW_U64S * 8);
-        assert!(STAGE_L2 < STAGE_L3 && STAGE_L3 < STAGE_L4 && STAGE_L4 < FLOW_U64S);
+        const { assert!(STAGE_L2 < STAGE_L3 && STAGE_L3 < STAGE_L4 && STAGE_L4 < FLOW_U64S) };
         assert_eq!(FlowKey::ZERO, FlowKey::default());
     }
 

@@ -39,16 +39,13 @@ impl Miniflow {
         let mut map = 0u64;
         let mut n = 0;
         for (i, &w) in words.iter().enumerate() {
-            // Branch-free compaction: always store, advance only on nonzero.
-            values[n.min(FLOW_U64S - 1)] = w;
+            // Branch-free compaction: always store at the next free slot,
+            // advance only past a nonzero word. `n <= i`, so the slot is in
+            // bounds; slots past the final `n` are never written and stay 0.
+            values[n] = w;
             let nz = usize::from(w != 0);
             map |= (nz as u64) << i;
             n += nz;
-        }
-        // A zero word written at the end may have overwritten nothing useful,
-        // but positions past `n` must read as zero.
-        for v in values.iter_mut().skip(n) {
-            *v = 0;
         }
         Miniflow { map, values }
     }
@@ -101,11 +98,10 @@ impl Miniflow {
     /// of nonzero words, not with the size of a key.
     #[inline]
     pub fn hash(&self, basis: u32) -> u32 {
-        let mut h = hash::add(hash::start(basis), self.map);
-        for &w in self.values() {
-            h = hash::add(h, w);
-        }
-        hash::finish_with_len(h, self.values().len())
+        hash::hash_words(
+            self.values(),
+            basis ^ (self.map as u32) ^ ((self.map >> 32) as u32),
+        )
     }
 }
 
@@ -116,16 +112,16 @@ impl Miniflow {
 #[inline]
 pub fn hash_masked(key: &FlowKey, mask: &FlowMask, mask_map: u64, basis: u32) -> u32 {
     let (k, m) = (key.words(), mask.0.words());
-    let mut h = hash::start(basis);
+    let mut buf = [0u64; FLOW_U64S];
     let mut map = mask_map;
     let mut n = 0;
     while map != 0 {
         let i = map.trailing_zeros() as usize;
-        h = hash::add(h, k[i] & m[i]);
+        buf[n] = k[i] & m[i];
         n += 1;
         map &= map - 1;
     }
-    hash::finish_with_len(h, n)
+    hash::hash_words(&buf[..n], basis)
 }
 
 #[cfg(test)]

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit, property and
+# end-to-end tests (cargo-nextest), doc tests, and a short fuzz run.
+#
+# Installs what it needs on a Debian machine when it is missing (as root),
+# and fails loudly, naming the missing piece, when it cannot.
+#
+# Environment:
+#   FUZZ_SECONDS   length of each fuzz run (default 30; 0 skips fuzzing)
+#   INSTALL_FUZZ   1 installs cargo-fuzz when missing (default: 1 under CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n=== %s\n' "$*"; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- prerequisites -------------------------------------------------------
+apt_updated=0
+need_pkg() { # need_pkg COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        die "'$1' is missing: install the Debian package '$2' (apt-get install -y $2)"
+    fi
+    if [ $apt_updated -eq 0 ]; then
+        apt-get update -qq || die "apt-get update failed; cannot install $2"
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null \
+        || die "apt-get install $2 failed; '$1' is needed"
+    command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
+}
+
+command -v cargo >/dev/null 2>&1 || die "cargo is missing: install a Rust toolchain (rustup, Rust >= 1.95)"
+need_pkg cc gcc
+need_pkg git git
+if ! cargo nextest --version >/dev/null 2>&1; then
+    say "installing cargo-nextest"
+    cargo install cargo-nextest --locked || die "cargo-nextest is missing and could not be installed (cargo install cargo-nextest)"
+fi
+
+# --- static checks -------------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all -- --check || die "code is not formatted: run 'cargo fmt --all'"
+
+say "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# --- tests ---------------------------------------------------------------
+say "cargo nextest (unit, property and end-to-end tests)"
+cargo nextest run --workspace --all-targets --no-fail-fast
+
+say "doc tests"
+cargo test --workspace --doc --quiet
+
+# --- fuzzing -------------------------------------------------------------
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+INSTALL_FUZZ=${INSTALL_FUZZ:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}
+if [ "$FUZZ_SECONDS" != 0 ]; then
+    if ! cargo fuzz --version >/dev/null 2>&1 && [ "$INSTALL_FUZZ" = 1 ]; then
+        say "installing cargo-fuzz"
+        cargo install cargo-fuzz --locked || die "cargo-fuzz could not be installed"
+    fi
+    if cargo fuzz --version >/dev/null 2>&1; then
+        # cargo-fuzz needs nightly-only flags; the stable toolchain accepts
+        # them with RUSTC_BOOTSTRAP (there is no other toolchain here).
+        for target in $(cd fuzz && cargo fuzz list); do
+            say "fuzzing $target for ${FUZZ_SECONDS}s"
+            corpus="fuzz/corpus/$target"
+            work=$(mktemp -d "/tmp/fuzz-$target.XXXXXX")
+            cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+            (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" -- \
+                -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 15) \
+                || { rm -rf "$work"; die "fuzz target $target failed (see the crash above)"; }
+            rm -rf "$work"
+        done
+    else
+        say "NOT fuzzing: cargo-fuzz is not installed (cargo install cargo-fuzz, or INSTALL_FUZZ=1)"
+    fi
+fi
+
+say "all tests passed"
