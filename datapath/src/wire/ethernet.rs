@@ -293,8 +293,14 @@ mod tests {
 
     #[test]
     fn truncated() {
-        assert_eq!(EthernetFrame::new_checked(&FRAME[..13]).unwrap_err(), Error::Truncated);
-        assert_eq!(EthernetFrame::new_checked(&[][..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            EthernetFrame::new_checked(&FRAME[..13]).unwrap_err(),
+            Error::Truncated
+        );
+        assert_eq!(
+            EthernetFrame::new_checked(&[][..]).unwrap_err(),
+            Error::Truncated
+        );
     }
 
     #[test]

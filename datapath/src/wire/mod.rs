@@ -37,7 +37,7 @@ pub mod udp;
 pub mod vlan;
 pub mod vxlan;
 
-pub use ethernet::{EthernetAddress, EthernetFrame, EthernetRepr, EtherType};
+pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
 
 use core::fmt;
 
