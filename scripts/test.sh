@@ -46,11 +46,17 @@ say "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 # --- tests ---------------------------------------------------------------
-say "cargo nextest (unit, property and end-to-end tests)"
-cargo nextest run --workspace --all-targets --no-fail-fast
-
 say "doc tests"
 cargo test --workspace --doc --quiet
+
+say "cargo nextest (unit, property and end-to-end tests)"
+nextest_log=$(mktemp /tmp/nextest.XXXXXX)
+trap 'rm -f "$nextest_log"' EXIT
+cargo nextest run --workspace --all-targets --no-fail-fast 2>&1 | tee "$nextest_log"
+summary=$(grep -E '^ *Summary .* tests? run: ' "$nextest_log" | tail -n 1)
+passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+[ -n "$passed" ] || die "could not read the nextest summary"
 
 # --- fuzzing -------------------------------------------------------------
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -68,9 +74,16 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
             corpus="fuzz/corpus/$target"
             work=$(mktemp -d "/tmp/fuzz-$target.XXXXXX")
             cp -r "$corpus"/. "$work"/ 2>/dev/null || true
-            (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" -- \
-                -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 15) \
-                || { rm -rf "$work"; die "fuzz target $target failed (see the crash above)"; }
+            log="$work.log"
+            if (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" -- \
+                    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1) >"$log" 2>&1; then
+                grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" || tail -n 5 "$log"
+            else
+                grep -v '^INFO:\|^#[0-9]' "$log" | tail -n 60
+                rm -rf "$work" "$log"
+                die "fuzz target $target failed: the crashing input is in fuzz/artifacts/$target/"
+            fi
+            rm -f "$log"
             rm -rf "$work"
         done
     else
@@ -79,3 +92,4 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
 fi
 
 say "all tests passed"
+echo "tests: ${passed} passed, ${failed:-0} failed"

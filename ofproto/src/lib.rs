@@ -8,5 +8,3 @@
 //!
 //! Status: the packet model it builds on is in `datapath`; the OpenFlow pieces
 //! arrive with issues #5 (codec, flow syntax) and #6 (tables, xlate).
-
-

@@ -3,8 +3,8 @@
 //! or built with `etherparse`, an independent implementation, so the
 //! extractor is never checked against itself.
 
-use datapath::flow::key::{FRAG_ANY, FRAG_LATER, VLAN_CFI, ipv6_exthdr};
-use datapath::flow::{FlowKey, Offsets, extract, extract_with_offsets, format};
+use datapath::flow::key::{DL_TYPE_NONE, FRAG_ANY, FRAG_LATER, VLAN_CFI, ipv6_exthdr};
+use datapath::flow::{FlowKey, Offsets, extract, extract_into, extract_with_offsets, format};
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
 
@@ -289,10 +289,14 @@ fn pbb_itag() {
     assert_eq!(k.pbb_uca, 1);
 }
 
+fn llc_snap_ipv4() -> Vec<u8> {
+    hex("667788990aab 001122334455 0030 aaaa03 000000 0800
+         4500 0014 0000 0000 40 00 0000 0a000001 0a000002")
+}
+
 #[test]
 fn llc_snap_and_plain_802_3() {
-    let snap = hex("667788990aab 001122334455 0030 aaaa03 000000 0800
-                    4500 0014 0000 0000 40 00 0000 0a000001 0a000002");
+    let snap = llc_snap_ipv4();
     let k = extract(&snap, 1);
     assert_eq!(k.dl_type, 0x0800);
     assert_eq!(k.nw_src, 0x0a000001);
@@ -414,11 +418,17 @@ fn truncation_at_every_length_only_loses_fields() {
         ("na", ipv6_na()),
         ("vlan", vlan_udp()),
         ("qinq", double_vlan_tcp()),
+        ("snap", llc_snap_ipv4()),
     ];
     for (name, frame) in frames {
         let full = extract(&frame, 9);
         for cut in 0..frame.len() {
-            let k = extract(&frame[..cut], 9);
+            let mut k = extract(&frame[..cut], 9);
+            // An 802.3 frame cut inside LLC/SNAP has "no EtherType" (0x05ff).
+            if k.dl_type == DL_TYPE_NONE {
+                assert_eq!(name, "snap");
+                k.dl_type = full.dl_type;
+            }
             for (i, (a, b)) in k.as_bytes().iter().zip(full.as_bytes()).enumerate() {
                 assert!(
                     *a == 0 || a == b,
@@ -529,5 +539,34 @@ proptest! {
         prop_assert_eq!(k.nw_ttl, ttl);
         prop_assert_eq!(k.nw_proto, if tcp { 6 } else { 17 });
         prop_assert_eq!((k.tp_src, k.tp_dst), (sport, dport));
+    }
+}
+
+/// The fast-path form overwrites every packet field of a reused key, keeps
+/// the caller's metadata, and otherwise agrees with the by-value form.
+#[test]
+fn reused_key_is_fully_overwritten_and_metadata_kept() {
+    let frames = [
+        tcp_syn(),
+        ipv6_ns(),
+        arp_request(),
+        double_vlan_tcp(),
+        vec![0u8; 3],
+    ];
+    let mut key = FlowKey::ZERO;
+    let mut offs = Offsets::EMPTY;
+    for prev in &frames {
+        for next in &frames {
+            extract_into(prev, 1, &mut key, &mut offs);
+            key.regs[0] = 0xfeed;
+            key.recirc_id = 9;
+            extract_into(next, 2, &mut key, &mut offs);
+            let mut expect = extract(next, 2);
+            expect.regs[0] = 0xfeed;
+            expect.recirc_id = 9;
+            assert_eq!(key, expect);
+            assert_eq!(offs, extract_with_offsets(next, 2).1);
+            key.clear_metadata();
+        }
     }
 }

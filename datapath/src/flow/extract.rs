@@ -99,7 +99,8 @@ fn arr<const N: usize>(p: &[u8], off: usize) -> Option<[u8; N]> {
     }
 }
 
-/// Extracts the key of `packet`, received on `in_port`.
+/// Extracts the key of `packet`, received on `in_port`; all metadata other
+/// than `in_port` is zero.
 #[inline]
 pub fn extract(packet: &[u8], in_port: u32) -> FlowKey {
     let mut key = FlowKey::ZERO;
@@ -117,12 +118,20 @@ pub fn extract_with_offsets(packet: &[u8], in_port: u32) -> (FlowKey, Offsets) {
     (key, offsets)
 }
 
-/// Extracts into caller-provided storage. `key` and `offsets` are fully
-/// overwritten (metadata fields other than `in_port` are reset to zero; a
-/// caller that recirculates sets them afterwards).
+/// Extracts into caller-provided storage: the fast path's form.
+///
+/// Every packet-derived field (the L2, L3 and L4 stages) and `in_port` are
+/// overwritten, and so is `offsets`. The rest of the metadata stage (tunnel,
+/// registers, conntrack, recirculation...) is an *input*: it is left exactly
+/// as the caller set it. A polling thread reuses one key per batch slot, so
+/// for packets fresh from a port that stage stays zero and is never rewritten
+/// (zeroing a whole key costs more than parsing a frame); a caller that
+/// recirculates a packet sets the metadata before or after calling this, and
+/// calls [`FlowKey::clear_metadata`] when it reuses the slot for a packet from
+/// a port.
 #[inline]
 pub fn extract_into(packet: &[u8], in_port: u32, key: &mut FlowKey, offsets: &mut Offsets) {
-    *key = FlowKey::ZERO;
+    key.clear_packet_fields();
     *offsets = Offsets::EMPTY;
     key.in_port = in_port;
     let _ = walk(packet, key, offsets);

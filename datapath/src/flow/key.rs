@@ -261,6 +261,20 @@ impl FlowKey {
         bytemuck::bytes_of(self)
     }
 
+    /// Zeroes the packet-derived stages (L2, L3, L4); the metadata stage is
+    /// kept.
+    #[inline]
+    pub fn clear_packet_fields(&mut self) {
+        self.words_mut()[STAGE_L2..].fill(0);
+    }
+
+    /// Zeroes the metadata stage (tunnel, registers, conntrack, in_port...);
+    /// the packet-derived stages are kept.
+    #[inline]
+    pub fn clear_metadata(&mut self) {
+        self.words_mut()[..STAGE_L2].fill(0);
+    }
+
     /// `self & mask`, word by word.
     #[inline]
     pub fn masked(&self, mask: &FlowMask) -> FlowKey {
@@ -523,6 +537,27 @@ mod tests {
         assert_eq!((m.nw_src, m.tp_dst), (u32::MAX, 0xffff));
         m.intersect_with(&m2);
         assert_eq!((m.nw_src, m.tp_dst), (0, 0xffff));
+    }
+
+    #[test]
+    fn clearing_stages() {
+        let mut k = FlowKey::ZERO;
+        k.regs[3] = 7;
+        k.in_port = 2;
+        k.dl_type = 0x0800;
+        k.nd_target[15] = 1;
+        let mut a = k;
+        a.clear_packet_fields();
+        assert_eq!(
+            (a.regs[3], a.in_port, a.dl_type, a.nd_target[15]),
+            (7, 2, 0, 0)
+        );
+        let mut b = k;
+        b.clear_metadata();
+        assert_eq!(
+            (b.regs[3], b.in_port, b.dl_type, b.nd_target[15]),
+            (0, 0, 0x0800, 1)
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! addresses of an IPv4 packet...), so a `Miniflow` hashes and compares only
 //! the words that carry information. Storage is fixed-size and inline (no
 //! allocation); only the first `map.count_ones()` entries of `values` are
-//! meaningful and the rest are kept zero, so derived equality is exact.
+//! meaningful. Equality and hashing look at those entries only, so a
+//! miniflow can be refilled in place ([`Miniflow::set_from_key`]) without
+//! clearing its tail.
 //!
 //! Invariant: bit `i` of `map` is set iff word `i` of the key is nonzero, and
 //! `values[j]` is the `j`-th such word.
@@ -24,7 +26,7 @@ pub fn word_map(words: &[u64; FLOW_U64S]) -> u64 {
 }
 
 /// A sparse [`FlowKey`]. See the module documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy)]
 pub struct Miniflow {
     map: u64,
     values: [u64; FLOW_U64S],
@@ -34,20 +36,31 @@ impl Miniflow {
     /// The sparse form of `key`.
     #[inline]
     pub fn from_key(key: &FlowKey) -> Miniflow {
+        let mut m = Miniflow {
+            map: 0,
+            values: [0; FLOW_U64S],
+        };
+        m.set_from_key(key);
+        m
+    }
+
+    /// Refills `self` with the sparse form of `key`, in place: the fast
+    /// path's form, which neither clears nor copies a whole miniflow.
+    #[inline]
+    pub fn set_from_key(&mut self, key: &FlowKey) {
         let words = key.words();
-        let mut values = [0u64; FLOW_U64S];
-        let mut map = 0u64;
-        let mut n = 0;
-        for (i, &w) in words.iter().enumerate() {
-            // Branch-free compaction: always store at the next free slot,
-            // advance only past a nonzero word. `n <= i`, so the slot is in
-            // bounds; slots past the final `n` are never written and stay 0.
-            values[n] = w;
-            let nz = usize::from(w != 0);
-            map |= (nz as u64) << i;
-            n += nz;
+        // The map first (independent compares, vectorisable), then a gather
+        // over its set bits: cost follows the number of nonzero words.
+        let map = word_map(words);
+        let mut bits = map;
+        let mut j = 0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            self.values[j] = words[i];
+            j += 1;
+            bits &= bits - 1;
         }
-        Miniflow { map, values }
+        self.map = map;
     }
 
     /// The sparse form of `key & mask`, keeping only the words that are
@@ -105,6 +118,22 @@ impl Miniflow {
     }
 }
 
+impl PartialEq for Miniflow {
+    #[inline]
+    fn eq(&self, other: &Miniflow) -> bool {
+        self.map == other.map && self.values() == other.values()
+    }
+}
+
+impl Eq for Miniflow {}
+
+impl core::hash::Hash for Miniflow {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.map.hash(state);
+        self.values().hash(state);
+    }
+}
+
 /// Hash of `key & mask` over the words in `mask_map` (the mask's
 /// [`FlowMask::word_map`]), without building the masked key. Two keys that
 /// agree under the mask hash equally; this is the hash a megaflow subtable
@@ -154,6 +183,17 @@ mod tests {
         let empty = Miniflow::from_key(&FlowKey::ZERO);
         assert_eq!((empty.map(), empty.values().len()), (0, 0));
         assert_eq!(empty.to_key(), FlowKey::ZERO);
+    }
+
+    #[test]
+    fn refill_in_place_ignores_the_old_tail() {
+        let mut full = FlowKey::ZERO;
+        full.words_mut().iter_mut().for_each(|w| *w = 0x55);
+        let mut m = Miniflow::from_key(&full);
+        m.set_from_key(&sample());
+        assert_eq!(m, Miniflow::from_key(&sample()));
+        assert_eq!(m.to_key(), sample());
+        assert_eq!(m.hash(3), Miniflow::from_key(&sample()).hash(3));
     }
 
     #[test]
