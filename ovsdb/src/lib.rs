@@ -4,4 +4,19 @@
 //! Contract: a library embedded by `vswitchd` and used by `vsctl`; it knows
 //! nothing of OpenFlow or packets.
 //!
-//! Status: arrives with issue #3.
+//! * [`schema`]: database/table/column schemas parsed from RFC 7047 JSON.
+//! * [`datum`]: atoms, sets and maps, in RFC 7047 JSON notation.
+//! * [`condition`], [`mutation`]: `where` clauses and `mutate` operations.
+//! * [`db`]: the in-memory database and the transaction engine.
+//! * [`jsonrpc`]: JSON-RPC 1.0 messages and a streaming, size-capped decoder.
+//! * [`log`]: the durable append-only log with per-record checksums.
+//! * [`schemas`]: the schemas we ship (`Open_vSwitch`, `_Server`).
+
+pub mod condition;
+pub mod datum;
+pub mod db;
+pub mod jsonrpc;
+pub mod log;
+pub mod mutation;
+pub mod schema;
+pub mod schemas;
