@@ -174,4 +174,40 @@ mod tests {
         let v6 = pseudo_header_v6(a, a, IpProtocol::Icmpv6, 0x1_0000);
         assert_eq!(v6, fold(2 + 58 + 0x1_0000));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any rewrite of any aligned 16-bit word, 32-bit word or byte
+            /// run, applied incrementally, equals a full recomputation.
+            #[test]
+            fn incremental_equals_recompute(
+                mut data in proptest::collection::vec(any::<u8>(), 4..80),
+                at in any::<proptest::sample::Index>(),
+                new in any::<[u8; 4]>(),
+            ) {
+                if data.len() % 2 == 1 { data.push(0); }
+                let csum = compute(0, &data);
+                let pos = at.index(data.len() / 2 - 1) * 2;
+                let old16 = u16::from_be_bytes([data[pos], data[pos + 1]]);
+                let new16 = u16::from_be_bytes([new[0], new[1]]);
+                let mut d16 = data.clone();
+                d16[pos..pos + 2].copy_from_slice(&new[..2]);
+                let inc = update_u16(csum, old16, new16);
+                // One's complement has two zeros; both verify.
+                prop_assert_eq!(combine(&[super::super::data(&d16), inc]), 0xffff);
+                if pos + 4 <= data.len() {
+                    let old32 = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
+                    let mut d32 = data.clone();
+                    d32[pos..pos + 4].copy_from_slice(&new);
+                    let inc32 = update_u32(csum, old32, u32::from_be_bytes(new));
+                    let incb = update_bytes(csum, &data[pos..pos + 4], &new);
+                    prop_assert_eq!(inc32, incb);
+                    prop_assert_eq!(combine(&[super::super::data(&d32), inc32]), 0xffff);
+                }
+            }
+        }
+    }
 }

@@ -324,4 +324,39 @@ mod tests {
         assert!(EthernetAddress::BROADCAST.is_broadcast());
         assert!(EthernetAddress([1, 0, 0x5e, 0, 0, 1]).is_multicast());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn repr_round_trips(src: [u8; 6], dst: [u8; 6], ty: u16) {
+                let r = EthernetRepr {
+                    src_addr: EthernetAddress(src),
+                    dst_addr: EthernetAddress(dst),
+                    ethertype: EtherType::from(ty),
+                };
+                let mut buf = poisoned(r.buffer_len());
+                r.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+                let back = EthernetRepr::parse(&EthernetFrame::new_checked(&buf[..]).unwrap()).unwrap();
+                prop_assert_eq!(back, r);
+                prop_assert_eq!(u16::from(back.ethertype), ty);
+            }
+
+            #[test]
+            fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..32)) {
+                if let Ok(f) = EthernetFrame::new_checked(&bytes[..]) {
+                    let _ = EthernetRepr::parse(&f);
+                    let _ = f.payload();
+                }
+            }
+
+            #[test]
+            fn address_text_round_trips(a: [u8; 6]) {
+                let addr = EthernetAddress(a);
+                prop_assert_eq!(addr.to_string().parse::<EthernetAddress>().unwrap(), addr);
+            }
+        }
+    }
 }
