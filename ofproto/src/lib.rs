@@ -6,5 +6,8 @@
 //! `vswitchd` (connections, upcalls) and `ofctl` (codec and flow syntax), and
 //! it depends on `datapath` only for the packet model (`FlowKey`, `FlowMask`).
 //!
-//! Status: the packet model it builds on is in `datapath`; the OpenFlow pieces
-//! arrive with issues #5 (codec, flow syntax) and #6 (tables, xlate).
+//! * [`classifier`]: tuple-space search over `FlowKey`s with un-wildcarding.
+//! * [`ofp`]: the OpenFlow wire codec (1.0, 1.3, 1.4, 1.5).
+
+pub mod classifier;
+pub mod ofp;
