@@ -30,9 +30,40 @@ need_pkg() { # need_pkg COMMAND PACKAGE
     command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
 }
 
+need_pkg_force() { # need_pkg_force PACKAGE: install unconditionally
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        die "install the Debian package '$1' (apt-get install -y $1)"
+    fi
+    if [ $apt_updated -eq 0 ]; then
+        apt-get update -qq || die "apt-get update failed; cannot install $1"
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null \
+        || die "apt-get install $1 failed"
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo is missing: install a Rust toolchain (rustup, Rust >= 1.95)"
 need_pkg cc gcc
 need_pkg git git
+need_pkg ip iproute2
+need_pkg python3 python3
+# Real Open vSwitch tools are the reference peers of the interop tests. Keep
+# apt from starting its services: the tests start their own, in temp dirs.
+if ! command -v ovsdb-server >/dev/null 2>&1 || ! command -v ovs-vsctl >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        need_pkg ovsdb-server openvswitch-switch
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    else
+        need_pkg ovsdb-server openvswitch-switch
+    fi
+fi
+need_pkg ovs-vsctl openvswitch-common
+# The Python IDL tests use Debian's interpreter, where python3-openvswitch installs.
+/usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null || need_pkg_force python3-openvswitch
 if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install cargo-nextest --locked || die "cargo-nextest is missing and could not be installed (cargo install cargo-nextest)"

@@ -1,1 +1,212 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: unique names, temporary run
+//! directories, and real Open vSwitch processes (Debian's packages) started
+//! in a private directory and always stopped, even when a test fails.
+//!
+//! Contract: every resource a helper creates has a name unique to this
+//! process and this call (tests run in parallel), and is removed by `Drop`.
+//! A missing prerequisite is a test failure whose message says what to
+//! install; nothing is skipped silently.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// A name no other test in any process on this machine uses:
+/// `<prefix><pid><counter>`, kept within `max_len` characters (Linux
+/// interface names are at most 15).
+pub fn unique_name(prefix: &str, max_len: usize) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let full = format!("{prefix}{:x}{n:x}", std::process::id());
+    if full.len() <= max_len {
+        full
+    } else {
+        // Keep the distinguishing tail.
+        let keep = max_len.saturating_sub(prefix.len());
+        format!("{prefix}{}", &full[full.len() - keep..])
+    }
+}
+
+/// Fails the test, naming the Debian package, when `cmd` is not on PATH.
+pub fn require(cmd: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "'{cmd}' is not installed: install the Debian package '{package}' \
+         (apt-get install -y {package}), or run ./scripts/test.sh, which does"
+    );
+}
+
+/// A temporary directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `/tmp/<prefix>-<unique>`. Short, because unix socket paths
+    /// are limited to 107 bytes.
+    pub fn new(prefix: &str) -> TempDir {
+        let path = std::env::temp_dir().join(unique_name(&format!("{prefix}-"), 40));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs a command, returning its output; panics with the command line when
+/// it cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until `cond` holds, polling every 10 ms, up to `timeout`.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+fn kill_pidfile(pidfile: &Path) {
+    if let Ok(pid) = std::fs::read_to_string(pidfile) {
+        let pid = pid.trim();
+        if !pid.is_empty() {
+            let _ = Command::new("kill").args(["-9", pid]).output();
+        }
+    }
+}
+
+/// A real `ovsdb-server` (Debian's) serving a fresh `Open_vSwitch` database
+/// on `unix:<dir>/db.sock`, stopped on drop.
+#[derive(Debug)]
+pub struct RealOvsdb {
+    dir: TempDir,
+}
+
+/// Path of Debian's `Open_vSwitch` schema.
+pub const OVS_SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
+
+impl RealOvsdb {
+    /// Creates the database and starts the server.
+    pub fn start() -> RealOvsdb {
+        require("ovsdb-server", "openvswitch-switch");
+        require("ovsdb-tool", "openvswitch-common");
+        assert!(
+            Path::new(OVS_SCHEMA).exists(),
+            "{OVS_SCHEMA} is missing: install openvswitch-common"
+        );
+        let dir = TempDir::new("ovsdb");
+        let db = dir.join("conf.db");
+        run_ok(
+            Command::new("ovsdb-tool")
+                .arg("create")
+                .arg(&db)
+                .arg(OVS_SCHEMA),
+        );
+        let me = RealOvsdb { dir };
+        run_ok(
+            Command::new("ovsdb-server")
+                .arg(&db)
+                .arg(format!("--remote=punix:{}", me.socket().display()))
+                .arg(format!(
+                    "--pidfile={}",
+                    me.dir.join("ovsdb-server.pid").display()
+                ))
+                .arg(format!(
+                    "--unixctl={}",
+                    me.dir.join("ovsdb-server.ctl").display()
+                ))
+                .arg(format!(
+                    "--log-file={}",
+                    me.dir.join("ovsdb-server.log").display()
+                ))
+                .args(["--detach", "--no-chdir"]),
+        );
+        assert!(
+            wait_for(Duration::from_secs(5), || me.socket().exists()),
+            "ovsdb-server did not create its socket"
+        );
+        me
+    }
+
+    /// The server's socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("db.sock")
+    }
+
+    /// `unix:<socket>`, as `--db=` wants it.
+    pub fn remote(&self) -> String {
+        format!("unix:{}", self.socket().display())
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for RealOvsdb {
+    fn drop(&mut self) {
+        kill_pidfile(&self.dir.join("ovsdb-server.pid"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_unique_and_short() {
+        let a = unique_name("veth", 15);
+        let b = unique_name("veth", 15);
+        assert_ne!(a, b);
+        assert!(a.len() <= 15 && a.starts_with("veth"));
+    }
+
+    #[test]
+    fn temp_dir_is_removed() {
+        let p = {
+            let d = TempDir::new("t");
+            std::fs::write(d.join("x"), b"1").unwrap();
+            d.path().to_path_buf()
+        };
+        assert!(!p.exists());
+    }
+}
