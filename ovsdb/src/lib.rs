@@ -11,6 +11,7 @@
 //! * [`jsonrpc`]: JSON-RPC 1.0 messages and a streaming, size-capped decoder.
 //! * [`log`]: the durable append-only log with per-record checksums.
 //! * [`schemas`]: the schemas we ship (`Open_vSwitch`, `_Server`).
+//! * [`server`]: the JSON-RPC server: sessions, monitors, locks.
 
 pub mod condition;
 pub mod datum;
@@ -20,3 +21,4 @@ pub mod log;
 pub mod mutation;
 pub mod schema;
 pub mod schemas;
+pub mod server;
