@@ -2,8 +2,20 @@
 //! one or more databases (and `_Server`), with transactions, monitors and
 //! locks.
 //!
+//! * [`core`]: every method, no I/O (`Core::handle` -> messages to send).
+//! * [`cond`]: conditions of conditional monitors.
 //! * [`locks`]: `lock` / `steal` / `unlock` bookkeeping.
 //! * [`monitor`]: row changes to `update` / `update2` / `update3`.
+//! * [`net`]: unix/TCP listeners and sessions on tokio.
+//! * [`serverdb`]: the `_Server` database.
 
+pub mod cond;
+pub mod core;
 pub mod locks;
 pub mod monitor;
+pub mod net;
+pub mod serverdb;
+
+pub use core::{Core, RowChange, Store, TxnResult};
+pub use net::{Server, ServerConfig};
+pub use serverdb::ServerDb;

@@ -1,0 +1,268 @@
+//! Network glue: listeners on unix and TCP sockets, one task per session,
+//! delivery of what [`Core`] returns.
+//!
+//! Contract:
+//! * Each session has an outgoing queue drained by its own writer task, so a
+//!   slow reader never blocks the server or other sessions. A session whose
+//!   queue grows past [`ServerConfig::max_queued_bytes`] (a client that never
+//!   reads) is disconnected.
+//! * Messages are queued while the core's lock is held, so the order the
+//!   core decides (notifications before the reply that caused them) is the
+//!   order on every socket.
+//! * Input larger than [`ServerConfig::max_message`], malformed JSON, or a
+//!   JSON value that is not a JSON-RPC message closes that session only.
+//! * A session silent for [`ServerConfig::probe_interval`] gets an `echo`
+//!   request; silent for another interval, it is closed.
+
+use super::core::{Core, Outbox};
+use super::locks::SessionId;
+use crate::jsonrpc::{self, Decoder, Message};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, mpsc};
+
+/// Server tunables.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest JSON-RPC message accepted (bytes).
+    pub max_message: usize,
+    /// Largest backlog of unsent bytes per session before it is dropped.
+    pub max_queued_bytes: usize,
+    /// Inactivity probe interval (`None` disables probing).
+    pub probe_interval: Option<Duration>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_message: jsonrpc::DEFAULT_MAX_MESSAGE_SIZE,
+            max_queued_bytes: 64 << 20,
+            probe_interval: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+struct Outq {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    kill: Arc<Notify>,
+}
+
+struct Inner {
+    core: Core,
+    queues: HashMap<SessionId, Outq>,
+}
+
+/// A running server's shared state; cheap to clone.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Mutex<Inner>>,
+    config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Server {
+    /// Wraps a configured core.
+    pub fn new(core: Core, config: ServerConfig) -> Server {
+        Server {
+            inner: Arc::new(Mutex::new(Inner {
+                core,
+                queues: HashMap::new(),
+            })),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Runs `f` on the core and delivers what it returns.
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> (R, Outbox)) -> R {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (r, out) = f(&mut inner.core);
+        deliver(&mut inner, out, self.config.max_queued_bytes);
+        r
+    }
+
+    /// Serves a unix socket at `path` (an old socket file is replaced).
+    pub async fn listen_unix(&self, path: &Path) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let _ = std::fs::remove_file(path);
+        let listener = tokio::net::UnixListener::bind(path)?;
+        let me = self.clone();
+        let path: PathBuf = path.to_owned();
+        Ok(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let me = me.clone();
+                        tokio::spawn(async move { me.session(stream).await });
+                    }
+                    Err(e) => {
+                        eprintln!("ovsdb: accept on {}: {e}", path.display());
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Serves TCP on `addr`; returns the bound address (port 0 picks one).
+    pub async fn listen_tcp(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let me = self.clone();
+        Ok((
+            local,
+            tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            let _ = stream.set_nodelay(true);
+                            let me = me.clone();
+                            tokio::spawn(async move { me.session(stream).await });
+                        }
+                        Err(e) => {
+                            eprintln!("ovsdb: accept on {local}: {e}");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            }),
+        ))
+    }
+
+    /// Expires blocked `wait` transactions; runs until the server is dropped.
+    pub fn spawn_timers(&self) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                me.with_core(|c| ((), c.expire(Instant::now())));
+            }
+        })
+    }
+
+    async fn session<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let kill = Arc::new(Notify::new());
+        let sid = {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let sid = inner.core.open_session();
+            inner.queues.insert(
+                sid,
+                Outq {
+                    tx,
+                    queued: queued.clone(),
+                    kill: kill.clone(),
+                },
+            );
+            sid
+        };
+        let wq = queued.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(buf) = rx.recv().await {
+                let n = buf.len();
+                if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
+                    break;
+                }
+                wq.fetch_sub(n, Ordering::Relaxed);
+            }
+            let _ = wr.shutdown().await;
+        });
+
+        let mut decoder = Decoder::with_limits(self.config.max_message, jsonrpc::DEFAULT_MAX_DEPTH);
+        let mut probed = false;
+        loop {
+            let read = jsonrpc::read_message(&mut rd, &mut decoder);
+            let probe = self
+                .config
+                .probe_interval
+                .unwrap_or(Duration::from_secs(86400 * 365));
+            let msg = tokio::select! {
+                _ = kill.notified() => break,
+                r = tokio::time::timeout(probe, read) => match r {
+                    Ok(r) => r,
+                    Err(_) if self.config.probe_interval.is_none() => continue,
+                    Err(_) => {
+                        if probed {
+                            break; // silent for two intervals
+                        }
+                        probed = true;
+                        let echo = Message::request("echo", vec![], json!("echo"));
+                        self.with_core(|_| ((), vec![(sid, echo)]));
+                        continue;
+                    }
+                },
+            };
+            probed = false;
+            match msg {
+                Ok(Some(m)) => {
+                    let now = Instant::now();
+                    self.with_core(|c| ((), c.handle(sid, m, now)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Tell the peer why, when the error is about content,
+                    // then close.
+                    if !matches!(e, jsonrpc::ReadError::Io(_)) {
+                        let m = Message::error(
+                            json!({"error": "syntax error", "details": e.to_string()}),
+                            json!(null),
+                        );
+                        self.with_core(|_| ((), vec![(sid, m)]));
+                    }
+                    break;
+                }
+            }
+        }
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.queues.remove(&sid);
+            let out = inner.core.close_session(sid);
+            deliver(&mut inner, out, self.config.max_queued_bytes);
+        }
+        // The queue's sender is gone: the writer drains what is left and
+        // ends; one that cannot (a peer that never reads) is aborted.
+        let abort = writer.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), writer)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+fn deliver(inner: &mut Inner, out: Outbox, max_queued: usize) {
+    for (sid, msg) in out {
+        let Some(q) = inner.queues.get(&sid) else {
+            continue;
+        };
+        let bytes = msg.to_bytes();
+        let total = q.queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+        if total > max_queued {
+            // A client that does not read: drop it.
+            q.kill.notify_one();
+            inner.queues.remove(&sid);
+            continue;
+        }
+        let _ = q.tx.send(bytes);
+    }
+}
