@@ -188,8 +188,59 @@ impl Drop for RealOvsdb {
     }
 }
 
+/// Path of one of this workspace's binaries (built by `cargo build` or by
+/// `cargo nextest run --workspace`, which builds every binary first).
+pub fn our_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("test binary lives in target/<profile>/deps");
+    let bin = dir.join(name);
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build -p {name}` (or ./scripts/test.sh)",
+        bin.display()
+    );
+    bin
+}
+
+/// Replaces every UUID in `text` with `<uuid>`.
+pub fn mask_uuids(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let is_uuid = |s: &[u8]| {
+        s.len() == 36
+            && s.iter().enumerate().all(|(k, c)| match k {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    while i < b.len() {
+        if i + 36 <= b.len() && is_uuid(&b[i..i + 36]) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            let ch = text[i..].chars().next().expect("char boundary");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn uuid_masking() {
+        assert_eq!(
+            mask_uuids("a 35cb102c-e49e-4285-ab6d-5ea381763017, [b644cc8e-af44-41fb-9582-67529928292c] é"),
+            "a <uuid>, [<uuid>] é"
+        );
+    }
+
     use super::*;
 
     #[test]
