@@ -260,13 +260,15 @@ mod tests {
     use serde_json::json;
 
     fn schema() -> DatabaseSchema {
-        DatabaseSchema::from_json(&json!({"name":"d","version":"1.0.0","tables":{"T":{"columns":{
-            "i":{"type":"integer"},
-            "r":{"type":{"key":"real","min":0}},
-            "s":{"type":"string"},
-            "set":{"type":{"key":"integer","min":0,"max":"unlimited"}},
-            "m":{"type":{"key":"string","value":"string","min":0,"max":"unlimited"}}
-        }}}}))
+        DatabaseSchema::from_json(
+            &json!({"name":"d","version":"1.0.0","tables":{"T":{"columns":{
+                "i":{"type":"integer"},
+                "r":{"type":{"key":"real","min":0}},
+                "s":{"type":"string"},
+                "set":{"type":{"key":"integer","min":0,"max":"unlimited"}},
+                "m":{"type":{"key":"string","value":"string","min":0,"max":"unlimited"}}
+            }}}}),
+        )
         .unwrap()
     }
 
@@ -288,26 +290,56 @@ mod tests {
     fn comparisons() {
         let s = schema();
         let t = s.table("T").unwrap();
-        let r = row(t, json!({"i":5,"r":["set",[]],"s":"x","set":["set",[1,2,3]],"m":["map",[["a","1"],["b","2"]]]}));
+        let r = row(
+            t,
+            json!({"i":5,"r":["set",[]],"s":"x","set":["set",[1,2,3]],"m":["map",[["a","1"],["b","2"]]]}),
+        );
         assert!(eval(t, json!([]), &r));
-        assert!(eval(t, json!([["i","<",6],["i","<=",5],["i",">=",5],["i",">",4],["i","==",5],["i","!=",4]]), &r));
-        assert!(!eval(t, json!([["i","<",5]]), &r));
-        assert!(!eval(t, json!([["r","<",5.0]]), &r));
-        assert!(!eval(t, json!([["r",">",5.0]]), &r));
-        assert!(eval(t, json!([["r","==",["set",[]]]]), &r));
-        assert!(eval(t, json!([["set","includes",["set",[1,3]]]]), &r));
-        assert!(eval(t, json!([["set","includes",["set",[]]]]), &r));
-        assert!(!eval(t, json!([["set","includes",4]]), &r));
-        assert!(eval(t, json!([["set","excludes",["set",[4,5]]]]), &r));
-        assert!(!eval(t, json!([["set","excludes",["set",[3,5]]]]), &r));
-        assert!(!eval(t, json!([["set","==",["set",[1,2]]]]), &r));
-        assert!(eval(t, json!([["set","==",["set",[3,2,1]]]]), &r));
-        assert!(eval(t, json!([["m","includes",["map",[["a","1"]]]]]), &r));
-        assert!(!eval(t, json!([["m","includes",["map",[["a","2"]]]]]), &r));
-        assert!(eval(t, json!([["m","excludes",["map",[["a","2"]]]]]), &r));
-        assert!(!eval(t, json!([["m","excludes",["map",[["a","1"]]]]]), &r));
-        assert!(eval(t, json!([["s","includes","x"]]), &r));
-        assert!(eval(t, json!([["s","excludes","y"]]), &r));
+        assert!(eval(
+            t,
+            json!([
+                ["i", "<", 6],
+                ["i", "<=", 5],
+                ["i", ">=", 5],
+                ["i", ">", 4],
+                ["i", "==", 5],
+                ["i", "!=", 4]
+            ]),
+            &r
+        ));
+        assert!(!eval(t, json!([["i", "<", 5]]), &r));
+        assert!(!eval(t, json!([["r", "<", 5.0]]), &r));
+        assert!(!eval(t, json!([["r", ">", 5.0]]), &r));
+        assert!(eval(t, json!([["r", "==", ["set", []]]]), &r));
+        assert!(eval(t, json!([["set", "includes", ["set", [1, 3]]]]), &r));
+        assert!(eval(t, json!([["set", "includes", ["set", []]]]), &r));
+        assert!(!eval(t, json!([["set", "includes", 4]]), &r));
+        assert!(eval(t, json!([["set", "excludes", ["set", [4, 5]]]]), &r));
+        assert!(!eval(t, json!([["set", "excludes", ["set", [3, 5]]]]), &r));
+        assert!(!eval(t, json!([["set", "==", ["set", [1, 2]]]]), &r));
+        assert!(eval(t, json!([["set", "==", ["set", [3, 2, 1]]]]), &r));
+        assert!(eval(
+            t,
+            json!([["m", "includes", ["map", [["a", "1"]]]]]),
+            &r
+        ));
+        assert!(!eval(
+            t,
+            json!([["m", "includes", ["map", [["a", "2"]]]]]),
+            &r
+        ));
+        assert!(eval(
+            t,
+            json!([["m", "excludes", ["map", [["a", "2"]]]]]),
+            &r
+        ));
+        assert!(!eval(
+            t,
+            json!([["m", "excludes", ["map", [["a", "1"]]]]]),
+            &r
+        ));
+        assert!(eval(t, json!([["s", "includes", "x"]]), &r));
+        assert!(eval(t, json!([["s", "excludes", "y"]]), &r));
     }
 
     #[test]
@@ -317,12 +349,22 @@ mod tests {
         let mut r = row(t, json!({}));
         let id = Uuid::random();
         r[0] = Datum::scalar(Atom::Uuid(id));
-        assert!(eval(t, json!([["_uuid","==",["uuid",id.to_string()]]]), &r));
-        let c = Condition::from_json(&json!([["_uuid","==",["uuid",id.to_string()]]]), t, None).unwrap();
+        assert!(eval(
+            t,
+            json!([["_uuid", "==", ["uuid", id.to_string()]]]),
+            &r
+        ));
+        let c = Condition::from_json(&json!([["_uuid", "==", ["uuid", id.to_string()]]]), t, None)
+            .unwrap();
         assert_eq!(c.uuid_eq(), Some(id));
         let mut st = SymbolTable::new();
         st.create("n", id);
-        let c = Condition::from_json(&json!([["_uuid","==",["named-uuid","n"]]]), t, Some(&mut st)).unwrap();
+        let c = Condition::from_json(
+            &json!([["_uuid", "==", ["named-uuid", "n"]]]),
+            t,
+            Some(&mut st),
+        )
+        .unwrap();
         assert!(c.matches(&r));
     }
 
@@ -331,21 +373,35 @@ mod tests {
         let s = schema();
         let t = s.table("T").unwrap();
         let e = |v: Value| Condition::from_json(&v, t, None).unwrap_err();
-        let x = e(json!([["nope","==",1]]));
+        let x = e(json!([["nope", "==", 1]]));
         assert_eq!(x.error, "unknown column");
         assert_eq!(x.details.as_deref(), Some("No column nope in table T."));
-        let x = e(json!([["s","<","a"]]));
+        let x = e(json!([["s", "<", "a"]]));
         assert_eq!(x.error, "syntax error");
-        assert_eq!(x.details.as_deref(), Some("Type mismatch: \"<\" operator may not be applied to column s of type string."));
-        let x = e(json!([["set","<",1]]));
-        assert_eq!(x.details.as_deref(), Some("Type mismatch: \"<\" operator may not be applied to column set of type set of integers."));
-        let x = e(json!([["s","foo","a"]]));
+        assert_eq!(
+            x.details.as_deref(),
+            Some("Type mismatch: \"<\" operator may not be applied to column s of type string.")
+        );
+        let x = e(json!([["set", "<", 1]]));
+        assert_eq!(
+            x.details.as_deref(),
+            Some(
+                "Type mismatch: \"<\" operator may not be applied to column set of type set of integers."
+            )
+        );
+        let x = e(json!([["s", "foo", "a"]]));
         assert_eq!(x.error, "unknown function");
         assert_eq!(x.details.as_deref(), Some("No function named foo."));
-        let x = e(json!([["s","==","a","b"]]));
+        let x = e(json!([["s", "==", "a", "b"]]));
         assert_eq!(x.details.as_deref(), Some("Parse error in condition."));
-        assert_eq!(e(json!([["i","<","a"]])).details.as_deref(), Some("expected integer"));
-        assert_eq!(e(json!([["_uuid","==","abc"]])).details.as_deref(), Some("expected [\"uuid\", <string>]"));
+        assert_eq!(
+            e(json!([["i", "<", "a"]])).details.as_deref(),
+            Some("expected integer")
+        );
+        assert_eq!(
+            e(json!([["_uuid", "==", "abc"]])).details.as_deref(),
+            Some("expected [\"uuid\", <string>]")
+        );
         assert!(Condition::from_json(&json!([true]), t, None).is_err());
         assert!(Condition::from_json(&json!({}), t, None).is_err());
     }
@@ -359,7 +415,7 @@ mod tests {
         assert!(c.matches(&r));
         let c = Condition::from_monitor_json(&json!([false]), t).unwrap();
         assert!(!c.matches(&r) && c.is_false());
-        let c = Condition::from_monitor_json(&json!([true, ["i","==",1]]), t).unwrap();
+        let c = Condition::from_monitor_json(&json!([true, ["i", "==", 1]]), t).unwrap();
         assert!(c.matches(&r));
     }
 }

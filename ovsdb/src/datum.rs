@@ -590,7 +590,9 @@ impl Datum {
             )));
         }
         if ty.is_map() != matches!(self, Datum::Map(_)) {
-            return Err(OvsdbError::constraint("datum has the wrong shape for its type"));
+            return Err(OvsdbError::constraint(
+                "datum has the wrong shape for its type",
+            ));
         }
         for k in self.keys() {
             if k.atomic_type() != ty.key.atomic {
@@ -689,10 +691,19 @@ mod tests {
 
     #[test]
     fn defaults_and_constraints() {
-        assert_eq!(Datum::default_for(&ty(json!("integer"))).to_json(), json!(0));
+        assert_eq!(
+            Datum::default_for(&ty(json!("integer"))).to_json(),
+            json!(0)
+        );
         assert_eq!(Datum::default_for(&ty(json!("real"))).to_json(), json!(0.0));
-        assert_eq!(Datum::default_for(&ty(json!("boolean"))).to_json(), json!(false));
-        assert_eq!(Datum::default_for(&ty(json!("string"))).to_json(), json!(""));
+        assert_eq!(
+            Datum::default_for(&ty(json!("boolean"))).to_json(),
+            json!(false)
+        );
+        assert_eq!(
+            Datum::default_for(&ty(json!("string"))).to_json(),
+            json!("")
+        );
         assert_eq!(
             Datum::default_for(&ty(json!("uuid"))).to_json(),
             json!(["uuid", "00000000-0000-0000-0000-000000000000"])
@@ -706,17 +717,35 @@ mod tests {
             Some("bogus is not one of the allowed values ([secure, standalone])")
         );
         let t = ty(json!({"key":{"type":"integer","minInteger":0,"maxInteger":63}}));
-        let e = Datum::scalar(Atom::Integer(100)).check_constraints(&t).unwrap_err();
+        let e = Datum::scalar(Atom::Integer(100))
+            .check_constraints(&t)
+            .unwrap_err();
         assert_eq!(
             e.details.as_deref(),
             Some("100 is not in the valid range 0 to 63 (inclusive)")
         );
         let t = ty(json!({"key":{"type":"string","minLength":2,"maxLength":3}}));
-        assert!(Datum::scalar(Atom::String("a".into())).check_constraints(&t).is_err());
-        assert!(Datum::scalar(Atom::String("abcd".into())).check_constraints(&t).is_err());
-        assert!(Datum::scalar(Atom::String("ab".into())).check_constraints(&t).is_ok());
+        assert!(
+            Datum::scalar(Atom::String("a".into()))
+                .check_constraints(&t)
+                .is_err()
+        );
+        assert!(
+            Datum::scalar(Atom::String("abcd".into()))
+                .check_constraints(&t)
+                .is_err()
+        );
+        assert!(
+            Datum::scalar(Atom::String("ab".into()))
+                .check_constraints(&t)
+                .is_ok()
+        );
         let t = ty(json!({"key":{"type":"real","minReal":-1.0,"maxReal":1.0}}));
-        assert!(Datum::scalar(Atom::Real(1.5)).check_constraints(&t).is_err());
+        assert!(
+            Datum::scalar(Atom::Real(1.5))
+                .check_constraints(&t)
+                .is_err()
+        );
         let t = ty(json!({"key":"integer","min":1,"max":"unlimited"}));
         assert!(Datum::Set(BTreeSet::new()).check_constraints(&t).is_err());
     }

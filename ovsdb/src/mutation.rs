@@ -319,16 +319,18 @@ mod tests {
     use serde_json::json;
 
     fn schema() -> DatabaseSchema {
-        DatabaseSchema::from_json(&json!({"name":"d","version":"1.0.0","tables":{"T":{"columns":{
-            "i":{"type":"integer"},
-            "r":{"type":"real"},
-            "b":{"type":{"key":{"type":"integer","minInteger":0,"maxInteger":10}}},
-            "s":{"type":"string"},
-            "set":{"type":{"key":"integer","min":0,"max":"unlimited"}},
-            "small":{"type":{"key":"string","min":0,"max":2}},
-            "m":{"type":{"key":"string","value":"string","min":0,"max":"unlimited"}},
-            "fixed":{"type":"integer","mutable":false}
-        }}}}))
+        DatabaseSchema::from_json(
+            &json!({"name":"d","version":"1.0.0","tables":{"T":{"columns":{
+                "i":{"type":"integer"},
+                "r":{"type":"real"},
+                "b":{"type":{"key":{"type":"integer","minInteger":0,"maxInteger":10}}},
+                "s":{"type":"string"},
+                "set":{"type":{"key":"integer","min":0,"max":"unlimited"}},
+                "small":{"type":{"key":"string","min":0,"max":2}},
+                "m":{"type":{"key":"string","value":"string","min":0,"max":"unlimited"}},
+                "fixed":{"type":"integer","mutable":false}
+            }}}}),
+        )
         .unwrap()
     }
 
@@ -358,82 +360,142 @@ mod tests {
 
     #[test]
     fn arithmetic() {
-        let r = run(json!({"i":7}), json!([["i","+=",3],["i","*=",2],["i","-=",1],["i","/=",4],["i","%=",3]])).unwrap();
+        let r = run(
+            json!({"i":7}),
+            json!([
+                ["i", "+=", 3],
+                ["i", "*=", 2],
+                ["i", "-=", 1],
+                ["i", "/=", 4],
+                ["i", "%=", 3]
+            ]),
+        )
+        .unwrap();
         assert_eq!(col(&r, "i"), json!(1)); // ((7+3)*2-1)/4 = 4, 4%3 = 1
-        let r = run(json!({"i":-7}), json!([["i","/=",2]])).unwrap();
+        let r = run(json!({"i":-7}), json!([["i", "/=", 2]])).unwrap();
         assert_eq!(col(&r, "i"), json!(-3));
-        let r = run(json!({"i":-7}), json!([["i","%=",2]])).unwrap();
+        let r = run(json!({"i":-7}), json!([["i", "%=", 2]])).unwrap();
         assert_eq!(col(&r, "i"), json!(-1));
-        let r = run(json!({"i":i64::MIN}), json!([["i","%=",-1]])).unwrap();
+        let r = run(json!({"i":i64::MIN}), json!([["i", "%=", -1]])).unwrap();
         assert_eq!(col(&r, "i"), json!(0));
-        let r = run(json!({"r":1.5}), json!([["r","*=",2.0],["r","/=",4]])).unwrap();
+        let r = run(json!({"r":1.5}), json!([["r", "*=", 2.0], ["r", "/=", 4]])).unwrap();
         assert_eq!(col(&r, "r"), json!(0.75));
-        let r = run(json!({"set":["set",[1,2,3]]}), json!([["set","+=",10]])).unwrap();
-        assert_eq!(col(&r, "set"), json!(["set",[11,12,13]]));
+        let r = run(json!({"set":["set",[1,2,3]]}), json!([["set", "+=", 10]])).unwrap();
+        assert_eq!(col(&r, "set"), json!(["set", [11, 12, 13]]));
     }
 
     #[test]
     fn arithmetic_errors() {
-        let e = run(json!({}), json!([["i","/=",0]])).unwrap_err();
-        assert_eq!((e.error.as_str(), e.details.as_deref()), ("domain error", Some("Division by zero.")));
-        let e = run(json!({}), json!([["i","%=",0]])).unwrap_err();
+        let e = run(json!({}), json!([["i", "/=", 0]])).unwrap_err();
+        assert_eq!(
+            (e.error.as_str(), e.details.as_deref()),
+            ("domain error", Some("Division by zero."))
+        );
+        let e = run(json!({}), json!([["i", "%=", 0]])).unwrap_err();
         assert_eq!(e.error, "domain error");
-        let e = run(json!({"r":1.0}), json!([["r","/=",0.0]])).unwrap_err();
+        let e = run(json!({"r":1.0}), json!([["r", "/=", 0.0]])).unwrap_err();
         assert_eq!(e.error, "domain error");
-        let e = run(json!({"i":i64::MAX}), json!([["i","+=",1]])).unwrap_err();
-        assert_eq!((e.error.as_str(), e.details.as_deref()), ("range error", Some("Result of \"+=\" operation is out of range.")));
-        let e = run(json!({"i":i64::MIN}), json!([["i","-=",1]])).unwrap_err();
+        let e = run(json!({"i":i64::MAX}), json!([["i", "+=", 1]])).unwrap_err();
+        assert_eq!(
+            (e.error.as_str(), e.details.as_deref()),
+            (
+                "range error",
+                Some("Result of \"+=\" operation is out of range.")
+            )
+        );
+        let e = run(json!({"i":i64::MIN}), json!([["i", "-=", 1]])).unwrap_err();
         assert_eq!(e.error, "range error");
-        let e = run(json!({"i":i64::MIN}), json!([["i","/=",-1]])).unwrap_err();
+        let e = run(json!({"i":i64::MIN}), json!([["i", "/=", -1]])).unwrap_err();
         assert_eq!(e.error, "range error");
-        let e = run(json!({"i":i64::MAX}), json!([["i","*=",2]])).unwrap_err();
+        let e = run(json!({"i":i64::MAX}), json!([["i", "*=", 2]])).unwrap_err();
         assert_eq!(e.error, "range error");
-        let e = run(json!({"r":1e308}), json!([["r","*=",10.0]])).unwrap_err();
+        let e = run(json!({"r":1e308}), json!([["r", "*=", 10.0]])).unwrap_err();
         assert_eq!(e.error, "range error");
-        let e = run(json!({"b":5}), json!([["b","+=",6]])).unwrap_err();
+        let e = run(json!({"b":5}), json!([["b", "+=", 6]])).unwrap_err();
         assert_eq!(e.error, "constraint violation");
-        let e = run(json!({"set":["set",[1,2]]}), json!([["set","*=",0]])).unwrap_err();
+        let e = run(json!({"set":["set",[1,2]]}), json!([["set", "*=", 0]])).unwrap_err();
         assert_eq!(e.error, "constraint violation");
-        let e = run(json!({}), json!([["r","%=",1.0]])).unwrap_err();
+        let e = run(json!({}), json!([["r", "%=", 1.0]])).unwrap_err();
         assert_eq!(e.error, "syntax error");
-        let e = run(json!({}), json!([["s","+=","a"]])).unwrap_err();
-        assert_eq!(e.details.as_deref(), Some("Type mismatch: \"+=\" operator may not be applied to column s of type string."));
-        let e = run(json!({}), json!([["m","+=",1]])).unwrap_err();
+        let e = run(json!({}), json!([["s", "+=", "a"]])).unwrap_err();
+        assert_eq!(
+            e.details.as_deref(),
+            Some("Type mismatch: \"+=\" operator may not be applied to column s of type string.")
+        );
+        let e = run(json!({}), json!([["m", "+=", 1]])).unwrap_err();
         assert_eq!(e.error, "syntax error");
-        let e = run(json!({}), json!([["i","insert",1]])).unwrap_err();
-        assert_eq!(e.details.as_deref(), Some("Type mismatch: \"insert\" operator may not be applied to column i of type integer."));
-        let e = run(json!({}), json!([["_uuid","insert",1]])).unwrap_err();
-        assert_eq!((e.error.as_str(), e.details.as_deref()), ("constraint violation", Some("Cannot mutate immutable column _uuid in table T.")));
-        let e = run(json!({}), json!([["fixed","+=",1]])).unwrap_err();
+        let e = run(json!({}), json!([["i", "insert", 1]])).unwrap_err();
+        assert_eq!(
+            e.details.as_deref(),
+            Some(
+                "Type mismatch: \"insert\" operator may not be applied to column i of type integer."
+            )
+        );
+        let e = run(json!({}), json!([["_uuid", "insert", 1]])).unwrap_err();
+        assert_eq!(
+            (e.error.as_str(), e.details.as_deref()),
+            (
+                "constraint violation",
+                Some("Cannot mutate immutable column _uuid in table T.")
+            )
+        );
+        let e = run(json!({}), json!([["fixed", "+=", 1]])).unwrap_err();
         assert_eq!(e.error, "constraint violation");
-        let e = run(json!({}), json!([["nope","+=",1]])).unwrap_err();
+        let e = run(json!({}), json!([["nope", "+=", 1]])).unwrap_err();
         assert_eq!(e.error, "unknown column");
-        let e = run(json!({}), json!([["i","^=",1]])).unwrap_err();
+        let e = run(json!({}), json!([["i", "^=", 1]])).unwrap_err();
         assert_eq!(e.error, "syntax error");
-        let e = run(json!({}), json!([["i","+=",1.5]])).unwrap_err();
+        let e = run(json!({}), json!([["i", "+=", 1.5]])).unwrap_err();
         assert_eq!(e.details.as_deref(), Some("expected integer"));
         assert!(run(json!({}), json!({})).is_err());
-        assert!(run(json!({}), json!([["i","+="]])).is_err());
+        assert!(run(json!({}), json!([["i", "+="]])).is_err());
     }
 
     #[test]
     fn set_and_map_insert_delete() {
-        let r = run(json!({"set":["set",[1,2]]}), json!([["set","insert",["set",[2,3]]],["set","delete",1]])).unwrap();
-        assert_eq!(col(&r, "set"), json!(["set",[2,3]]));
-        let r = run(json!({"set":["set",[1,2]]}), json!([["set","delete",["set",[1,2,9]]]])).unwrap();
-        assert_eq!(col(&r, "set"), json!(["set",[]]));
+        let r = run(
+            json!({"set":["set",[1,2]]}),
+            json!([["set", "insert", ["set", [2, 3]]], ["set", "delete", 1]]),
+        )
+        .unwrap();
+        assert_eq!(col(&r, "set"), json!(["set", [2, 3]]));
+        let r = run(
+            json!({"set":["set",[1,2]]}),
+            json!([["set", "delete", ["set", [1, 2, 9]]]]),
+        )
+        .unwrap();
+        assert_eq!(col(&r, "set"), json!(["set", []]));
         let m0 = json!({"m":["map",[["a","1"],["b","2"]]]});
-        let r = run(m0.clone(), json!([["m","insert",["map",[["a","9"],["c","3"]]]]])).unwrap();
-        assert_eq!(col(&r, "m"), json!(["map",[["a","1"],["b","2"],["c","3"]]]));
-        let r = run(m0.clone(), json!([["m","delete",["set",["a"]]]])).unwrap();
-        assert_eq!(col(&r, "m"), json!(["map",[["b","2"]]]));
-        let r = run(m0.clone(), json!([["m","delete","b"]])).unwrap();
-        assert_eq!(col(&r, "m"), json!(["map",[["a","1"]]]));
-        let r = run(m0.clone(), json!([["m","delete",["map",[["a","1"],["b","x"]]]]])).unwrap();
-        assert_eq!(col(&r, "m"), json!(["map",[["b","2"]]]));
-        let e = run(json!({"small":["set",["a","b"]]}), json!([["small","insert","c"]])).unwrap_err();
+        let r = run(
+            m0.clone(),
+            json!([["m", "insert", ["map", [["a", "9"], ["c", "3"]]]]]),
+        )
+        .unwrap();
+        assert_eq!(
+            col(&r, "m"),
+            json!(["map", [["a", "1"], ["b", "2"], ["c", "3"]]])
+        );
+        let r = run(m0.clone(), json!([["m", "delete", ["set", ["a"]]]])).unwrap();
+        assert_eq!(col(&r, "m"), json!(["map", [["b", "2"]]]));
+        let r = run(m0.clone(), json!([["m", "delete", "b"]])).unwrap();
+        assert_eq!(col(&r, "m"), json!(["map", [["a", "1"]]]));
+        let r = run(
+            m0.clone(),
+            json!([["m", "delete", ["map", [["a", "1"], ["b", "x"]]]]]),
+        )
+        .unwrap();
+        assert_eq!(col(&r, "m"), json!(["map", [["b", "2"]]]));
+        let e = run(
+            json!({"small":["set",["a","b"]]}),
+            json!([["small", "insert", "c"]]),
+        )
+        .unwrap_err();
         assert_eq!(e.error, "constraint violation");
-        let e = run(json!({}), json!([["small","insert",["set",["a","b","c"]]]])).unwrap_err();
+        let e = run(
+            json!({}),
+            json!([["small", "insert", ["set", ["a", "b", "c"]]]]),
+        )
+        .unwrap_err();
         assert_eq!(e.error, "syntax error");
     }
 }

@@ -578,7 +578,9 @@ impl TableSchema {
                 }
                 "maxRows" => {
                     let n = val.as_u64().filter(|&n| n >= 1).ok_or_else(|| {
-                        SchemaError(format!("table {name}: \"maxRows\" must be a positive integer"))
+                        SchemaError(format!(
+                            "table {name}: \"maxRows\" must be a positive integer"
+                        ))
                     })?;
                     t.max_rows = Some(n);
                 }
@@ -587,7 +589,9 @@ impl TableSchema {
             }
         }
         if !have_columns {
-            return err(format!("table {name} is missing required member \"columns\""));
+            return err(format!(
+                "table {name} is missing required member \"columns\""
+            ));
         }
         t.index = t
             .columns
@@ -694,7 +698,9 @@ impl DatabaseSchema {
             }
         }
         let name = name
-            .ok_or_else(|| SchemaError("database schema is missing required member \"name\"".into()))?
+            .ok_or_else(|| {
+                SchemaError("database schema is missing required member \"name\"".into())
+            })?
             .as_str()
             .filter(|s| is_identifier(s))
             .ok_or_else(|| SchemaError("database schema \"name\" must be an identifier".into()))?
@@ -826,7 +832,10 @@ mod tests {
         assert_eq!(ports.type_.max, Max::Unlimited);
         let fm = bridge.column("fail_mode").unwrap();
         assert!(fm.type_.is_optional_scalar());
-        assert_eq!(enum_list(fm.type_.key.enum_.as_ref().unwrap()), "[secure, standalone]");
+        assert_eq!(
+            enum_list(fm.type_.key.enum_.as_ref().unwrap()),
+            "[secure, standalone]"
+        );
         let mirror = s.table("Mirror").unwrap();
         assert_eq!(
             mirror.column("select_src_port").unwrap().type_.key.ref_type,
