@@ -2016,4 +2016,97 @@ mod tests {
             assert!(matches!(out, TxnOutcome::Failed { .. }), "{j} -> {out:?}");
         }
     }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "op",
+                "insert",
+                "select",
+                "update",
+                "mutate",
+                "delete",
+                "wait",
+                "table",
+                "Root",
+                "Kid",
+                "Other",
+                "row",
+                "where",
+                "name",
+                "kids",
+                "weak",
+                "n",
+                "==",
+                "<",
+                "includes",
+                "+=",
+                "insert",
+                "delete",
+                "set",
+                "map",
+                "uuid",
+                "named-uuid",
+                "uuid-name",
+                "a",
+                "mutations",
+                "columns",
+                "rows",
+                "until",
+                "timeout",
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "op",
+                            "table",
+                            "row",
+                            "where",
+                            "uuid-name",
+                            "mutations",
+                            "columns",
+                            "rows",
+                            "until",
+                            "timeout",
+                            "name",
+                            "kids",
+                            "n",
+                        ]),
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|kv| Value::Object(
+                    kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_transactions_never_panic(ops in proptest::collection::vec(arb_json(), 0..4)) {
+            let mut db = Database::new(test_schema());
+            ok(&mut db, json!([{"op":"insert","table":"Root","row":{"name":"r","kids":["named-uuid","k"]}},
+                               {"op":"insert","table":"Kid","row":{"name":"k"},"uuid-name":"k"}]));
+            let before = db.to_snapshot_json();
+            match db.transact(&ops, &ctx()) {
+                TxnOutcome::Committed { changes, .. } => {
+                    let mut replica = Database::from_snapshot_json(test_schema(), &before).unwrap();
+                    replica.apply_changes_json(&changes.to_json()).unwrap();
+                    proptest::prop_assert_eq!(replica.to_snapshot_json(), db.to_snapshot_json());
+                }
+                _ => proptest::prop_assert_eq!(db.to_snapshot_json(), before),
+            }
+        }
+    }
 }
