@@ -1,0 +1,583 @@
+//! Statistics (1.0) / multipart (1.3+) requests and replies: DESC, FLOW,
+//! AGGREGATE, TABLE, PORT_DESC; everything else round-trips as bytes.
+//!
+//! Contract:
+//! * The version-independent [`MultipartRequest`]/[`MultipartReply`] carry
+//!   the `flags` word (bit 0 = more) and a typed body.
+//! * [`MultipartReply::encode_split`] encodes a reply of any size as one or
+//!   more messages of at most 65535 bytes, setting the MORE flag on all but
+//!   the last, splitting only between entries.
+//! * OpenFlow 1.5 FLOW and AGGREGATE replies (OXS statistics) are not
+//!   modelled yet and decode as [`ReplyBody::Other`].
+
+use super::Version;
+use super::actions::{decode_actions, encode_actions};
+use super::error::{EncodeError, ErrorKind};
+use super::header::MAX_MSG_LEN;
+use super::instructions::{Instruction, decode_instructions, encode_instructions};
+use super::matching::Match;
+use super::messages::{GROUP_ANY, Message, of10_actions, of10_instructions};
+use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
+use super::wire::{Put, Reader, get_str, put_str};
+
+/// The "more" flag of requests and replies.
+pub const MORE: u16 = 1;
+
+mod ty {
+    pub const DESC: u16 = 0;
+    pub const FLOW: u16 = 1;
+    pub const AGGREGATE: u16 = 2;
+    pub const TABLE: u16 = 3;
+    pub const PORT_DESC: u16 = 13;
+}
+
+/// FLOW and AGGREGATE request filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowStatsRequest {
+    /// Table (255 = all).
+    pub table_id: u8,
+    /// Output port filter ([`ports::ANY`] = none).
+    pub out_port: PortNo,
+    /// Output group filter (1.3+).
+    pub out_group: u32,
+    /// Cookie (1.3+).
+    pub cookie: u64,
+    /// Cookie mask (1.3+).
+    pub cookie_mask: u64,
+    /// Match.
+    pub match_: Match,
+}
+
+impl Default for FlowStatsRequest {
+    fn default() -> Self {
+        FlowStatsRequest {
+            table_id: 0xff,
+            out_port: ports::ANY,
+            out_group: GROUP_ANY,
+            cookie: 0,
+            cookie_mask: 0,
+            match_: Match::new(),
+        }
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestBody {
+    /// Switch description.
+    Desc,
+    /// Individual flow statistics.
+    Flow(FlowStatsRequest),
+    /// Aggregate flow statistics.
+    Aggregate(FlowStatsRequest),
+    /// Table statistics.
+    Table,
+    /// Port descriptions (`port_no` is sent in 1.5 only).
+    PortDesc {
+        /// Port, or [`ports::ANY`].
+        port_no: PortNo,
+    },
+    /// Anything else: type and body bytes.
+    Other {
+        /// Multipart type.
+        ty: u16,
+        /// Body.
+        body: Vec<u8>,
+    },
+}
+
+/// A multipart/stats request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartRequest {
+    /// Flags ([`MORE`]).
+    pub flags: u16,
+    /// Body.
+    pub body: RequestBody,
+}
+
+/// Switch description strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescStats {
+    /// Manufacturer (255 bytes max).
+    pub mfr_desc: String,
+    /// Hardware.
+    pub hw_desc: String,
+    /// Software.
+    pub sw_desc: String,
+    /// Serial number (31 bytes max).
+    pub serial_num: String,
+    /// Datapath description.
+    pub dp_desc: String,
+}
+
+/// One flow's statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Table.
+    pub table_id: u8,
+    /// Seconds alive.
+    pub duration_sec: u32,
+    /// Nanoseconds beyond that.
+    pub duration_nsec: u32,
+    /// Priority.
+    pub priority: u16,
+    /// Idle timeout.
+    pub idle_timeout: u16,
+    /// Hard timeout.
+    pub hard_timeout: u16,
+    /// Flow-mod flags (1.3+, wire form).
+    pub flags: u16,
+    /// Cookie.
+    pub cookie: u64,
+    /// Packets.
+    pub packet_count: u64,
+    /// Bytes.
+    pub byte_count: u64,
+    /// Match.
+    pub match_: Match,
+    /// Instructions (1.0: one `ApplyActions`).
+    pub instructions: Vec<Instruction>,
+}
+
+/// Aggregate statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AggregateStats {
+    /// Packets.
+    pub packet_count: u64,
+    /// Bytes.
+    pub byte_count: u64,
+    /// Flows.
+    pub flow_count: u32,
+}
+
+/// One table's statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableStats {
+    /// Table.
+    pub table_id: u8,
+    /// Name (1.0 only).
+    pub name: String,
+    /// Supported wildcards (1.0 only).
+    pub wildcards: u32,
+    /// Maximum flows (1.0 only).
+    pub max_entries: u32,
+    /// Active flows.
+    pub active_count: u32,
+    /// Lookups.
+    pub lookup_count: u64,
+    /// Hits.
+    pub matched_count: u64,
+}
+
+/// A reply body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyBody {
+    /// Switch description.
+    Desc(DescStats),
+    /// Flow statistics.
+    Flow(Vec<FlowStats>),
+    /// Aggregate statistics.
+    Aggregate(AggregateStats),
+    /// Table statistics.
+    Table(Vec<TableStats>),
+    /// Port descriptions.
+    PortDesc(Vec<Port>),
+    /// Anything else.
+    Other {
+        /// Multipart type.
+        ty: u16,
+        /// Body.
+        body: Vec<u8>,
+    },
+}
+
+/// A multipart/stats reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartReply {
+    /// Flags ([`MORE`]).
+    pub flags: u16,
+    /// Body.
+    pub body: ReplyBody,
+}
+
+fn read_hdr(version: Version, r: &mut Reader<'_>) -> Result<(u16, u16), ErrorKind> {
+    let t = r.u16()?;
+    let flags = r.u16()?;
+    if version != Version::V1_0 {
+        r.skip(4)?;
+    }
+    Ok((t, flags))
+}
+
+fn write_hdr(version: Version, t: u16, flags: u16, w: &mut Vec<u8>) {
+    w.put_u16(t);
+    w.put_u16(flags);
+    if version != Version::V1_0 {
+        w.put_u32(0);
+    }
+}
+
+fn decode_flow_req(version: Version, r: &mut Reader<'_>) -> Result<FlowStatsRequest, ErrorKind> {
+    let mut q = FlowStatsRequest::default();
+    if version == Version::V1_0 {
+        q.match_ = Match::decode_of10(r)?;
+        q.table_id = r.u8()?;
+        r.skip(1)?;
+        q.out_port = port_from_of10(r.u16()?);
+    } else {
+        q.table_id = r.u8()?;
+        r.skip(3)?;
+        q.out_port = r.u32()?;
+        q.out_group = r.u32()?;
+        r.skip(4)?;
+        q.cookie = r.u64()?;
+        q.cookie_mask = r.u64()?;
+        q.match_ = Match::decode_oxm(r)?;
+    }
+    Ok(q)
+}
+
+fn encode_flow_req(version: Version, q: &FlowStatsRequest, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+    if version == Version::V1_0 {
+        q.match_.encode_of10(w)?;
+        w.put_u8(q.table_id);
+        w.put_u8(0);
+        w.put_u16(of10_port(q.out_port)?);
+    } else {
+        w.put_u8(q.table_id);
+        w.put_zeros(3);
+        w.put_u32(q.out_port);
+        w.put_u32(q.out_group);
+        w.put_zeros(4);
+        w.put_u64(q.cookie);
+        w.put_u64(q.cookie_mask);
+        q.match_.encode_oxm(version, w);
+    }
+    Ok(())
+}
+
+impl MultipartRequest {
+    pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, ErrorKind> {
+        let (t, flags) = read_hdr(version, r)?;
+        let body = match t {
+            ty::DESC => RequestBody::Desc,
+            ty::FLOW => RequestBody::Flow(decode_flow_req(version, r)?),
+            ty::AGGREGATE => RequestBody::Aggregate(decode_flow_req(version, r)?),
+            ty::TABLE => RequestBody::Table,
+            ty::PORT_DESC if version == Version::V1_5 => {
+                let port_no = r.u32()?;
+                r.skip(4)?;
+                RequestBody::PortDesc { port_no }
+            }
+            ty::PORT_DESC => RequestBody::PortDesc { port_no: ports::ANY },
+            _ => RequestBody::Other {
+                ty: t,
+                body: r.rest().to_vec(),
+            },
+        };
+        Ok(MultipartRequest { flags, body })
+    }
+
+    pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let t = match &self.body {
+            RequestBody::Desc => ty::DESC,
+            RequestBody::Flow(_) => ty::FLOW,
+            RequestBody::Aggregate(_) => ty::AGGREGATE,
+            RequestBody::Table => ty::TABLE,
+            RequestBody::PortDesc { .. } => ty::PORT_DESC,
+            RequestBody::Other { ty, .. } => *ty,
+        };
+        write_hdr(version, t, self.flags, w);
+        match &self.body {
+            RequestBody::Flow(q) | RequestBody::Aggregate(q) => encode_flow_req(version, q, w)?,
+            RequestBody::PortDesc { port_no } if version == Version::V1_5 => {
+                w.put_u32(*port_no);
+                w.put_zeros(4);
+            }
+            RequestBody::Other { body, .. } => w.extend_from_slice(body),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn decode_flow_stats(version: Version, r: &mut Reader<'_>) -> Result<FlowStats, ErrorKind> {
+    let len = usize::from(r.peek_u16(0)?);
+    let fixed = if version == Version::V1_0 { 88 } else { 56 };
+    if len < fixed || len > r.remaining() {
+        return Err(ErrorKind::BadRequestBadLen);
+    }
+    let mut e = r.sub(len, ErrorKind::BadRequestBadLen)?;
+    e.skip(2)?;
+    let table_id = e.u8()?;
+    e.skip(1)?;
+    let m10 = if version == Version::V1_0 { Some(Match::decode_of10(&mut e)?) } else { None };
+    let duration_sec = e.u32()?;
+    let duration_nsec = e.u32()?;
+    let priority = e.u16()?;
+    let idle_timeout = e.u16()?;
+    let hard_timeout = e.u16()?;
+    let flags = if version == Version::V1_0 {
+        e.skip(6)?;
+        0
+    } else {
+        let f = e.u16()?;
+        e.skip(4)?;
+        f
+    };
+    let cookie = e.u64()?;
+    let packet_count = e.u64()?;
+    let byte_count = e.u64()?;
+    let (match_, instructions) = match m10 {
+        Some(m) => {
+            let mut a = Reader::new(e.rest(), ErrorKind::BadActionBadLen);
+            (m, of10_instructions(decode_actions(version, &mut a)?))
+        }
+        None => {
+            let m = Match::decode_oxm(&mut e)?;
+            let mut i = Reader::new(e.rest(), ErrorKind::BadInstructionBadLen);
+            (m, decode_instructions(version, &mut i)?)
+        }
+    };
+    Ok(FlowStats {
+        table_id,
+        duration_sec,
+        duration_nsec,
+        priority,
+        idle_timeout,
+        hard_timeout,
+        flags,
+        cookie,
+        packet_count,
+        byte_count,
+        match_,
+        instructions,
+    })
+}
+
+fn encode_flow_stats(version: Version, s: &FlowStats, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let start = w.len();
+    w.put_u16(0);
+    w.put_u8(s.table_id);
+    w.put_u8(0);
+    if version == Version::V1_0 {
+        s.match_.encode_of10(w)?;
+    }
+    w.put_u32(s.duration_sec);
+    w.put_u32(s.duration_nsec);
+    w.put_u16(s.priority);
+    w.put_u16(s.idle_timeout);
+    w.put_u16(s.hard_timeout);
+    if version == Version::V1_0 {
+        w.put_zeros(6);
+    } else {
+        w.put_u16(s.flags);
+        w.put_zeros(4);
+    }
+    w.put_u64(s.cookie);
+    w.put_u64(s.packet_count);
+    w.put_u64(s.byte_count);
+    if version == Version::V1_0 {
+        encode_actions(version, of10_actions(&s.instructions)?, w)?;
+    } else {
+        s.match_.encode_oxm(version, w);
+        encode_instructions(version, &s.instructions, w)?;
+    }
+    let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
+    w.patch_u16(start, len);
+    Ok(())
+}
+
+fn decode_table_stats(version: Version, r: &mut Reader<'_>) -> Result<TableStats, ErrorKind> {
+    let mut t = TableStats {
+        table_id: r.u8()?,
+        ..TableStats::default()
+    };
+    r.skip(3)?;
+    if version == Version::V1_0 {
+        t.name = get_str(r, 32)?;
+        t.wildcards = r.u32()?;
+        t.max_entries = r.u32()?;
+    }
+    t.active_count = r.u32()?;
+    t.lookup_count = r.u64()?;
+    t.matched_count = r.u64()?;
+    Ok(t)
+}
+
+fn encode_table_stats(version: Version, t: &TableStats, w: &mut Vec<u8>) {
+    w.put_u8(t.table_id);
+    w.put_zeros(3);
+    if version == Version::V1_0 {
+        put_str(w, &t.name, 32);
+        w.put_u32(t.wildcards);
+        w.put_u32(t.max_entries);
+    }
+    w.put_u32(t.active_count);
+    w.put_u64(t.lookup_count);
+    w.put_u64(t.matched_count);
+}
+
+impl ReplyBody {
+    fn ty(&self) -> u16 {
+        match self {
+            ReplyBody::Desc(_) => ty::DESC,
+            ReplyBody::Flow(_) => ty::FLOW,
+            ReplyBody::Aggregate(_) => ty::AGGREGATE,
+            ReplyBody::Table(_) => ty::TABLE,
+            ReplyBody::PortDesc(_) => ty::PORT_DESC,
+            ReplyBody::Other { ty, .. } => *ty,
+        }
+    }
+
+    /// The body as separately encoded entries (one for non-list bodies).
+    fn encode_entries(&self, version: Version) -> Result<Vec<Vec<u8>>, EncodeError> {
+        let mut out = Vec::new();
+        match self {
+            ReplyBody::Desc(d) => {
+                let mut w = Vec::with_capacity(1056);
+                put_str(&mut w, &d.mfr_desc, 256);
+                put_str(&mut w, &d.hw_desc, 256);
+                put_str(&mut w, &d.sw_desc, 256);
+                put_str(&mut w, &d.serial_num, 32);
+                put_str(&mut w, &d.dp_desc, 256);
+                out.push(w);
+            }
+            ReplyBody::Flow(v) => {
+                if version >= Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 flow stats"));
+                }
+                for s in v {
+                    let mut w = Vec::new();
+                    encode_flow_stats(version, s, &mut w)?;
+                    out.push(w);
+                }
+            }
+            ReplyBody::Aggregate(a) => {
+                if version >= Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 aggregate stats"));
+                }
+                let mut w = Vec::new();
+                w.put_u64(a.packet_count);
+                w.put_u64(a.byte_count);
+                w.put_u32(a.flow_count);
+                w.put_u32(0);
+                out.push(w);
+            }
+            ReplyBody::Table(v) => {
+                for t in v {
+                    let mut w = Vec::new();
+                    encode_table_stats(version, t, &mut w);
+                    out.push(w);
+                }
+            }
+            ReplyBody::PortDesc(v) => {
+                for p in v {
+                    let mut w = Vec::new();
+                    p.encode(version, &mut w)?;
+                    out.push(w);
+                }
+            }
+            ReplyBody::Other { body, .. } => out.push(body.clone()),
+        }
+        Ok(out)
+    }
+}
+
+impl MultipartReply {
+    pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, ErrorKind> {
+        let (t, flags) = read_hdr(version, r)?;
+        let v15 = version >= Version::V1_5;
+        let body = match t {
+            ty::DESC => ReplyBody::Desc(DescStats {
+                mfr_desc: get_str(r, 256)?,
+                hw_desc: get_str(r, 256)?,
+                sw_desc: get_str(r, 256)?,
+                serial_num: get_str(r, 32)?,
+                dp_desc: get_str(r, 256)?,
+            }),
+            ty::FLOW if !v15 => {
+                let mut v = Vec::new();
+                while !r.is_empty() {
+                    v.push(decode_flow_stats(version, r)?);
+                }
+                ReplyBody::Flow(v)
+            }
+            ty::AGGREGATE if !v15 => {
+                let a = AggregateStats {
+                    packet_count: r.u64()?,
+                    byte_count: r.u64()?,
+                    flow_count: r.u32()?,
+                };
+                r.skip(4)?;
+                ReplyBody::Aggregate(a)
+            }
+            ty::TABLE => {
+                let mut v = Vec::new();
+                while !r.is_empty() {
+                    v.push(decode_table_stats(version, r)?);
+                }
+                ReplyBody::Table(v)
+            }
+            ty::PORT_DESC => {
+                let mut v = Vec::new();
+                while !r.is_empty() {
+                    v.push(Port::decode(version, r)?);
+                }
+                ReplyBody::PortDesc(v)
+            }
+            _ => ReplyBody::Other {
+                ty: t,
+                body: r.rest().to_vec(),
+            },
+        };
+        Ok(MultipartReply { flags, body })
+    }
+
+    pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_hdr(version, self.body.ty(), self.flags, w);
+        for e in self.body.encode_entries(version)? {
+            w.extend_from_slice(&e);
+        }
+        Ok(())
+    }
+
+    /// Encodes as one or more messages of at most 65535 bytes, all with
+    /// `xid`, the MORE flag set on all but the last. An entry too large for
+    /// a message on its own is `TooLong`.
+    pub fn encode_split(&self, version: Version, xid: u32) -> Result<Vec<Vec<u8>>, EncodeError> {
+        let t = Message::MultipartReply(self.clone())
+            .msg_type()
+            .wire(version)
+            .ok_or(EncodeError::NotInVersion("multipart reply"))?;
+        let overhead = 8 + if version == Version::V1_0 { 4 } else { 8 };
+        let entries = self.body.encode_entries(version)?;
+        let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
+        for e in entries {
+            if overhead + e.len() > MAX_MSG_LEN {
+                return Err(EncodeError::TooLong);
+            }
+            let cur = chunks.last().map_or(0, Vec::len);
+            if overhead + cur + e.len() > MAX_MSG_LEN {
+                chunks.push(Vec::new());
+            }
+            if let Some(c) = chunks.last_mut() {
+                c.extend_from_slice(&e);
+            }
+        }
+        let n = chunks.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, c) in chunks.into_iter().enumerate() {
+            let flags = if i + 1 < n { self.flags | MORE } else { self.flags & !MORE };
+            let mut w = Vec::with_capacity(overhead + c.len());
+            w.put_u8(version.wire());
+            w.put_u8(t);
+            w.put_u16((overhead + c.len()) as u16);
+            w.put_u32(xid);
+            write_hdr(version, self.body.ty(), flags, &mut w);
+            w.extend_from_slice(&c);
+            out.push(w);
+        }
+        Ok(out)
+    }
+}
