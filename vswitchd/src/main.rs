@@ -7,64 +7,117 @@
 //! * `vswitchd extract [--in-port N] [HEX...]`: parse frames given as hex
 //!   (arguments, or one per line on standard input) and print the flow key the
 //!   datapath extracts, in the datapath text form.
+//! * `vswitchd --db-only [--rundir DIR] [--dbdir DIR] [--remote ptcp:PORT[:IP]]`:
+//!   the embedded OVSDB server on its own (see `db`).
 //! * `vswitchd --version`, `vswitchd --help`.
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 use datapath::flow::{extract, format};
 use std::io::BufRead;
+use std::path::PathBuf;
 
-const USAGE: &str = "\
-usage: vswitchd extract [--in-port N] [HEX...]
-       vswitchd --version | --help
+mod db;
 
-extract: print the datapath flow key of each Ethernet frame given in hex
-(spaces and colons allowed), from the arguments or, without any, from
-standard input, one frame per line.";
+/// Default run directory: the same as Open vSwitch's, so that its tools
+/// (`ovs-vsctl`, `ovs-ofctl`) find us without options.
+const DEFAULT_RUNDIR: &str = "/var/run/openvswitch";
+/// Default database directory.
+const DEFAULT_DBDIR: &str = "/etc/openvswitch";
+
+#[derive(Debug, Parser)]
+#[command(name = "vswitchd", version, about = "A userspace OpenFlow switch")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+
+    /// Run only the embedded OVSDB server (no bridges).
+    #[arg(long)]
+    db_only: bool,
+
+    /// Run directory: db.sock, the pidfile, and the database file unless
+    /// --dbdir says otherwise.
+    #[arg(long, env = "OVS_RUNDIR", value_name = "DIR")]
+    rundir: Option<PathBuf>,
+
+    /// Directory of the database file (default: the run directory when
+    /// --rundir or OVS_RUNDIR is given, /etc/openvswitch otherwise).
+    #[arg(long, env = "OVS_DBDIR", value_name = "DIR")]
+    dbdir: Option<PathBuf>,
+
+    /// Extra OVSDB listener: ptcp:PORT[:IP] (IP defaults to 127.0.0.1) or
+    /// punix:PATH. May be repeated.
+    #[arg(long = "remote", value_name = "REMOTE")]
+    remotes: Vec<String>,
+
+    /// Write the process id to FILE (default <rundir>/vswitchd.pid).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pidfile: Option<String>,
+
+    /// Do not fsync the database file on commit (faster, less durable).
+    #[arg(long)]
+    no_db_sync: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Print the datapath flow key of Ethernet frames given in hex (from the
+    /// arguments, or one per line on standard input).
+    Extract {
+        /// Ingress port number to put in the key.
+        #[arg(long, default_value_t = 0)]
+        in_port: u32,
+        /// Frames in hex (spaces and colons allowed).
+        frames: Vec<String>,
+    },
+}
 
 fn main() {
-    if let Err(e) = run(std::env::args().skip(1).collect()) {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
         eprintln!("vswitchd: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(args: Vec<String>) -> Result<()> {
-    let Some(cmd) = args.first() else {
-        println!("{USAGE}");
-        return Ok(());
-    };
-    match cmd.as_str() {
-        "--version" | "-V" => {
-            println!("vswitchd {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        "extract" => extract_cmd(&args[1..]),
-        other => bail!("unknown command '{other}' (try --help)"),
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Some(Cmd::Extract { in_port, frames }) => return extract_cmd(in_port, frames),
+        None => {}
     }
+    if !cli.db_only {
+        bail!(
+            "bridges are not implemented yet: run `vswitchd --db-only` for the database \
+             server, or `vswitchd extract` (see --help)"
+        );
+    }
+    let rundir = cli
+        .rundir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_RUNDIR));
+    let dbdir = cli.dbdir.clone().unwrap_or_else(|| {
+        if cli.rundir.is_some() {
+            rundir.clone()
+        } else {
+            PathBuf::from(DEFAULT_DBDIR)
+        }
+    });
+    let opts = db::Options {
+        rundir,
+        dbdir,
+        remotes: cli.remotes,
+        pidfile: cli.pidfile,
+        sync: !cli.no_db_sync,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(db::serve(opts))
 }
 
-fn extract_cmd(args: &[String]) -> Result<()> {
-    let mut in_port = 0u32;
-    let mut frames = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--in-port" {
-            let v = it.next().context("--in-port needs a value")?;
-            in_port = v
-                .parse()
-                .with_context(|| format!("bad --in-port value '{v}'"))?;
-        } else if let Some(v) = a.strip_prefix("--in-port=") {
-            in_port = v
-                .parse()
-                .with_context(|| format!("bad --in-port value '{v}'"))?;
-        } else {
-            frames.push(a.clone());
-        }
-    }
+fn extract_cmd(in_port: u32, mut frames: Vec<String>) -> Result<()> {
     if frames.is_empty() {
         for line in std::io::stdin().lock().lines() {
             let line = line?;

@@ -4,6 +4,7 @@
 //!
 //! * [`core`]: every method, no I/O (`Core::handle` -> messages to send).
 //! * [`cond`]: conditions of conditional monitors.
+//! * [`dbstore`]: a database served from its durable log file.
 //! * [`locks`]: `lock` / `steal` / `unlock` bookkeeping.
 //! * [`monitor`]: row changes to `update` / `update2` / `update3`.
 //! * [`net`]: unix/TCP listeners and sessions on tokio.
@@ -11,11 +12,13 @@
 
 pub mod cond;
 pub mod core;
+pub mod dbstore;
 pub mod locks;
 pub mod monitor;
 pub mod net;
 pub mod serverdb;
 
 pub use core::{Core, RowChange, Store, TxnResult};
+pub use dbstore::{DbStore, StoreError};
 pub use net::{Server, ServerConfig};
 pub use serverdb::ServerDb;

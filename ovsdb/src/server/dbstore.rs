@@ -1,0 +1,278 @@
+//! A served database: the in-memory [`Database`] plus its durable [`Log`].
+//!
+//! File convention (records of [`crate::log`]): the first record is the
+//! database schema, the second a snapshot of the data, and every later
+//! record the changes of one committed transaction. Compaction rewrites the
+//! file as schema + snapshot.
+//!
+//! Durability contract: a transaction's record is written, and fsynced when
+//! syncing is on or the transaction asked for `commit` with `durable`, before
+//! [`Store::transact`] returns, so before its reply can be sent. Opening
+//! recovers every complete record; a torn or corrupt tail is dropped and
+//! reported as a warning.
+
+use super::core::{RowChange, Store, TxnResult};
+use super::monitor::RowJson;
+use crate::datum::OvsdbError;
+use crate::db::{Database, Row, TxnContext, TxnOutcome};
+use crate::log::{Log, LogError, OpenMode};
+use crate::schema::{DatabaseSchema, SchemaError, TableSchema};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why a database file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The log itself failed.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The schema record is not a valid schema.
+    #[error("bad schema in database file: {0}")]
+    Schema(#[from] SchemaError),
+    /// A data record could not be applied.
+    #[error("bad record {index} in database file: {error}")]
+    Record {
+        /// Position of the record in the file.
+        index: usize,
+        /// What was wrong with it.
+        error: String,
+    },
+    /// The file holds no records at all.
+    #[error("database file has no schema record")]
+    Empty,
+}
+
+/// A database served from a file.
+#[derive(Debug)]
+pub struct DbStore {
+    db: Database,
+    log: Log,
+    sync: bool,
+    schema_json: Value,
+}
+
+fn row_json(ts: &TableSchema, row: &Row) -> RowJson {
+    let mut m = row.to_json_data(ts);
+    m.insert("_uuid".into(), row.uuid().to_json());
+    m
+}
+
+impl DbStore {
+    /// Opens the database at `path`, or creates it from `schema` (empty)
+    /// when the file does not exist. Returns recovery warnings.
+    pub fn open_or_create(
+        path: &Path,
+        schema: &Value,
+        sync: bool,
+    ) -> Result<(DbStore, Vec<String>), StoreError> {
+        if !path.exists() {
+            let parsed = Arc::new(DatabaseSchema::from_json(schema)?);
+            let db = Database::new(parsed.clone());
+            let log = Log::create(path, &[parsed.to_json(), db.to_snapshot_json()])?;
+            return Ok((
+                DbStore {
+                    db,
+                    log,
+                    sync,
+                    schema_json: parsed.to_json(),
+                },
+                Vec::new(),
+            ));
+        }
+        let (log, records, recovery) = Log::open(path, OpenMode::ReadWrite)?;
+        let mut warnings = Vec::new();
+        if let Some(c) = &recovery.corruption {
+            warnings.push(c.to_string());
+        }
+        let mut it = records.into_iter();
+        let schema_rec = it.next().ok_or(StoreError::Empty)?;
+        let parsed = Arc::new(DatabaseSchema::from_json(&schema_rec)?);
+        let mut db = match it.next() {
+            Some(snap) => Database::from_snapshot_json(parsed.clone(), &snap).map_err(|e| {
+                StoreError::Record {
+                    index: 1,
+                    error: e.to_json().to_string(),
+                }
+            })?,
+            None => Database::new(parsed.clone()),
+        };
+        for (i, rec) in it.enumerate() {
+            db.apply_changes_json(&rec)
+                .map_err(|e| StoreError::Record {
+                    index: i + 2,
+                    error: e.to_json().to_string(),
+                })?;
+        }
+        Ok((
+            DbStore {
+                db,
+                log,
+                sync,
+                schema_json: parsed.to_json(),
+            },
+            warnings,
+        ))
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.db.schema().name
+    }
+
+    /// The schema as JSON.
+    pub fn schema_value(&self) -> Value {
+        self.schema_json.clone()
+    }
+
+    /// The in-memory database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn persist(&mut self, record: &Value, durable: bool) -> Result<(), LogError> {
+        self.log.append(record)?;
+        self.log.commit(self.sync || durable)?;
+        if self.log.should_compact() {
+            let snapshot = [self.schema_json.clone(), self.db.to_snapshot_json()];
+            self.log.compact(&snapshot)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for DbStore {
+    fn schema(&self) -> &DatabaseSchema {
+        self.db.schema()
+    }
+
+    fn transact(&mut self, ops: &[Value], locks_held: &[String], wait_expired: bool) -> TxnResult {
+        let ctx = TxnContext {
+            locks_held: locks_held.iter().cloned().collect(),
+            wait_expired,
+        };
+        match self.db.transact(ops, &ctx) {
+            TxnOutcome::Blocked { .. } => TxnResult::Blocked,
+            TxnOutcome::Failed { reply } => TxnResult::Done {
+                reply,
+                changes: Vec::new(),
+            },
+            TxnOutcome::Committed {
+                mut reply,
+                changes,
+                durable,
+            } => {
+                if changes.is_empty() {
+                    return TxnResult::Done {
+                        reply,
+                        changes: Vec::new(),
+                    };
+                }
+                if let Err(e) = self.persist(&changes.to_json(), durable) {
+                    // The change is in memory but not on disk: say so in the
+                    // reply, as an extra error after the operation results.
+                    eprintln!("ovsdb: cannot write {}: {e}", self.log.path().display());
+                    if let Value::Array(a) = &mut reply {
+                        a.push(
+                            OvsdbError {
+                                error: "I/O error".into(),
+                                details: Some(e.to_string()),
+                                syntax: None,
+                            }
+                            .to_json(),
+                        );
+                    }
+                }
+                let out = changes
+                    .iter()
+                    .map(|(ts, uuid, rc)| RowChange {
+                        table: ts.name.clone(),
+                        uuid: uuid.to_string(),
+                        old: rc.old.as_ref().map(|r| row_json(ts, r)),
+                        new: rc.new.as_ref().map(|r| row_json(ts, r)),
+                    })
+                    .collect();
+                TxnResult::Done {
+                    reply,
+                    changes: out,
+                }
+            }
+        }
+    }
+
+    fn rows(&self, table: &str) -> Vec<(String, RowJson)> {
+        match self.db.table(table) {
+            Some(t) => t
+                .rows()
+                .map(|r| (r.uuid().to_string(), row_json(t.schema(), r)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn schema_json(&self) -> Value {
+        self.schema_json.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tiny_schema() -> Value {
+        json!({"name": "T", "version": "1.0.0", "tables": {
+            "R": {"columns": {"n": {"type": "integer"}, "s": {"type": "string"}}, "isRoot": true}
+        }})
+    }
+
+    fn insert(n: i64) -> Value {
+        json!({"op": "insert", "table": "R", "row": {"n": n, "s": format!("row{n}")}})
+    }
+
+    #[test]
+    fn committed_transactions_survive_reopen_and_torn_tail_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let (mut s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
+            assert!(w.is_empty());
+            for n in 0..5 {
+                let r = s.transact(&[insert(n)], &[], false);
+                let TxnResult::Done { changes, .. } = r else {
+                    panic!("blocked")
+                };
+                assert_eq!(changes.len(), 1);
+                assert_eq!(changes[0].new.as_ref().unwrap()["n"], json!(n));
+            }
+        }
+        let (s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(s.rows("R").len(), 5);
+        drop(s);
+        // Tear the last record in half.
+        let len = std::fs::metadata(&path).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len - 10).unwrap();
+        drop(f);
+        let (s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(s.rows("R").len(), 4);
+    }
+
+    #[test]
+    fn failed_transactions_change_nothing_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let (mut s, _) = DbStore::open_or_create(&path, &tiny_schema(), false).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let bad = json!({"op": "insert", "table": "R", "row": {"n": "not a number"}});
+        let TxnResult::Done { reply, changes } = s.transact(&[insert(1), bad], &[], false) else {
+            panic!("blocked")
+        };
+        assert!(changes.is_empty());
+        assert_eq!(reply[1]["error"], "syntax error", "{reply}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
+        assert!(s.rows("R").is_empty());
+    }
+}
