@@ -528,6 +528,7 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
         }
         nx::GROUP => {
             fixed(16)?;
+            a.skip(2)?;
             Action::Group(a.u32()?)
         }
         _ => Action::Experimenter {
@@ -608,6 +609,7 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         Action::Group(g) => {
             if v10 {
                 nx_hdr(w, 16, nx::GROUP);
+                w.put_u16(0);
                 w.put_u32(*g);
             } else {
                 std_hdr(w, 22, 8);

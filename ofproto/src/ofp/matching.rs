@@ -432,8 +432,9 @@ impl Match {
                 }
                 Field::VlanVid => match (e.value.to_u64() as u16, e.mask_or_ones().to_u64() as u16 & 0x1fff) {
                     (0, 0x1fff) => {
+                        // Untagged: Open vSwitch also clears the PCP wildcard.
                         dl_vlan = 0xffff;
-                        wc &= !fw::DL_VLAN;
+                        wc &= !(fw::DL_VLAN | fw::DL_VLAN_PCP);
                     }
                     (v, 0x1fff) => {
                         dl_vlan = v & 0xfff;
