@@ -47,6 +47,17 @@ set Interface p1 external_ids:iface-id=vm1 external_ids:attached-mac=00:11:22:33
 get Interface p1 external_ids
 remove Interface p1 external_ids iface-id
 get Interface p1 external_ids
+add Interface p1 external_ids k=v
+clear Interface p1 external_ids
+get Interface p1 external_ids
+add Bridge br0 flood_vlans 10
+add Bridge br0 flood_vlans 20
+remove Bridge br0 flood_vlans 10
+get Bridge br0 flood_vlans
+clear Bridge br0 flood_vlans
+get Bridge br0 flood_vlans
+set Bridge br0 external_ids:owner=test
+remove Bridge br0 external_ids owner=test
 list Bridge br0
 list Port p1
 list Interface p2
