@@ -48,7 +48,7 @@ def main(casefile, outfile, header):
             args = rest.split('\t')
             msgs = run(ver, [args[0], 'unix:' + SOCK] + args[1:])
         for i, h in enumerate(msgs):
-            n = name if len(msgs) == 1 else f'{name}#{i}'
+            n = (name if len(msgs) == 1 else f'{name}#{i}') + f' @OF{ver[0]}.{ver[1]}'
             blocks.append((n, h))
     with open(outfile, 'w') as f:
         f.write(header)
