@@ -74,7 +74,11 @@ fn run(file: &str) {
     let cases = load(file);
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|c| check(c).err().map(|e| format!("{}: {}: {e}", c.file, c.name)))
+        .filter_map(|c| {
+            check(c)
+                .err()
+                .map(|e| format!("{}: {}: {e}", c.file, c.name))
+        })
         .collect();
     assert!(
         failures.is_empty(),

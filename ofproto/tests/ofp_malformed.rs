@@ -25,11 +25,13 @@ fn msg(version: u8, ty: u8, body: &[u8]) -> Vec<u8> {
 /// An OpenFlow 1.3 FLOW_MOD with the given OXM TLVs and instruction bytes.
 fn flow_mod13(oxm: &str, instructions: &str) -> Vec<u8> {
     let oxm = hex(oxm);
-    let mut body = hex("0000000000000000 0000000000000000 00 00 0000 0000 8000 ffffffff ffffffff ffffffff 0000 0000");
+    let mut body = hex(
+        "0000000000000000 0000000000000000 00 00 0000 0000 8000 ffffffff ffffffff ffffffff 0000 0000",
+    );
     body.extend_from_slice(&1u16.to_be_bytes());
     body.extend_from_slice(&((4 + oxm.len()) as u16).to_be_bytes());
     body.extend_from_slice(&oxm);
-    while (body.len() - 40) % 8 != 0 {
+    while !(body.len() - 40).is_multiple_of(8) {
         body.push(0);
     }
     body.extend(hex(instructions));
@@ -49,8 +51,12 @@ fn flow_mod13_actions(actions: &str) -> Vec<u8> {
 
 /// An OpenFlow 1.0 FLOW_MOD (match all) with `actions`.
 fn flow_mod10_actions(actions: &str) -> Vec<u8> {
-    let mut body = hex("003820ff 0000 000000000000 000000000000 0000 00 00 0000 00 00 0000 00000000 00000000 0000 0000");
-    body.extend(hex("0000000000000000 0000 0000 0000 8000 ffffffff ffff 0000"));
+    let mut body = hex(
+        "003820ff 0000 000000000000 000000000000 0000 00 00 0000 00 00 0000 00000000 00000000 0000 0000",
+    );
+    body.extend(hex(
+        "0000000000000000 0000 0000 0000 8000 ffffffff ffff 0000",
+    ));
     body.extend(hex(actions));
     msg(1, 14, &body)
 }
@@ -116,7 +122,10 @@ fn bad_version() {
         (ErrorCode::Std(1, 0), ErrorCode::Std(1, 0))
     );
     // HELLO is accepted with any version.
-    assert!(matches!(Message::decode(&msg(9, 0, b"")), Ok((_, Message::Hello(_)))));
+    assert!(matches!(
+        Message::decode(&msg(9, 0, b"")),
+        Ok((_, Message::Hello(_)))
+    ));
 }
 
 #[test]
@@ -165,10 +174,22 @@ fn bad_oxm_truncated_tlv() {
 #[test]
 fn bad_oxm_wrong_field_length_or_unknown_field() {
     // ovs-ofctl: OFPBMC_BAD_FIELD for both.
-    assert_eq!(err(&flow_mod13("80000a03 080000", "")), ErrorKind::BadMatchBadField);
-    assert_eq!(err(&flow_mod13("12345604 00000000", "")), ErrorKind::BadMatchBadField);
-    assert_eq!(err(&flow_mod13("80005004 00000000", "")), ErrorKind::BadMatchBadField);
-    assert_eq!(ErrorKind::BadMatchBadField.code(Version::V1_3), ErrorCode::Std(4, 6));
+    assert_eq!(
+        err(&flow_mod13("80000a03 080000", "")),
+        ErrorKind::BadMatchBadField
+    );
+    assert_eq!(
+        err(&flow_mod13("12345604 00000000", "")),
+        ErrorKind::BadMatchBadField
+    );
+    assert_eq!(
+        err(&flow_mod13("80005004 00000000", "")),
+        ErrorKind::BadMatchBadField
+    );
+    assert_eq!(
+        ErrorKind::BadMatchBadField.code(Version::V1_3),
+        ErrorCode::Std(4, 6)
+    );
 }
 
 #[test]
@@ -183,14 +204,23 @@ fn bad_oxm_duplicate_field() {
 
 #[test]
 fn bad_oxm_missing_prerequisite() {
-    assert_eq!(err(&flow_mod13("80001401 06", "")), ErrorKind::BadMatchBadPrereq);
+    assert_eq!(
+        err(&flow_mod13("80001401 06", "")),
+        ErrorKind::BadMatchBadPrereq
+    );
     // ND SLL needs ICMPv6 type 135, not 136.
     assert_eq!(
-        err(&flow_mod13("80000a02 86dd 80001401 3a 80003a01 88 80004006 000102030405", "")),
+        err(&flow_mod13(
+            "80000a02 86dd 80001401 3a 80003a01 88 80004006 000102030405",
+            ""
+        )),
         ErrorKind::BadMatchBadPrereq
     );
     // VLAN PCP needs a VLAN.
-    assert_eq!(err(&flow_mod13("80000e01 03", "")), ErrorKind::BadMatchBadPrereq);
+    assert_eq!(
+        err(&flow_mod13("80000e01 03", "")),
+        ErrorKind::BadMatchBadPrereq
+    );
     assert_eq!(
         codes(ErrorKind::BadMatchBadPrereq),
         (ErrorCode::Exp(0x2320, 1, 260), ErrorCode::Std(4, 9))
@@ -200,7 +230,10 @@ fn bad_oxm_missing_prerequisite() {
 #[test]
 fn bad_oxm_mask() {
     // A mask on eth_type (not maskable): OFPBMC_BAD_MASK.
-    assert_eq!(err(&flow_mod13("80000b04 08000800", "")), ErrorKind::BadMatchBadMask);
+    assert_eq!(
+        err(&flow_mod13("80000b04 08000800", "")),
+        ErrorKind::BadMatchBadMask
+    );
     // Value bits where the mask is 0: OFPBMC_BAD_WILDCARDS.
     assert_eq!(
         err(&flow_mod13("80000a02 0800 80001708 0a0000ff ffffff00", "")),
@@ -211,9 +244,18 @@ fn bad_oxm_mask() {
 #[test]
 fn bad_oxm_value() {
     // vlan_vid above 0x1fff, ip_dscp above 63, mpls_label above 2^20.
-    assert_eq!(err(&flow_mod13("80000c02 2000", "")), ErrorKind::BadMatchBadValue);
-    assert_eq!(err(&flow_mod13("80000a02 0800 80001001 ff", "")), ErrorKind::BadMatchBadValue);
-    assert_eq!(err(&flow_mod13("80000a02 8847 80004404 00100000", "")), ErrorKind::BadMatchBadValue);
+    assert_eq!(
+        err(&flow_mod13("80000c02 2000", "")),
+        ErrorKind::BadMatchBadValue
+    );
+    assert_eq!(
+        err(&flow_mod13("80000a02 0800 80001001 ff", "")),
+        ErrorKind::BadMatchBadValue
+    );
+    assert_eq!(
+        err(&flow_mod13("80000a02 8847 80004404 00100000", "")),
+        ErrorKind::BadMatchBadValue
+    );
 }
 
 #[test]
@@ -226,11 +268,26 @@ fn bad_match_type() {
 #[test]
 fn bad_action_length() {
     // Length not a multiple of 8, below 8, past the end, and wrong for the type.
-    assert_eq!(err(&flow_mod13_actions("0000000c 00000001 ffff0000 00000000")), ErrorKind::BadActionBadLen);
-    assert_eq!(err(&flow_mod13_actions("00000000 00000000")), ErrorKind::BadActionBadLen);
-    assert_eq!(err(&flow_mod13_actions("00000018 00000001 ffff0000 00000000")), ErrorKind::BadActionBadLen);
-    assert_eq!(err(&flow_mod13_actions("00000008 00000001")), ErrorKind::BadActionBadLen);
-    assert_eq!(err(&flow_mod10_actions("00000010 00020000 00000000 00000000")), ErrorKind::BadActionBadLen);
+    assert_eq!(
+        err(&flow_mod13_actions("0000000c 00000001 ffff0000 00000000")),
+        ErrorKind::BadActionBadLen
+    );
+    assert_eq!(
+        err(&flow_mod13_actions("00000000 00000000")),
+        ErrorKind::BadActionBadLen
+    );
+    assert_eq!(
+        err(&flow_mod13_actions("00000018 00000001 ffff0000 00000000")),
+        ErrorKind::BadActionBadLen
+    );
+    assert_eq!(
+        err(&flow_mod13_actions("00000008 00000001")),
+        ErrorKind::BadActionBadLen
+    );
+    assert_eq!(
+        err(&flow_mod10_actions("00000010 00020000 00000000 00000000")),
+        ErrorKind::BadActionBadLen
+    );
     // Nicira reg_load with the wrong length.
     assert_eq!(
         err(&flow_mod10_actions("ffff0010 00002320 0007001f 00010004")),
@@ -244,16 +301,31 @@ fn bad_action_length() {
 
 #[test]
 fn bad_action_type() {
-    assert_eq!(err(&flow_mod13_actions("00320008 00000000")), ErrorKind::BadActionBadType);
-    assert_eq!(err(&flow_mod10_actions("000c0008 00000000")), ErrorKind::BadActionBadType);
+    assert_eq!(
+        err(&flow_mod13_actions("00320008 00000000")),
+        ErrorKind::BadActionBadType
+    );
+    assert_eq!(
+        err(&flow_mod10_actions("000c0008 00000000")),
+        ErrorKind::BadActionBadType
+    );
     // 1.5's meter action is unknown in 1.3.
-    assert_eq!(err(&flow_mod13_actions("001d0008 00000001")), ErrorKind::BadActionBadType);
+    assert_eq!(
+        err(&flow_mod13_actions("001d0008 00000001")),
+        ErrorKind::BadActionBadType
+    );
 }
 
 #[test]
 fn bad_set_field() {
-    assert_eq!(err(&flow_mod13_actions("00190010 12345604 00000000 00000000")), ErrorKind::BadActionBadSetType);
-    assert_eq!(err(&flow_mod13_actions("00190010 80000c02 2000 0000 00000000")), ErrorKind::BadActionBadSetArgument);
+    assert_eq!(
+        err(&flow_mod13_actions("00190010 12345604 00000000 00000000")),
+        ErrorKind::BadActionBadSetType
+    );
+    assert_eq!(
+        err(&flow_mod13_actions("00190010 80000c02 2000 0000 00000000")),
+        ErrorKind::BadActionBadSetArgument
+    );
     assert_eq!(
         err(&flow_mod13_actions("00190010 80000d04 10001000 00000000")),
         ErrorKind::BadActionBadSetMask
@@ -262,9 +334,18 @@ fn bad_set_field() {
 
 #[test]
 fn bad_instructions() {
-    assert_eq!(err(&flow_mod13("", "00070008 00000000")), ErrorKind::BadInstructionUnknownInst);
-    assert_eq!(err(&flow_mod13("", "00010008 01000000 00010008 02000000")), ErrorKind::BadInstructionDupInst);
-    assert_eq!(err(&flow_mod13("", "0001000c 01000000 00000000")), ErrorKind::BadInstructionBadLen);
+    assert_eq!(
+        err(&flow_mod13("", "00070008 00000000")),
+        ErrorKind::BadInstructionUnknownInst
+    );
+    assert_eq!(
+        err(&flow_mod13("", "00010008 01000000 00010008 02000000")),
+        ErrorKind::BadInstructionDupInst
+    );
+    assert_eq!(
+        err(&flow_mod13("", "0001000c 01000000 00000000")),
+        ErrorKind::BadInstructionBadLen
+    );
 }
 
 #[test]
@@ -289,7 +370,10 @@ fn hello_negotiation() {
     // Peer only 1.4 by bitmap: no common version.
     let (_, h) = Message::decode(&hex("0500001000000001 00010008 00000020")).unwrap();
     let Message::Hello(h) = h else { panic!() };
-    assert_eq!(negotiate(ours, 5, &h), Err(ErrorKind::HelloFailedIncompatible));
+    assert_eq!(
+        negotiate(ours, 5, &h),
+        Err(ErrorKind::HelloFailedIncompatible)
+    );
     assert_eq!(
         codes(ErrorKind::HelloFailedIncompatible),
         (ErrorCode::Std(0, 0), ErrorCode::Std(0, 0))
@@ -302,7 +386,10 @@ fn hello_negotiation() {
     );
     // ... and none for 1.0-1.5 contiguous (`encode-hello 0x7e`).
     let (v, h) = Hello::for_versions(VersionSet(0x7e));
-    assert_eq!(Message::Hello(h).encode(v, 1).unwrap(), hex("0600000800000001"));
+    assert_eq!(
+        Message::Hello(h).encode(v, 1).unwrap(),
+        hex("0600000800000001")
+    );
 }
 
 #[test]
@@ -314,9 +401,21 @@ fn error_replies_match_ovs_ofctl_encode_error_reply() {
             "0100000800000001",
             "0101001c00000001b0c20000000023200001010401000008 00000001",
         ),
-        (ErrorKind::BadActionBadLen, "0100000800000001", "010100140000000100020001 0100000800000001"),
-        (ErrorKind::HelloFailedIncompatible, "0400000800000001", "040100140000000100000000 0400000800000001"),
-        (ErrorKind::BadMatchBadPrereq, "0600000800000001", "060100140000000100040009 0600000800000001"),
+        (
+            ErrorKind::BadActionBadLen,
+            "0100000800000001",
+            "010100140000000100020001 0100000800000001",
+        ),
+        (
+            ErrorKind::HelloFailedIncompatible,
+            "0400000800000001",
+            "040100140000000100000000 0400000800000001",
+        ),
+        (
+            ErrorKind::BadMatchBadPrereq,
+            "0600000800000001",
+            "060100140000000100040009 0600000800000001",
+        ),
     ];
     for (kind, req, want) in cases {
         let req = hex(req);

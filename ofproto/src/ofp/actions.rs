@@ -66,7 +66,12 @@ impl fmt::Debug for FieldRef {
             Some(x) => write!(f, "{}", x.name())?,
             None => write!(f, "{:#010x}", self.header)?,
         }
-        write!(f, "[{}..{}]", self.ofs, u32::from(self.ofs) + u32::from(self.n_bits) - 1)
+        write!(
+            f,
+            "[{}..{}]",
+            self.ofs,
+            u32::from(self.ofs) + u32::from(self.n_bits) - 1
+        )
     }
 }
 
@@ -228,12 +233,15 @@ pub fn decode_action_list(version: Version, bytes: &[u8]) -> Result<Vec<Action>,
 }
 
 /// Decodes an action list filling all of `r`.
-pub(crate) fn decode_actions(version: Version, r: &mut Reader<'_>) -> Result<Vec<Action>, ErrorKind> {
+pub(crate) fn decode_actions(
+    version: Version,
+    r: &mut Reader<'_>,
+) -> Result<Vec<Action>, ErrorKind> {
     let mut out = Vec::new();
     while !r.is_empty() {
         let ty = r.peek_u16(0).map_err(|_| ErrorKind::BadActionBadLen)?;
         let len = usize::from(r.peek_u16(2).map_err(|_| ErrorKind::BadActionBadLen)?);
-        if len < 8 || len % 8 != 0 || len > r.remaining() {
+        if len < 8 || !len.is_multiple_of(8) || len > r.remaining() {
             return Err(ErrorKind::BadActionBadLen);
         }
         let mut a = r.sub(len, ErrorKind::BadActionBadLen)?;
@@ -251,7 +259,12 @@ fn want(len: usize, expect: usize) -> Result<(), ErrorKind> {
     }
 }
 
-fn decode_one(version: Version, ty: u16, len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
+fn decode_one(
+    version: Version,
+    ty: u16,
+    len: usize,
+    a: &mut Reader<'_>,
+) -> Result<Action, ErrorKind> {
     if ty == OFPAT_EXPERIMENTER {
         let experimenter = a.u32()?;
         if experimenter == NX_VENDOR_ID {
@@ -288,7 +301,11 @@ fn decode_one(version: Version, ty: u16, len: usize, a: &mut Reader<'_>) -> Resu
         15 | 23 => {
             want(len, 8)?;
             let ttl = a.u8()?;
-            if ty == 15 { Action::SetMplsTtl(ttl) } else { Action::SetNwTtl(ttl) }
+            if ty == 15 {
+                Action::SetMplsTtl(ttl)
+            } else {
+                Action::SetNwTtl(ttl)
+            }
         }
         17 | 19 | 20 | 26 => {
             want(len, 8)?;
@@ -303,7 +320,11 @@ fn decode_one(version: Version, ty: u16, len: usize, a: &mut Reader<'_>) -> Resu
         21 | 22 => {
             want(len, 8)?;
             let v = a.u32()?;
-            if ty == 21 { Action::SetQueue(v) } else { Action::Group(v) }
+            if ty == 21 {
+                Action::SetQueue(v)
+            } else {
+                Action::Group(v)
+            }
         }
         29 if version >= Version::V1_5 => {
             want(len, 8)?;
@@ -317,7 +338,11 @@ fn decode_one(version: Version, ty: u16, len: usize, a: &mut Reader<'_>) -> Resu
             if round8(len - a.remaining()) != len {
                 return Err(ErrorKind::BadActionBadSetLen);
             }
-            Action::SetField(MatchEntry { field: f, value, mask })
+            Action::SetField(MatchEntry {
+                field: f,
+                value,
+                mask,
+            })
         }
         _ => return Err(ErrorKind::BadActionBadType),
     })
@@ -366,7 +391,11 @@ fn decode_of10(ty: u16, len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorK
         4 | 5 => {
             fixed(16)?;
             let mac = a.bytes(6)?;
-            let f = if ty == 4 { Field::EthSrc } else { Field::EthDst };
+            let f = if ty == 4 {
+                Field::EthSrc
+            } else {
+                Field::EthDst
+            };
             Action::SetField(MatchEntry {
                 field: f,
                 value: Value::from_bytes(mac),
@@ -375,7 +404,11 @@ fn decode_of10(ty: u16, len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorK
         }
         6 | 7 => {
             fixed(8)?;
-            let f = if ty == 6 { Field::Ipv4Src } else { Field::Ipv4Dst };
+            let f = if ty == 6 {
+                Field::Ipv4Src
+            } else {
+                Field::Ipv4Dst
+            };
             set_field_u64(f, u64::from(a.u32()?))
         }
         8 => {
@@ -385,7 +418,11 @@ fn decode_of10(ty: u16, len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorK
         9 | 10 => {
             fixed(8)?;
             let p = a.u16()?;
-            if ty == 9 { Action::SetTpSrc(p) } else { Action::SetTpDst(p) }
+            if ty == 9 {
+                Action::SetTpSrc(p)
+            } else {
+                Action::SetTpDst(p)
+            }
         }
         11 => {
             fixed(16)?;
@@ -409,7 +446,11 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
         nx::RESUBMIT | nx::RESUBMIT_TABLE => {
             fixed(16)?;
             let in_port = port_from_of10(a.u16()?);
-            let table = if sub == nx::RESUBMIT_TABLE { Some(a.u8()?) } else { None };
+            let table = if sub == nx::RESUBMIT_TABLE {
+                Some(a.u8()?)
+            } else {
+                None
+            };
             Action::Resubmit { in_port, table }
         }
         nx::SET_TUNNEL => {
@@ -503,7 +544,11 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
         nx::PUSH_MPLS | nx::POP_MPLS => {
             fixed(16)?;
             let e = a.u16()?;
-            if sub == nx::PUSH_MPLS { Action::PushMpls(e) } else { Action::PopMpls(e) }
+            if sub == nx::PUSH_MPLS {
+                Action::PushMpls(e)
+            } else {
+                Action::PopMpls(e)
+            }
         }
         nx::SET_MPLS_TTL => {
             fixed(16)?;
@@ -514,7 +559,11 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
             if round8(len - a.remaining()) != len {
                 return Err(ErrorKind::BadActionBadSetLen);
             }
-            Action::SetField(MatchEntry { field: f, value, mask })
+            Action::SetField(MatchEntry {
+                field: f,
+                value,
+                mask,
+            })
         }
         nx::CONJUNCTION => {
             fixed(16)?;
@@ -539,7 +588,11 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
 }
 
 /// Encodes an action list (appending to `w`).
-pub fn encode_actions(version: Version, actions: &[Action], w: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub fn encode_actions(
+    version: Version,
+    actions: &[Action],
+    w: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     for a in actions {
         encode_one(version, a, w)?;
     }
@@ -634,7 +687,14 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
                 w.put_u32(*queue);
             } else {
                 encode_one(version, &Action::SetQueue(*queue), w)?;
-                encode_one(version, &Action::Output { port: *port, max_len: 0 }, w)?;
+                encode_one(
+                    version,
+                    &Action::Output {
+                        port: *port,
+                        max_len: 0,
+                    },
+                    w,
+                )?;
             }
         }
         Action::SetField(e) => {
@@ -676,9 +736,19 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         }
         Action::PushVlan(t) | Action::PushPbb(t) => {
             if v10 {
-                return Err(EncodeError::NotInVersion("push_vlan/push_pbb in OpenFlow 1.0"));
+                return Err(EncodeError::NotInVersion(
+                    "push_vlan/push_pbb in OpenFlow 1.0",
+                ));
             }
-            std_hdr(w, if matches!(a, Action::PushVlan(_)) { 17 } else { 26 }, 8);
+            std_hdr(
+                w,
+                if matches!(a, Action::PushVlan(_)) {
+                    17
+                } else {
+                    26
+                },
+                8,
+            );
             w.put_u16(*t);
             w.put_u16(0);
         }
@@ -721,7 +791,9 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         }
         Action::PopPbb | Action::CopyTtlOut | Action::CopyTtlIn => {
             if v10 {
-                return Err(EncodeError::NotInVersion("pop_pbb/copy_ttl in OpenFlow 1.0"));
+                return Err(EncodeError::NotInVersion(
+                    "pop_pbb/copy_ttl in OpenFlow 1.0",
+                ));
             }
             let t = match a {
                 Action::PopPbb => 27,
@@ -733,11 +805,14 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         }
         Action::SetNwTtl(t) => {
             if v10 {
-                encode_reg_load(w, &MatchEntry {
-                    field: Field::NwTtl,
-                    value: Value::from_u64(1, u64::from(*t)),
-                    mask: None,
-                })?;
+                encode_reg_load(
+                    w,
+                    &MatchEntry {
+                        field: Field::NwTtl,
+                        value: Value::from_u64(1, u64::from(*t)),
+                        mask: None,
+                    },
+                )?;
             } else {
                 std_hdr(w, 23, 8);
                 w.put_u8(*t);
@@ -746,7 +821,9 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         }
         Action::Meter(m) => {
             if version < Version::V1_5 {
-                return Err(EncodeError::NotInVersion("meter action before OpenFlow 1.5"));
+                return Err(EncodeError::NotInVersion(
+                    "meter action before OpenFlow 1.5",
+                ));
             }
             std_hdr(w, 29, 8);
             w.put_u32(*m);
@@ -757,7 +834,11 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
                 w.put_u16(*vid);
                 w.put_u16(0);
             } else {
-                encode_one(version, &set_field_u64(Field::VlanVid, u64::from(0x1000 | (vid & 0xfff))), w)?;
+                encode_one(
+                    version,
+                    &set_field_u64(Field::VlanVid, u64::from(0x1000 | (vid & 0xfff))),
+                    w,
+                )?;
             }
         }
         Action::SetVlanPcp(p) => {
@@ -771,14 +852,32 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         }
         Action::SetTpSrc(p) | Action::SetTpDst(p) => {
             if !v10 {
-                return Err(EncodeError::NotInVersion("set_tp_src/dst after OpenFlow 1.0"));
+                return Err(EncodeError::NotInVersion(
+                    "set_tp_src/dst after OpenFlow 1.0",
+                ));
             }
-            std_hdr(w, if matches!(a, Action::SetTpSrc(_)) { 9 } else { 10 }, 8);
+            std_hdr(
+                w,
+                if matches!(a, Action::SetTpSrc(_)) {
+                    9
+                } else {
+                    10
+                },
+                8,
+            );
             w.put_u16(*p);
             w.put_u16(0);
         }
         Action::Resubmit { in_port, table } => {
-            nx_hdr(w, 16, if table.is_some() { nx::RESUBMIT_TABLE } else { nx::RESUBMIT });
+            nx_hdr(
+                w,
+                16,
+                if table.is_some() {
+                    nx::RESUBMIT_TABLE
+                } else {
+                    nx::RESUBMIT
+                },
+            );
             w.put_u16(of10_port(*in_port)?);
             match table {
                 Some(t) => {
@@ -801,7 +900,15 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
             }
         },
         Action::PopQueue | Action::Exit => {
-            nx_hdr(w, 16, if matches!(a, Action::Exit) { nx::EXIT } else { nx::POP_QUEUE });
+            nx_hdr(
+                w,
+                16,
+                if matches!(a, Action::Exit) {
+                    nx::EXIT
+                } else {
+                    nx::POP_QUEUE
+                },
+            );
             w.put_zeros(6);
         }
         Action::RegLoad { dst, value } => {
@@ -853,7 +960,11 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
             w.put_u8(*reason);
             w.put_u8(0);
         }
-        Action::Conjunction { id, clause, n_clauses } => {
+        Action::Conjunction {
+            id,
+            clause,
+            n_clauses,
+        } => {
             nx_hdr(w, 16, nx::CONJUNCTION);
             w.put_u8(*clause);
             w.put_u8(*n_clauses);

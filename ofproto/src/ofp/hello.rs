@@ -37,7 +37,11 @@ impl VersionSet {
 
     /// The highest known version in the set.
     pub fn highest(self) -> Option<Version> {
-        Version::ALL.iter().rev().copied().find(|v| self.contains(*v))
+        Version::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|v| self.contains(*v))
     }
 
     /// Intersection.
@@ -87,7 +91,9 @@ impl Hello {
     /// The peer's version bitmap, if it sent one.
     pub fn bitmap(&self) -> Option<VersionSet> {
         self.elements.iter().find_map(|e| match e {
-            HelloElement::VersionBitmap(words) => Some(VersionSet(words.first().copied().unwrap_or(0))),
+            HelloElement::VersionBitmap(words) => {
+                Some(VersionSet(words.first().copied().unwrap_or(0)))
+            }
             HelloElement::Unknown { .. } => None,
         })
     }

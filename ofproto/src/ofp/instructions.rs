@@ -56,18 +56,27 @@ impl Instruction {
 }
 
 /// Decodes an instruction list (all of `bytes`).
-pub fn decode_instruction_list(version: Version, bytes: &[u8]) -> Result<Vec<Instruction>, ErrorKind> {
-    decode_instructions(version, &mut Reader::new(bytes, ErrorKind::BadInstructionBadLen))
+pub fn decode_instruction_list(
+    version: Version,
+    bytes: &[u8],
+) -> Result<Vec<Instruction>, ErrorKind> {
+    decode_instructions(
+        version,
+        &mut Reader::new(bytes, ErrorKind::BadInstructionBadLen),
+    )
 }
 
 /// Decodes an instruction list filling all of `r`.
-pub(crate) fn decode_instructions(version: Version, r: &mut Reader<'_>) -> Result<Vec<Instruction>, ErrorKind> {
+pub(crate) fn decode_instructions(
+    version: Version,
+    r: &mut Reader<'_>,
+) -> Result<Vec<Instruction>, ErrorKind> {
     let mut out: Vec<Instruction> = Vec::new();
     while !r.is_empty() {
         let bad = ErrorKind::BadInstructionBadLen;
         let ty = r.peek_u16(0).map_err(|_| bad)?;
         let len = usize::from(r.peek_u16(2).map_err(|_| bad)?);
-        if len < 8 || len % 8 != 0 || len > r.remaining() {
+        if len < 8 || !len.is_multiple_of(8) || len > r.remaining() {
             return Err(bad);
         }
         let mut b = r.sub(len, bad)?;
@@ -120,7 +129,11 @@ pub(crate) fn decode_instructions(version: Version, r: &mut Reader<'_>) -> Resul
 }
 
 /// Encodes an instruction list.
-pub fn encode_instructions(version: Version, insts: &[Instruction], w: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub fn encode_instructions(
+    version: Version,
+    insts: &[Instruction],
+    w: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     for i in insts {
         let start = w.len();
         w.put_u16(i.type_code());
@@ -142,7 +155,9 @@ pub fn encode_instructions(version: Version, insts: &[Instruction], w: &mut Vec<
             Instruction::ClearActions => w.put_zeros(4),
             Instruction::Meter(m) => {
                 if version >= Version::V1_5 {
-                    return Err(EncodeError::NotInVersion("meter instruction in OpenFlow 1.5"));
+                    return Err(EncodeError::NotInVersion(
+                        "meter instruction in OpenFlow 1.5",
+                    ));
                 }
                 w.put_u32(*m);
             }

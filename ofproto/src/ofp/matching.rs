@@ -44,7 +44,8 @@ pub struct MatchEntry {
 impl MatchEntry {
     /// The mask, all ones when exact.
     pub fn mask_or_ones(&self) -> Value {
-        self.mask.unwrap_or_else(|| Value::ones(self.field.info().width))
+        self.mask
+            .unwrap_or_else(|| Value::ones(self.field.info().width))
     }
 
     /// The value if the entry is exact (or its mask is all ones).
@@ -120,7 +121,8 @@ mod fw {
     pub const DL_VLAN_PCP: u32 = 1 << 20;
     pub const NW_TOS: u32 = 1 << 21;
     /// Everything wildcarded, in the canonical form (nw_src/nw_dst /0).
-    pub const CANONICAL_ALL: u32 = 0xff | DL_VLAN_PCP | NW_TOS | (32 << NW_SRC_SHIFT) | (32 << NW_DST_SHIFT);
+    pub const CANONICAL_ALL: u32 =
+        0xff | DL_VLAN_PCP | NW_TOS | (32 << NW_SRC_SHIFT) | (32 << NW_DST_SHIFT);
 }
 
 const ETH_IP: u64 = 0x0800;
@@ -194,7 +196,8 @@ impl Match {
     }
 
     fn eth_type_is(&self, types: &[u64]) -> bool {
-        self.exact(Field::EthType).is_some_and(|t| types.contains(&t))
+        self.exact(Field::EthType)
+            .is_some_and(|t| types.contains(&t))
     }
 
     fn proto_is(&self, p: u64) -> bool {
@@ -233,7 +236,11 @@ impl Match {
 
     /// Checks every entry's prerequisite (`BadMatchBadPrereq`).
     pub fn check_prereqs(&self) -> Result<(), ErrorKind> {
-        if self.entries.iter().all(|e| self.prereq_ok(e.field.info().prereq)) {
+        if self
+            .entries
+            .iter()
+            .all(|e| self.prereq_ok(e.field.info().prereq))
+        {
             Ok(())
         } else {
             Err(ErrorKind::BadMatchBadPrereq)
@@ -335,7 +342,11 @@ impl Match {
         }
         let vlan_none = on(fw::DL_VLAN) && dl_vlan == 0xffff;
         if on(fw::DL_VLAN) {
-            let v = if vlan_none { 0 } else { 0x1000 | (dl_vlan & 0xfff) };
+            let v = if vlan_none {
+                0
+            } else {
+                0x1000 | (dl_vlan & 0xfff)
+            };
             m.set_u64(Field::VlanVid, u64::from(v));
         }
         if on(fw::DL_VLAN_PCP) && !vlan_none {
@@ -373,7 +384,13 @@ impl Match {
                         1 => (Field::Icmpv4Type, Field::Icmpv4Code),
                         _ => return Ok(m),
                     };
-                    let narrow = |v: u16| if nw_proto == 1 { u64::from(v & 0xff) } else { u64::from(v) };
+                    let narrow = |v: u16| {
+                        if nw_proto == 1 {
+                            u64::from(v & 0xff)
+                        } else {
+                            u64::from(v)
+                        }
+                    };
                     if on(fw::TP_SRC) {
                         m.set_u64(s, narrow(tp_src));
                     }
@@ -403,16 +420,22 @@ impl Match {
         let mut wc = fw::CANONICAL_ALL;
         let (mut in_port, mut dl_vlan, mut pcp, mut dl_type) = (0u16, 0u16, 0u8, 0u16);
         let (mut dl_src, mut dl_dst) = ([0u8; 6], [0u8; 6]);
-        let (mut tos, mut proto, mut nw_src, mut nw_dst, mut tp_src, mut tp_dst) = (0u8, 0u8, 0u32, 0u32, 0u16, 0u16);
+        let (mut tos, mut proto, mut nw_src, mut nw_dst, mut tp_src, mut tp_dst) =
+            (0u8, 0u8, 0u32, 0u32, 0u16, 0u16);
         let cidr = |e: &MatchEntry| -> Result<(u32, u32), EncodeError> {
             let m = e.mask_or_ones().to_u64() as u32;
             if m.leading_ones() + m.trailing_zeros() != 32 {
-                return Err(EncodeError::NotInVersion("non-CIDR IPv4 mask in OpenFlow 1.0"));
+                return Err(EncodeError::NotInVersion(
+                    "non-CIDR IPv4 mask in OpenFlow 1.0",
+                ));
             }
             Ok((e.value.to_u64() as u32, m.trailing_zeros().min(32)))
         };
         for e in &self.entries {
-            let exact = || e.exact_u64().ok_or(EncodeError::NotInVersion("masked field in OpenFlow 1.0"));
+            let exact = || {
+                e.exact_u64()
+                    .ok_or(EncodeError::NotInVersion("masked field in OpenFlow 1.0"))
+            };
             match e.field {
                 Field::InPort => {
                     in_port = of10_port(exact()? as u32)?;
@@ -430,7 +453,10 @@ impl Match {
                         wc &= !fw::DL_DST;
                     }
                 }
-                Field::VlanVid => match (e.value.to_u64() as u16, e.mask_or_ones().to_u64() as u16 & 0x1fff) {
+                Field::VlanVid => match (
+                    e.value.to_u64() as u16,
+                    e.mask_or_ones().to_u64() as u16 & 0x1fff,
+                ) {
                     (0, 0x1fff) => {
                         // Untagged: Open vSwitch also clears the PCP wildcard.
                         dl_vlan = 0xffff;
@@ -461,7 +487,8 @@ impl Match {
                 }
                 Field::IpProto | Field::ArpOp => {
                     let v = exact()?;
-                    proto = u8::try_from(v).map_err(|_| EncodeError::NotInVersion("arp_op > 255"))?;
+                    proto =
+                        u8::try_from(v).map_err(|_| EncodeError::NotInVersion("arp_op > 255"))?;
                     wc &= !fw::NW_PROTO;
                 }
                 Field::Ipv4Src | Field::ArpSpa => {
@@ -522,7 +549,10 @@ impl Match {
             macro_rules! bytes {
                 ($field:ident) => {{
                     for i in 0..k.$field.len() {
-                        let (x, y) = (vb.get(i).copied().unwrap_or(0), mb.get(i).copied().unwrap_or(0));
+                        let (x, y) = (
+                            vb.get(i).copied().unwrap_or(0),
+                            mb.get(i).copied().unwrap_or(0),
+                        );
                         k.$field[i] = (k.$field[i] & !y) | (x & y);
                         m.$field[i] |= y;
                     }
@@ -567,10 +597,18 @@ impl Match {
                 Field::IpFrag => int!(nw_frag, u8),
                 Field::Ipv4Src | Field::ArpSpa => int!(nw_src, u32),
                 Field::Ipv4Dst | Field::ArpTpa => int!(nw_dst, u32),
-                Field::TcpSrc | Field::UdpSrc | Field::SctpSrc | Field::Icmpv4Type | Field::Icmpv6Type => {
+                Field::TcpSrc
+                | Field::UdpSrc
+                | Field::SctpSrc
+                | Field::Icmpv4Type
+                | Field::Icmpv6Type => {
                     int!(tp_src, u16)
                 }
-                Field::TcpDst | Field::UdpDst | Field::SctpDst | Field::Icmpv4Code | Field::Icmpv6Code => {
+                Field::TcpDst
+                | Field::UdpDst
+                | Field::SctpDst
+                | Field::Icmpv4Code
+                | Field::Icmpv6Code => {
                     int!(tp_dst, u16)
                 }
                 Field::ArpOp => int!(arp_op, u16),
@@ -632,7 +670,11 @@ impl Match {
         let int = |out: &mut Match, f: Field, v: u64, mk: u64| {
             if mk != 0 {
                 let w = f.info().width;
-                let full = if w >= 8 { u64::MAX } else { (1u64 << (8 * w)) - 1 };
+                let full = if w >= 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * w)) - 1
+                };
                 let mk = mk & full;
                 let mask = (mk != full).then(|| Value::from_u64(w, mk));
                 out.set(f, Value::from_u64(w, v & mk), mask);
@@ -645,35 +687,125 @@ impl Match {
             }
         };
         // Metadata stage.
-        int(&mut out, Field::RecircId, k.recirc_id.into(), mask.recirc_id.into());
-        int(&mut out, Field::DpHash, k.dp_hash.into(), mask.dp_hash.into());
-        int(&mut out, Field::InPort, k.in_port.into(), mask.in_port.into());
+        int(
+            &mut out,
+            Field::RecircId,
+            k.recirc_id.into(),
+            mask.recirc_id.into(),
+        );
+        int(
+            &mut out,
+            Field::DpHash,
+            k.dp_hash.into(),
+            mask.dp_hash.into(),
+        );
+        int(
+            &mut out,
+            Field::InPort,
+            k.in_port.into(),
+            mask.in_port.into(),
+        );
         int(&mut out, Field::TunnelId, k.tun_id, mask.tun_id);
-        int(&mut out, Field::TunSrc, k.tun_src.into(), mask.tun_src.into());
-        int(&mut out, Field::TunDst, k.tun_dst.into(), mask.tun_dst.into());
-        bytes(&mut out, Field::TunIpv6Src, &k.tun_ipv6_src, &mask.tun_ipv6_src);
-        bytes(&mut out, Field::TunIpv6Dst, &k.tun_ipv6_dst, &mask.tun_ipv6_dst);
-        int(&mut out, Field::TunFlags, k.tun_flags.into(), mask.tun_flags.into());
-        int(&mut out, Field::TunGbpId, k.tun_gbp_id.into(), mask.tun_gbp_id.into());
-        int(&mut out, Field::TunGbpFlags, k.tun_gbp_flags.into(), mask.tun_gbp_flags.into());
+        int(
+            &mut out,
+            Field::TunSrc,
+            k.tun_src.into(),
+            mask.tun_src.into(),
+        );
+        int(
+            &mut out,
+            Field::TunDst,
+            k.tun_dst.into(),
+            mask.tun_dst.into(),
+        );
+        bytes(
+            &mut out,
+            Field::TunIpv6Src,
+            &k.tun_ipv6_src,
+            &mask.tun_ipv6_src,
+        );
+        bytes(
+            &mut out,
+            Field::TunIpv6Dst,
+            &k.tun_ipv6_dst,
+            &mask.tun_ipv6_dst,
+        );
+        int(
+            &mut out,
+            Field::TunFlags,
+            k.tun_flags.into(),
+            mask.tun_flags.into(),
+        );
+        int(
+            &mut out,
+            Field::TunGbpId,
+            k.tun_gbp_id.into(),
+            mask.tun_gbp_id.into(),
+        );
+        int(
+            &mut out,
+            Field::TunGbpFlags,
+            k.tun_gbp_flags.into(),
+            mask.tun_gbp_flags.into(),
+        );
         int(&mut out, Field::Metadata, k.metadata, mask.metadata);
         for i in 0..16u8 {
             let j = usize::from(i);
-            int(&mut out, Field::Reg(i), k.regs[j].into(), mask.regs[j].into());
+            int(
+                &mut out,
+                Field::Reg(i),
+                k.regs[j].into(),
+                mask.regs[j].into(),
+            );
         }
-        int(&mut out, Field::PktMark, k.pkt_mark.into(), mask.pkt_mark.into());
-        int(&mut out, Field::CtState, k.ct_state.into(), mask.ct_state.into());
-        int(&mut out, Field::CtZone, k.ct_zone.into(), mask.ct_zone.into());
-        int(&mut out, Field::CtMark, k.ct_mark.into(), mask.ct_mark.into());
+        int(
+            &mut out,
+            Field::PktMark,
+            k.pkt_mark.into(),
+            mask.pkt_mark.into(),
+        );
+        int(
+            &mut out,
+            Field::CtState,
+            k.ct_state.into(),
+            mask.ct_state.into(),
+        );
+        int(
+            &mut out,
+            Field::CtZone,
+            k.ct_zone.into(),
+            mask.ct_zone.into(),
+        );
+        int(
+            &mut out,
+            Field::CtMark,
+            k.ct_mark.into(),
+            mask.ct_mark.into(),
+        );
         bytes(&mut out, Field::CtLabel, &k.ct_label, &mask.ct_label);
         // L2.
         bytes(&mut out, Field::EthSrc, &k.dl_src, &mask.dl_src);
         bytes(&mut out, Field::EthDst, &k.dl_dst, &mask.dl_dst);
-        int(&mut out, Field::EthType, k.dl_type.into(), mask.dl_type.into());
+        int(
+            &mut out,
+            Field::EthType,
+            k.dl_type.into(),
+            mask.dl_type.into(),
+        );
         let (tci, tm) = (k.vlans[0].tci, mask.vlans[0].tci);
         if tm & 0xe000 == 0 || tm & 0xe000 == 0xe000 {
-            int(&mut out, Field::VlanVid, u64::from(tci & 0x1fff), u64::from(tm & 0x1fff));
-            int(&mut out, Field::VlanPcp, u64::from(tci >> 13), u64::from(tm >> 13));
+            int(
+                &mut out,
+                Field::VlanVid,
+                u64::from(tci & 0x1fff),
+                u64::from(tm & 0x1fff),
+            );
+            int(
+                &mut out,
+                Field::VlanPcp,
+                u64::from(tci >> 13),
+                u64::from(tm >> 13),
+            );
         } else {
             int(&mut out, Field::VlanTci, tci.into(), tm.into());
         }
@@ -682,13 +814,38 @@ impl Match {
         match dl_type {
             Some(0x8847 | 0x8848) => {
                 let (l, lm) = (k.mpls_lse, mask.mpls_lse);
-                int(&mut out, Field::MplsLabel, (l >> 12).into(), (lm >> 12).into());
-                int(&mut out, Field::MplsTc, ((l >> 9) & 7).into(), ((lm >> 9) & 7).into());
-                int(&mut out, Field::MplsBos, ((l >> 8) & 1).into(), ((lm >> 8) & 1).into());
+                int(
+                    &mut out,
+                    Field::MplsLabel,
+                    (l >> 12).into(),
+                    (lm >> 12).into(),
+                );
+                int(
+                    &mut out,
+                    Field::MplsTc,
+                    ((l >> 9) & 7).into(),
+                    ((lm >> 9) & 7).into(),
+                );
+                int(
+                    &mut out,
+                    Field::MplsBos,
+                    ((l >> 8) & 1).into(),
+                    ((lm >> 8) & 1).into(),
+                );
             }
             Some(0x88e7) => {
-                int(&mut out, Field::PbbIsid, k.pbb_isid.into(), mask.pbb_isid.into());
-                int(&mut out, Field::PbbUca, k.pbb_uca.into(), mask.pbb_uca.into());
+                int(
+                    &mut out,
+                    Field::PbbIsid,
+                    k.pbb_isid.into(),
+                    mask.pbb_isid.into(),
+                );
+                int(
+                    &mut out,
+                    Field::PbbUca,
+                    k.pbb_uca.into(),
+                    mask.pbb_uca.into(),
+                );
             }
             Some(ETH_ARP | ETH_RARP) => {
                 int(&mut out, Field::ArpOp, k.arp_op.into(), mask.arp_op.into());
@@ -702,21 +859,61 @@ impl Match {
                 if v6 {
                     bytes(&mut out, Field::Ipv6Src, &k.ipv6_src, &mask.ipv6_src);
                     bytes(&mut out, Field::Ipv6Dst, &k.ipv6_dst, &mask.ipv6_dst);
-                    int(&mut out, Field::Ipv6Flabel, k.ipv6_label.into(), mask.ipv6_label.into());
-                    int(&mut out, Field::Ipv6Exthdr, k.ipv6_exthdr.into(), mask.ipv6_exthdr.into());
+                    int(
+                        &mut out,
+                        Field::Ipv6Flabel,
+                        k.ipv6_label.into(),
+                        mask.ipv6_label.into(),
+                    );
+                    int(
+                        &mut out,
+                        Field::Ipv6Exthdr,
+                        k.ipv6_exthdr.into(),
+                        mask.ipv6_exthdr.into(),
+                    );
                 } else {
-                    int(&mut out, Field::Ipv4Src, k.nw_src.into(), mask.nw_src.into());
-                    int(&mut out, Field::Ipv4Dst, k.nw_dst.into(), mask.nw_dst.into());
+                    int(
+                        &mut out,
+                        Field::Ipv4Src,
+                        k.nw_src.into(),
+                        mask.nw_src.into(),
+                    );
+                    int(
+                        &mut out,
+                        Field::Ipv4Dst,
+                        k.nw_dst.into(),
+                        mask.nw_dst.into(),
+                    );
                 }
-                int(&mut out, Field::IpProto, k.nw_proto.into(), mask.nw_proto.into());
+                int(
+                    &mut out,
+                    Field::IpProto,
+                    k.nw_proto.into(),
+                    mask.nw_proto.into(),
+                );
                 if mask.nw_tos & 0xfc == 0xfc {
                     int(&mut out, Field::IpDscp, (k.nw_tos >> 2).into(), 0x3f);
                 } else {
-                    int(&mut out, Field::NwTos, (k.nw_tos & 0xfc).into(), (mask.nw_tos & 0xfc).into());
+                    int(
+                        &mut out,
+                        Field::NwTos,
+                        (k.nw_tos & 0xfc).into(),
+                        (mask.nw_tos & 0xfc).into(),
+                    );
                 }
-                int(&mut out, Field::IpEcn, (k.nw_tos & 3).into(), (mask.nw_tos & 3).into());
+                int(
+                    &mut out,
+                    Field::IpEcn,
+                    (k.nw_tos & 3).into(),
+                    (mask.nw_tos & 3).into(),
+                );
                 int(&mut out, Field::NwTtl, k.nw_ttl.into(), mask.nw_ttl.into());
-                int(&mut out, Field::IpFrag, k.nw_frag.into(), mask.nw_frag.into());
+                int(
+                    &mut out,
+                    Field::IpFrag,
+                    k.nw_frag.into(),
+                    mask.nw_frag.into(),
+                );
                 let l4 = match (proto, v6) {
                     (Some(6), _) => Some((Field::TcpSrc, Field::TcpDst)),
                     (Some(17), _) => Some((Field::UdpSrc, Field::UdpDst)),
@@ -730,7 +927,12 @@ impl Match {
                     int(&mut out, d, k.tp_dst.into(), mask.tp_dst.into());
                 }
                 if proto == Some(6) {
-                    int(&mut out, Field::TcpFlags, k.tcp_flags.into(), mask.tcp_flags.into());
+                    int(
+                        &mut out,
+                        Field::TcpFlags,
+                        k.tcp_flags.into(),
+                        mask.tcp_flags.into(),
+                    );
                 }
                 if proto == Some(58) && v6 {
                     bytes(&mut out, Field::Ipv6NdTarget, &k.nd_target, &mask.nd_target);

@@ -322,7 +322,11 @@ impl Message {
     }
 
     /// Decodes a body of type `t` in `version`.
-    pub(crate) fn decode_body(version: Version, t: MsgType, r: &mut Reader<'_>) -> Result<Message, ErrorKind> {
+    pub(crate) fn decode_body(
+        version: Version,
+        t: MsgType,
+        r: &mut Reader<'_>,
+    ) -> Result<Message, ErrorKind> {
         let v10 = version == Version::V1_0;
         let m = match t {
             MsgType::Hello => Message::Hello(Hello::decode(r)?),
@@ -383,7 +387,9 @@ impl Message {
             }
             MsgType::PacketOut => Message::PacketOut(decode_packet_out(version, r)?),
             MsgType::FlowMod => Message::FlowMod(decode_flow_mod(version, r)?),
-            MsgType::MultipartRequest => Message::MultipartRequest(MultipartRequest::decode(version, r)?),
+            MsgType::MultipartRequest => {
+                Message::MultipartRequest(MultipartRequest::decode(version, r)?)
+            }
             MsgType::MultipartReply => Message::MultipartReply(MultipartReply::decode(version, r)?),
             MsgType::BarrierRequest => Message::BarrierRequest,
             MsgType::BarrierReply => Message::BarrierReply,
@@ -447,7 +453,9 @@ impl Message {
                         p.encode(version, w)?;
                     }
                 } else if !f.ports.is_empty() {
-                    return Err(EncodeError::NotInVersion("ports in FEATURES_REPLY after 1.0"));
+                    return Err(EncodeError::NotInVersion(
+                        "ports in FEATURES_REPLY after 1.0",
+                    ));
                 }
             }
             Message::GetConfigReply(c) | Message::SetConfig(c) => {
@@ -491,7 +499,9 @@ fn flags_to_wire(version: Version, f: u16) -> Result<u16, EncodeError> {
         }
         Ok((f & 3) | if f & ff::EMERG != 0 { 4 } else { 0 })
     } else if f & ff::EMERG != 0 {
-        Err(EncodeError::NotInVersion("emergency flows after OpenFlow 1.0"))
+        Err(EncodeError::NotInVersion(
+            "emergency flows after OpenFlow 1.0",
+        ))
     } else {
         Ok(f)
     }
@@ -581,7 +591,11 @@ fn encode_flow_mod(version: Version, f: &FlowMod, w: &mut Vec<u8>) -> Result<(),
         w.put_u32(f.out_port);
         w.put_u32(f.out_group);
         w.put_u16(flags);
-        w.put_u16(if version >= Version::V1_4 { f.importance } else { 0 });
+        w.put_u16(if version >= Version::V1_4 {
+            f.importance
+        } else {
+            0
+        });
         f.match_.encode_oxm(version, w);
         encode_instructions(version, &f.instructions, w)
     }
@@ -619,7 +633,10 @@ fn encode_packet_in(version: Version, p: &PacketIn, w: &mut Vec<u8>) -> Result<(
     w.put_u32(p.buffer_id);
     w.put_u16(p.total_len);
     if version == Version::V1_0 {
-        let in_port = p.match_.exact(Field::InPort).map_or(ports::ANY, |v| v as u32);
+        let in_port = p
+            .match_
+            .exact(Field::InPort)
+            .map_or(ports::ANY, |v| v as u32);
         w.put_u16(of10_port(in_port)?);
         w.put_u8(p.reason);
         w.put_u8(0);
@@ -643,7 +660,9 @@ fn decode_packet_out(version: Version, r: &mut Reader<'_>) -> Result<PacketOut, 
             let alen = r.u16()?;
             r.skip(2)?;
             metadata = Match::decode_oxm(r)?;
-            let p = metadata.exact(Field::InPort).map_or(ports::CONTROLLER, |v| v as u32);
+            let p = metadata
+                .exact(Field::InPort)
+                .map_or(ports::CONTROLLER, |v| v as u32);
             metadata.remove(Field::InPort);
             (p, alen)
         }
@@ -697,7 +716,9 @@ fn encode_packet_out(version: Version, p: &PacketOut, w: &mut Vec<u8>) -> Result
         }
     }
     if !p.metadata.is_empty() && version != Version::V1_5 {
-        return Err(EncodeError::NotInVersion("packet-out pipeline fields before 1.5"));
+        return Err(EncodeError::NotInVersion(
+            "packet-out pipeline fields before 1.5",
+        ));
     }
     let start = w.len();
     encode_actions(version, &p.actions, w)?;
@@ -709,7 +730,11 @@ fn encode_packet_out(version: Version, p: &PacketOut, w: &mut Vec<u8>) -> Result
 
 fn decode_flow_removed(version: Version, r: &mut Reader<'_>) -> Result<FlowRemoved, ErrorKind> {
     let v10 = version == Version::V1_0;
-    let m10 = if v10 { Some(Match::decode_of10(r)?) } else { None };
+    let m10 = if v10 {
+        Some(Match::decode_of10(r)?)
+    } else {
+        None
+    };
     let cookie = r.u64()?;
     let priority = r.u16()?;
     let reason = r.u8()?;
@@ -739,7 +764,11 @@ fn decode_flow_removed(version: Version, r: &mut Reader<'_>) -> Result<FlowRemov
     })
 }
 
-fn encode_flow_removed(version: Version, f: &FlowRemoved, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn encode_flow_removed(
+    version: Version,
+    f: &FlowRemoved,
+    w: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let v10 = version == Version::V1_0;
     if version >= Version::V1_5 {
         return Err(EncodeError::NotInVersion("OpenFlow 1.5 FLOW_REMOVED"));
@@ -762,4 +791,3 @@ fn encode_flow_removed(version: Version, f: &FlowRemoved, w: &mut Vec<u8>) -> Re
     }
     Ok(())
 }
-

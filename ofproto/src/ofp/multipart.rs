@@ -237,7 +237,11 @@ fn decode_flow_req(version: Version, r: &mut Reader<'_>) -> Result<FlowStatsRequ
     Ok(q)
 }
 
-fn encode_flow_req(version: Version, q: &FlowStatsRequest, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn encode_flow_req(
+    version: Version,
+    q: &FlowStatsRequest,
+    w: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     if version == Version::V1_0 {
         q.match_.encode_of10(w)?;
         w.put_u8(q.table_id);
@@ -269,7 +273,9 @@ impl MultipartRequest {
                 r.skip(4)?;
                 RequestBody::PortDesc { port_no }
             }
-            ty::PORT_DESC => RequestBody::PortDesc { port_no: ports::ANY },
+            ty::PORT_DESC => RequestBody::PortDesc {
+                port_no: ports::ANY,
+            },
             _ => RequestBody::Other {
                 ty: t,
                 body: r.rest().to_vec(),
@@ -311,7 +317,11 @@ fn decode_flow_stats(version: Version, r: &mut Reader<'_>) -> Result<FlowStats, 
     e.skip(2)?;
     let table_id = e.u8()?;
     e.skip(1)?;
-    let m10 = if version == Version::V1_0 { Some(Match::decode_of10(&mut e)?) } else { None };
+    let m10 = if version == Version::V1_0 {
+        Some(Match::decode_of10(&mut e)?)
+    } else {
+        None
+    };
     let duration_sec = e.u32()?;
     let duration_nsec = e.u32()?;
     let priority = e.u16()?;
@@ -568,7 +578,11 @@ impl MultipartReply {
         let n = chunks.len();
         let mut out = Vec::with_capacity(n);
         for (i, c) in chunks.into_iter().enumerate() {
-            let flags = if i + 1 < n { self.flags | MORE } else { self.flags & !MORE };
+            let flags = if i + 1 < n {
+                self.flags | MORE
+            } else {
+                self.flags & !MORE
+            };
             let mut w = Vec::with_capacity(overhead + c.len());
             w.put_u8(version.wire());
             w.put_u8(t);

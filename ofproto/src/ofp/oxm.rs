@@ -6,7 +6,7 @@
 //!   mask is allowed, prerequisite, and wire headers (OXM basic class 0x8000
 //!   with the first version that defines it, the ONF experimenter form used
 //!   before that, the Nicira NXM form). [`Field::from_id`] is its inverse.
-//! * [`decode_entry`] reads one TLV and validates it: truncated -> 
+//! * [`decode_entry`] reads one TLV and validates it: truncated ->
 //!   `BadMatchBadLen`; unknown header or a length that does not fit the field
 //!   -> `BadMatchBadField`; a mask on a field that takes none ->
 //!   `BadMatchBadMask`; value bits outside the field -> `BadMatchBadValue`;
@@ -228,7 +228,13 @@ pub struct FieldInfo {
     pub format: Format,
 }
 
-const fn fi(name: &'static str, width: u8, maskable: bool, prereq: Prereq, valid: u64) -> FieldInfo {
+const fn fi(
+    name: &'static str,
+    width: u8,
+    maskable: bool,
+    prereq: Prereq,
+    valid: u64,
+) -> FieldInfo {
     FieldInfo {
         name,
         width,
@@ -272,18 +278,74 @@ impl Field {
     pub fn all() -> Vec<Field> {
         use Field::*;
         let mut v = vec![
-            InPort, InPhyPort, Metadata, EthDst, EthSrc, EthType, VlanVid, VlanPcp, IpDscp, IpEcn,
-            IpProto, Ipv4Src, Ipv4Dst, TcpSrc, TcpDst, UdpSrc, UdpDst, SctpSrc, SctpDst,
-            Icmpv4Type, Icmpv4Code, ArpOp, ArpSpa, ArpTpa, ArpSha, ArpTha, Ipv6Src, Ipv6Dst,
-            Ipv6Flabel, Icmpv6Type, Icmpv6Code, Ipv6NdTarget, Ipv6NdSll, Ipv6NdTll, MplsLabel,
-            MplsTc, MplsBos, PbbIsid, TunnelId, Ipv6Exthdr, PbbUca, TcpFlags, ActsetOutput,
-            PacketType, NxInPort, VlanTci, NwTos,
+            InPort,
+            InPhyPort,
+            Metadata,
+            EthDst,
+            EthSrc,
+            EthType,
+            VlanVid,
+            VlanPcp,
+            IpDscp,
+            IpEcn,
+            IpProto,
+            Ipv4Src,
+            Ipv4Dst,
+            TcpSrc,
+            TcpDst,
+            UdpSrc,
+            UdpDst,
+            SctpSrc,
+            SctpDst,
+            Icmpv4Type,
+            Icmpv4Code,
+            ArpOp,
+            ArpSpa,
+            ArpTpa,
+            ArpSha,
+            ArpTha,
+            Ipv6Src,
+            Ipv6Dst,
+            Ipv6Flabel,
+            Icmpv6Type,
+            Icmpv6Code,
+            Ipv6NdTarget,
+            Ipv6NdSll,
+            Ipv6NdTll,
+            MplsLabel,
+            MplsTc,
+            MplsBos,
+            PbbIsid,
+            TunnelId,
+            Ipv6Exthdr,
+            PbbUca,
+            TcpFlags,
+            ActsetOutput,
+            PacketType,
+            NxInPort,
+            VlanTci,
+            NwTos,
         ];
         v.extend((0..16).map(Reg));
         v.extend((0..8).map(PktReg));
         v.extend([
-            IpFrag, NwTtl, TunSrc, TunDst, TunIpv6Src, TunIpv6Dst, TunFlags, TunGbpId,
-            TunGbpFlags, PktMark, DpHash, RecircId, ConjId, CtState, CtZone, CtMark, CtLabel,
+            IpFrag,
+            NwTtl,
+            TunSrc,
+            TunDst,
+            TunIpv6Src,
+            TunIpv6Dst,
+            TunFlags,
+            TunGbpId,
+            TunGbpFlags,
+            PktMark,
+            DpHash,
+            RecircId,
+            ConjId,
+            CtState,
+            CtZone,
+            CtMark,
+            CtLabel,
         ]);
         v
     }
@@ -297,37 +359,108 @@ impl Field {
             InPort => fi("in_port", 4, false, P::None, ALL).b(0),
             InPhyPort => fi("in_phy_port", 4, false, P::None, ALL).b(1),
             Metadata => fi("metadata", 8, true, P::None, ALL).b(2),
-            EthDst => fi("eth_dst", 6, true, P::None, ALL).b(3).nx(nxm0(1)).fmt(Mac),
-            EthSrc => fi("eth_src", 6, true, P::None, ALL).b(4).nx(nxm0(2)).fmt(Mac),
+            EthDst => fi("eth_dst", 6, true, P::None, ALL)
+                .b(3)
+                .nx(nxm0(1))
+                .fmt(Mac),
+            EthSrc => fi("eth_src", 6, true, P::None, ALL)
+                .b(4)
+                .nx(nxm0(2))
+                .fmt(Mac),
             EthType => fi("eth_type", 2, false, P::None, ALL).b(5).nx(nxm0(3)),
             VlanVid => fi("vlan_vid", 2, true, P::None, 0x1fff).b(6),
             VlanPcp => fi("vlan_pcp", 1, false, P::Vlan, 7).b(7).fmt(Dec),
             IpDscp => fi("ip_dscp", 1, false, P::Ip, 0x3f).b(8).fmt(Dec),
             IpEcn => fi("ip_ecn", 1, false, P::Ip, 3).b(9).nx(nxm1(28)).fmt(Dec),
-            IpProto => fi("ip_proto", 1, false, P::Ip, ALL).b(10).nx(nxm0(6)).fmt(Dec),
-            Ipv4Src => fi("ipv4_src", 4, true, P::Ipv4, ALL).b(11).nx(nxm0(7)).fmt(Ipv4),
-            Ipv4Dst => fi("ipv4_dst", 4, true, P::Ipv4, ALL).b(12).nx(nxm0(8)).fmt(Ipv4),
-            TcpSrc => fi("tcp_src", 2, true, P::Tcp, ALL).b(13).nx(nxm0(9)).fmt(Dec),
-            TcpDst => fi("tcp_dst", 2, true, P::Tcp, ALL).b(14).nx(nxm0(10)).fmt(Dec),
-            UdpSrc => fi("udp_src", 2, true, P::Udp, ALL).b(15).nx(nxm0(11)).fmt(Dec),
-            UdpDst => fi("udp_dst", 2, true, P::Udp, ALL).b(16).nx(nxm0(12)).fmt(Dec),
+            IpProto => fi("ip_proto", 1, false, P::Ip, ALL)
+                .b(10)
+                .nx(nxm0(6))
+                .fmt(Dec),
+            Ipv4Src => fi("ipv4_src", 4, true, P::Ipv4, ALL)
+                .b(11)
+                .nx(nxm0(7))
+                .fmt(Ipv4),
+            Ipv4Dst => fi("ipv4_dst", 4, true, P::Ipv4, ALL)
+                .b(12)
+                .nx(nxm0(8))
+                .fmt(Ipv4),
+            TcpSrc => fi("tcp_src", 2, true, P::Tcp, ALL)
+                .b(13)
+                .nx(nxm0(9))
+                .fmt(Dec),
+            TcpDst => fi("tcp_dst", 2, true, P::Tcp, ALL)
+                .b(14)
+                .nx(nxm0(10))
+                .fmt(Dec),
+            UdpSrc => fi("udp_src", 2, true, P::Udp, ALL)
+                .b(15)
+                .nx(nxm0(11))
+                .fmt(Dec),
+            UdpDst => fi("udp_dst", 2, true, P::Udp, ALL)
+                .b(16)
+                .nx(nxm0(12))
+                .fmt(Dec),
             SctpSrc => fi("sctp_src", 2, true, P::Sctp, ALL).b(17).fmt(Dec),
             SctpDst => fi("sctp_dst", 2, true, P::Sctp, ALL).b(18).fmt(Dec),
-            Icmpv4Type => fi("icmpv4_type", 1, false, P::Icmpv4, ALL).b(19).nx(nxm0(13)).fmt(Dec),
-            Icmpv4Code => fi("icmpv4_code", 1, false, P::Icmpv4, ALL).b(20).nx(nxm0(14)).fmt(Dec),
-            ArpOp => fi("arp_op", 2, false, P::Arp, ALL).b(21).nx(nxm0(15)).fmt(Dec),
-            ArpSpa => fi("arp_spa", 4, true, P::Arp, ALL).b(22).nx(nxm0(16)).fmt(Ipv4),
-            ArpTpa => fi("arp_tpa", 4, true, P::Arp, ALL).b(23).nx(nxm0(17)).fmt(Ipv4),
-            ArpSha => fi("arp_sha", 6, true, P::Arp, ALL).b(24).nx(nxm1(17)).fmt(Mac),
-            ArpTha => fi("arp_tha", 6, true, P::Arp, ALL).b(25).nx(nxm1(18)).fmt(Mac),
-            Ipv6Src => fi("ipv6_src", 16, true, P::Ipv6, ALL).b(26).nx(nxm1(19)).fmt(Ipv6),
-            Ipv6Dst => fi("ipv6_dst", 16, true, P::Ipv6, ALL).b(27).nx(nxm1(20)).fmt(Ipv6),
-            Ipv6Flabel => fi("ipv6_flabel", 4, true, P::Ipv6, 0xfffff).b(28).nx(nxm1(27)),
-            Icmpv6Type => fi("icmpv6_type", 1, false, P::Icmpv6, ALL).b(29).nx(nxm1(21)).fmt(Dec),
-            Icmpv6Code => fi("icmpv6_code", 1, false, P::Icmpv6, ALL).b(30).nx(nxm1(22)).fmt(Dec),
-            Ipv6NdTarget => fi("ipv6_nd_target", 16, true, P::Nd, ALL).b(31).nx(nxm1(23)).fmt(Ipv6),
-            Ipv6NdSll => fi("ipv6_nd_sll", 6, true, P::NdSolicit, ALL).b(32).nx(nxm1(24)).fmt(Mac),
-            Ipv6NdTll => fi("ipv6_nd_tll", 6, true, P::NdAdvert, ALL).b(33).nx(nxm1(25)).fmt(Mac),
+            Icmpv4Type => fi("icmpv4_type", 1, false, P::Icmpv4, ALL)
+                .b(19)
+                .nx(nxm0(13))
+                .fmt(Dec),
+            Icmpv4Code => fi("icmpv4_code", 1, false, P::Icmpv4, ALL)
+                .b(20)
+                .nx(nxm0(14))
+                .fmt(Dec),
+            ArpOp => fi("arp_op", 2, false, P::Arp, ALL)
+                .b(21)
+                .nx(nxm0(15))
+                .fmt(Dec),
+            ArpSpa => fi("arp_spa", 4, true, P::Arp, ALL)
+                .b(22)
+                .nx(nxm0(16))
+                .fmt(Ipv4),
+            ArpTpa => fi("arp_tpa", 4, true, P::Arp, ALL)
+                .b(23)
+                .nx(nxm0(17))
+                .fmt(Ipv4),
+            ArpSha => fi("arp_sha", 6, true, P::Arp, ALL)
+                .b(24)
+                .nx(nxm1(17))
+                .fmt(Mac),
+            ArpTha => fi("arp_tha", 6, true, P::Arp, ALL)
+                .b(25)
+                .nx(nxm1(18))
+                .fmt(Mac),
+            Ipv6Src => fi("ipv6_src", 16, true, P::Ipv6, ALL)
+                .b(26)
+                .nx(nxm1(19))
+                .fmt(Ipv6),
+            Ipv6Dst => fi("ipv6_dst", 16, true, P::Ipv6, ALL)
+                .b(27)
+                .nx(nxm1(20))
+                .fmt(Ipv6),
+            Ipv6Flabel => fi("ipv6_flabel", 4, true, P::Ipv6, 0xfffff)
+                .b(28)
+                .nx(nxm1(27)),
+            Icmpv6Type => fi("icmpv6_type", 1, false, P::Icmpv6, ALL)
+                .b(29)
+                .nx(nxm1(21))
+                .fmt(Dec),
+            Icmpv6Code => fi("icmpv6_code", 1, false, P::Icmpv6, ALL)
+                .b(30)
+                .nx(nxm1(22))
+                .fmt(Dec),
+            Ipv6NdTarget => fi("ipv6_nd_target", 16, true, P::Nd, ALL)
+                .b(31)
+                .nx(nxm1(23))
+                .fmt(Ipv6),
+            Ipv6NdSll => fi("ipv6_nd_sll", 6, true, P::NdSolicit, ALL)
+                .b(32)
+                .nx(nxm1(24))
+                .fmt(Mac),
+            Ipv6NdTll => fi("ipv6_nd_tll", 6, true, P::NdAdvert, ALL)
+                .b(33)
+                .nx(nxm1(25))
+                .fmt(Mac),
             MplsLabel => fi("mpls_label", 4, false, P::Mpls, 0xfffff).b(34).fmt(Dec),
             MplsTc => fi("mpls_tc", 1, false, P::Mpls, 7).b(35).fmt(Dec),
             MplsBos => fi("mpls_bos", 1, false, P::Mpls, 1).b(36).fmt(Dec),
@@ -374,8 +507,12 @@ impl Field {
             CtZone => fi("ct_zone", 2, false, P::None, ALL).nx(nxm1(106)),
             CtMark => fi("ct_mark", 4, true, P::None, ALL).nx(nxm1(107)),
             CtLabel => fi("ct_label", 16, true, P::None, ALL).nx(nxm1(108)),
-            TunIpv6Src => fi("tun_ipv6_src", 16, true, P::None, ALL).nx(nxm1(109)).fmt(Ipv6),
-            TunIpv6Dst => fi("tun_ipv6_dst", 16, true, P::None, ALL).nx(nxm1(110)).fmt(Ipv6),
+            TunIpv6Src => fi("tun_ipv6_src", 16, true, P::None, ALL)
+                .nx(nxm1(109))
+                .fmt(Ipv6),
+            TunIpv6Dst => fi("tun_ipv6_dst", 16, true, P::None, ALL)
+                .nx(nxm1(110))
+                .fmt(Ipv6),
         }
     }
 
@@ -386,12 +523,51 @@ impl Field {
         match (id.class, id.experimenter) {
             (OFPXMC_OPENFLOW_BASIC, 0) => {
                 const B: [Field; 45] = [
-                    InPort, InPhyPort, Metadata, EthDst, EthSrc, EthType, VlanVid, VlanPcp,
-                    IpDscp, IpEcn, IpProto, Ipv4Src, Ipv4Dst, TcpSrc, TcpDst, UdpSrc, UdpDst,
-                    SctpSrc, SctpDst, Icmpv4Type, Icmpv4Code, ArpOp, ArpSpa, ArpTpa, ArpSha,
-                    ArpTha, Ipv6Src, Ipv6Dst, Ipv6Flabel, Icmpv6Type, Icmpv6Code, Ipv6NdTarget,
-                    Ipv6NdSll, Ipv6NdTll, MplsLabel, MplsTc, MplsBos, PbbIsid, TunnelId,
-                    Ipv6Exthdr, InPort, PbbUca, TcpFlags, ActsetOutput, PacketType,
+                    InPort,
+                    InPhyPort,
+                    Metadata,
+                    EthDst,
+                    EthSrc,
+                    EthType,
+                    VlanVid,
+                    VlanPcp,
+                    IpDscp,
+                    IpEcn,
+                    IpProto,
+                    Ipv4Src,
+                    Ipv4Dst,
+                    TcpSrc,
+                    TcpDst,
+                    UdpSrc,
+                    UdpDst,
+                    SctpSrc,
+                    SctpDst,
+                    Icmpv4Type,
+                    Icmpv4Code,
+                    ArpOp,
+                    ArpSpa,
+                    ArpTpa,
+                    ArpSha,
+                    ArpTha,
+                    Ipv6Src,
+                    Ipv6Dst,
+                    Ipv6Flabel,
+                    Icmpv6Type,
+                    Icmpv6Code,
+                    Ipv6NdTarget,
+                    Ipv6NdSll,
+                    Ipv6NdTll,
+                    MplsLabel,
+                    MplsTc,
+                    MplsBos,
+                    PbbIsid,
+                    TunnelId,
+                    Ipv6Exthdr,
+                    InPort,
+                    PbbUca,
+                    TcpFlags,
+                    ActsetOutput,
+                    PacketType,
                 ];
                 // Field 40 is reserved.
                 if f == 40 {
@@ -406,7 +582,9 @@ impl Field {
                 43 => Some(ActsetOutput),
                 _ => None,
             },
-            (NXM_OF, 0) | (NXM_NX, 0) => Field::all().into_iter().find(|x| x.info().nxm == Some(id)),
+            (NXM_OF, 0) | (NXM_NX, 0) => {
+                Field::all().into_iter().find(|x| x.info().nxm == Some(id))
+            }
             _ => None,
         }
     }
@@ -416,10 +594,8 @@ impl Field {
     /// NXM, else basic anyway.
     pub fn header_for(self, version: Version) -> OxmId {
         let i = self.info();
-        if version == Version::V1_0 {
-            if let Some(n) = i.nxm {
-                return n;
-            }
+        if let (Version::V1_0, Some(n)) = (version, i.nxm) {
+            return n;
         }
         match (i.oxm, i.exp, i.nxm) {
             (Some((b, since)), _, _) if version >= since => b,
@@ -497,7 +673,9 @@ impl Value {
 
     /// The value as an integer (the last 8 bytes for wider values).
     pub fn to_u64(&self) -> u64 {
-        self.as_bytes().iter().fold(0u64, |a, &b| (a << 8) | u64::from(b))
+        self.as_bytes()
+            .iter()
+            .fold(0u64, |a, &b| (a << 8) | u64::from(b))
     }
 
     /// True when every bit is 1.
@@ -547,7 +725,11 @@ impl Value {
             Format::Dec if b.len() <= 8 => write!(f, "{}", self.to_u64()),
             _ => {
                 write!(f, "0x")?;
-                let skip = b.iter().take(b.len().saturating_sub(1)).take_while(|&&x| x == 0).count();
+                let skip = b
+                    .iter()
+                    .take(b.len().saturating_sub(1))
+                    .take_while(|&&x| x == 0)
+                    .count();
                 for (i, x) in b[skip..].iter().enumerate() {
                     if i == 0 {
                         write!(f, "{x:x}")?;
@@ -619,16 +801,26 @@ pub(crate) fn check_value(f: Field, value: &Value, mask: Option<&Value>) -> Resu
     if info.width <= 8 && value.to_u64() & !info.valid != 0 {
         return Err(ErrorKind::BadMatchBadValue);
     }
-    if let Some(m) = mask {
-        if value.as_bytes().iter().zip(m.as_bytes()).any(|(v, m)| v & !m != 0) {
-            return Err(ErrorKind::BadMatchBadWildcards);
-        }
+    if mask.is_some_and(|m| {
+        value
+            .as_bytes()
+            .iter()
+            .zip(m.as_bytes())
+            .any(|(v, m)| v & !m != 0)
+    }) {
+        return Err(ErrorKind::BadMatchBadWildcards);
     }
     Ok(())
 }
 
 /// Writes one TLV with the header `field.header_for(version)`.
-pub(crate) fn encode_entry(w: &mut Vec<u8>, version: Version, f: Field, value: &Value, mask: Option<&Value>) {
+pub(crate) fn encode_entry(
+    w: &mut Vec<u8>,
+    version: Version,
+    f: Field,
+    value: &Value,
+    mask: Option<&Value>,
+) {
     encode_entry_id(w, f.header_for(version), value, mask);
 }
 
@@ -655,7 +847,10 @@ pub(crate) fn encode_entry_id(w: &mut Vec<u8>, id: OxmId, value: &Value, mask: O
 /// Packs a header identity with a length, as NXM field references in Nicira
 /// actions do (`class:16 field:7 hasmask:1 length:8`).
 pub fn nxm_header(id: OxmId, has_mask: bool, len: u8) -> u32 {
-    (u32::from(id.class) << 16) | (u32::from(id.field & 0x7f) << 9) | (u32::from(has_mask) << 8) | u32::from(len)
+    (u32::from(id.class) << 16)
+        | (u32::from(id.field & 0x7f) << 9)
+        | (u32::from(has_mask) << 8)
+        | u32::from(len)
 }
 
 /// The field named by a packed NXM header (as in Nicira actions), if known.
