@@ -103,3 +103,8 @@ fn golden_match_fields() {
 fn golden_actions_and_instructions() {
     run("actions.txt");
 }
+
+#[test]
+fn golden_switch_replies() {
+    run("replies.txt");
+}
