@@ -23,11 +23,7 @@ fn dst_prefix(addr: u32, len: u32) -> Match {
     Match::new(&ipv4(addr), &mask)
 }
 
-fn lookup<'a>(
-    cls: &'a Classifier<&'static str>,
-    v: u64,
-    k: &FlowKey,
-) -> (Option<&'static str>, FlowMask) {
+fn lookup(cls: &Classifier<&'static str>, v: u64, k: &FlowKey) -> (Option<&'static str>, FlowMask) {
     let mut wc = FlowMask::CATCHALL;
     let r = cls.lookup(v, k, &mut wc).map(|r| *r.payload());
     (r, wc)

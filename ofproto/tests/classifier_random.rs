@@ -154,6 +154,8 @@ fn random_mask(rng: &mut Rng) -> FlowMask {
 struct RefRule {
     id: RuleId,
     m: Match,
+    /// The nonzero mask words: (index, mask, masked key), for speed.
+    sparse: Vec<(usize, u64, u64)>,
     priority: u32,
     added: Version,
     removed: Version,
@@ -162,6 +164,10 @@ struct RefRule {
 impl RefRule {
     fn visible(&self, v: Version) -> bool {
         self.added <= v && v < self.removed
+    }
+    fn matches(&self, key: &FlowKey) -> bool {
+        let w = key.words();
+        self.sparse.iter().all(|&(i, m, k)| w[i] & m == k)
     }
 }
 
@@ -176,7 +182,7 @@ impl Reference {
     fn best_priority(&self, v: Version, key: &FlowKey) -> Option<u32> {
         self.rules
             .iter()
-            .filter(|r| r.visible(v) && r.m.matches(key))
+            .filter(|r| r.visible(v) && r.matches(key))
             .map(|r| r.priority)
             .max()
     }
@@ -298,6 +304,10 @@ fn run(seed: u64, n_rules: usize, n_packets: usize) {
         reference.rules.push(RefRule {
             id: res.id,
             m,
+            sparse: (0..FLOW_U64S)
+                .filter(|&i| m.mask().0.words()[i] != 0)
+                .map(|i| (i, m.mask().0.words()[i], m.key().words()[i]))
+                .collect(),
             priority,
             added: v,
             removed: VERSION_NEVER,

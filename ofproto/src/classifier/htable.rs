@@ -60,7 +60,7 @@ impl HashTable {
     }
 
     /// True when some entry has `hash`.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn contains_hash(&self, hash: u32) -> bool {
         self.find(hash, |_| true).is_some()
     }
@@ -216,5 +216,121 @@ mod tests {
         assert!(!t.contains_hash(5));
         assert!(t.contains_hash(0xffff_fff5));
         assert_eq!(t.len(), 1);
+    }
+}
+
+/// A one-bit-per-bucket filter over 32-bit hashes: "certainly absent" or
+/// "maybe present". Readers test one bit in a small array that stays in
+/// cache; the writer keeps a count per bucket so that removals clear bits.
+///
+/// The bucket of a hash comes from its high bits (the [`HashTable`] uses the
+/// low ones). The filter has 8 to 16 buckets per distinct hash, so about
+/// one absent hash in 8 to 16 is reported as maybe present.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Filter {
+    bits: Vec<u64>,
+    counts: Vec<u16>,
+    /// log2 of the number of buckets.
+    order: u32,
+    /// Distinct hashes added and not removed (with multiplicity).
+    n: usize,
+}
+
+impl Filter {
+    #[inline]
+    fn bucket(&self, hash: u32) -> usize {
+        // order >= 6 once allocated; the shift is then < 32.
+        (hash >> (32 - self.order)) as usize
+    }
+
+    /// False when `hash` was certainly never added (or has been removed).
+    #[inline]
+    pub(super) fn may_contain(&self, hash: u32) -> bool {
+        if self.bits.is_empty() {
+            return false;
+        }
+        let b = self.bucket(hash);
+        self.bits[b >> 6] & (1u64 << (b & 63)) != 0
+    }
+
+    /// Adds one occurrence of `hash`; `all` yields every hash already in
+    /// the filter (with multiplicity), for a rebuild when it grows.
+    pub(super) fn add(&mut self, hash: u32, all: impl Iterator<Item = u32>) {
+        self.n += 1;
+        if self.n * 8 > self.counts.len() {
+            let order = ((self.n * 16).next_power_of_two().trailing_zeros()).clamp(6, 32);
+            self.order = order;
+            self.bits = vec![0; (1usize << order) / 64];
+            self.counts = vec![0; 1usize << order];
+            for h in all {
+                self.set(h);
+            }
+        }
+        self.set(hash);
+    }
+
+    fn set(&mut self, hash: u32) {
+        let b = self.bucket(hash);
+        self.counts[b] = self.counts[b].saturating_add(1);
+        self.bits[b >> 6] |= 1u64 << (b & 63);
+    }
+
+    /// Removes one occurrence of `hash`, which must have been added.
+    pub(super) fn remove(&mut self, hash: u32) {
+        let b = self.bucket(hash);
+        self.n -= 1;
+        // A saturated count stays (the bit then stays set: harmless).
+        if self.counts[b] != u16::MAX {
+            self.counts[b] -= 1;
+            if self.counts[b] == 0 {
+                self.bits[b >> 6] &= !(1u64 << (b & 63));
+            }
+        }
+    }
+
+    /// Bytes of heap memory used.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.bits.capacity() * 8 + self.counts.capacity() * 2
+    }
+}
+
+impl HashTable {
+    /// Every entry's hash, once per entry.
+    pub(super) fn hashes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots.iter().filter(|s| s.val != EMPTY).map(|s| s.hash)
+    }
+
+    /// Counting-set use: the count of `hash` (0 when absent).
+    pub(super) fn count_of(&self, hash: u32) -> u32 {
+        self.position(hash, |_| true)
+            .map_or(0, |i| self.slots[i].val)
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn filter_has_no_false_negatives_and_clears() {
+        let mut f = Filter::default();
+        let mut added = Vec::new();
+        let mut h = 0x1234_5678u32;
+        for _ in 0..1000 {
+            h = h.wrapping_mul(0x9e37_79b9).rotate_left(7) ^ 0x55;
+            let all = added.clone();
+            f.add(h, all.into_iter());
+            added.push(h);
+        }
+        assert!(added.iter().all(|&h| f.may_contain(h)));
+        let mut false_pos = 0;
+        for i in 0..10_000u32 {
+            false_pos += u32::from(f.may_contain(i.wrapping_mul(0x85eb_ca6b)));
+        }
+        assert!(false_pos < 1800, "{false_pos}");
+        for &h in &added {
+            f.remove(h);
+        }
+        assert!(added.iter().all(|&h| !f.may_contain(h)));
     }
 }

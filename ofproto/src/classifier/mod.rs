@@ -317,6 +317,48 @@ struct PvecEntry {
     subtable: u32,
 }
 
+/// Which address fields get prefix tracking (see the module
+/// documentation). Tracking narrows megaflows; it costs one trie walk per
+/// tracked field in lookups that need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixFields {
+    /// IPv4 source (and ARP SPA).
+    pub nw_src: bool,
+    /// IPv4 destination (and ARP TPA).
+    pub nw_dst: bool,
+    /// IPv6 source.
+    pub ipv6_src: bool,
+    /// IPv6 destination.
+    pub ipv6_dst: bool,
+}
+
+impl PrefixFields {
+    /// Every field tracked (the default).
+    pub const ALL: PrefixFields = PrefixFields {
+        nw_src: true,
+        nw_dst: true,
+        ipv6_src: true,
+        ipv6_dst: true,
+    };
+    /// No prefix tracking.
+    pub const NONE: PrefixFields = PrefixFields {
+        nw_src: false,
+        nw_dst: false,
+        ipv6_src: false,
+        ipv6_dst: false,
+    };
+
+    fn as_array(self) -> [bool; 4] {
+        [self.nw_src, self.nw_dst, self.ipv6_src, self.ipv6_dst]
+    }
+}
+
+impl Default for PrefixFields {
+    fn default() -> Self {
+        PrefixFields::ALL
+    }
+}
+
 /// The classifier. See the module documentation.
 pub struct Classifier<T> {
     rules: Vec<Slot<T>>,
@@ -326,6 +368,7 @@ pub struct Classifier<T> {
     by_mask: HashMap<FlowMask, u32>,
     pvec: Vec<PvecEntry>,
     tries: [Trie; 4],
+    tracked: [bool; 4],
     visible: Version,
     n_rules: usize,
     /// Rules removed at a version above the visible one, to purge on
@@ -350,8 +393,15 @@ impl<T> Default for Classifier<T> {
 }
 
 impl<T> Classifier<T> {
-    /// An empty classifier at visible version 0.
+    /// An empty classifier at visible version 0, tracking prefixes on every
+    /// address field.
     pub fn new() -> Classifier<T> {
+        Classifier::with_prefix_fields(PrefixFields::ALL)
+    }
+
+    /// An empty classifier at visible version 0, tracking prefixes on
+    /// `fields` only.
+    pub fn with_prefix_fields(fields: PrefixFields) -> Classifier<T> {
         Classifier {
             rules: Vec::new(),
             free_rules: Vec::new(),
@@ -360,6 +410,7 @@ impl<T> Classifier<T> {
             by_mask: HashMap::new(),
             pvec: Vec::new(),
             tries: TRIE_FIELDS.map(|f| Trie::new(f.width())),
+            tracked: fields.as_array(),
             visible: 0,
             n_rules: 0,
             pending: Vec::new(),
@@ -634,7 +685,7 @@ impl<T> Classifier<T> {
         let st = match self.by_mask.get(&m.mask) {
             Some(&st) => st,
             None => {
-                let sub = Subtable::new(&m.mask);
+                let sub = Subtable::new(&m.mask, self.tracked);
                 let st = match self.free_subtables.pop() {
                     Some(i) => {
                         self.subtables[i as usize] = Some(sub);

@@ -11,7 +11,7 @@
 //! stage prefix is counted in that stage's index (a counting set); the hash
 //! of the whole masked key locates the group in `table`.
 
-use super::htable::HashTable;
+use super::htable::{Filter, HashTable};
 use super::trie::{TRIE_FIELDS, TrieField};
 use datapath::flow::hash::finish;
 use datapath::flow::key::{FLOW_U64S, FlowKey, FlowMask, STAGE_L2, STAGE_L3, STAGE_L4};
@@ -55,8 +55,12 @@ pub(super) struct Subtable {
     pub(super) trie_plen: [u8; 4],
     /// Counting sets of stage-prefix hashes, for every stage but the last.
     indices: [HashTable; 3],
+    /// Filters over the same hashes (what lookups test).
+    filters: [Filter; 3],
     /// Hash of the masked key -> group index.
     table: HashTable,
+    /// Filter over the groups' hashes, tested before `table`.
+    table_filter: Filter,
     pub(super) groups: Vec<Group>,
     free_groups: Vec<u32>,
     vals: Vec<u64>,
@@ -73,7 +77,9 @@ pub(super) struct TrieCtx {
 }
 
 impl Subtable {
-    pub(super) fn new(mask: &FlowMask) -> Subtable {
+    /// A subtable for `mask`; `tracked` tells which [`TRIE_FIELDS`] have
+    /// prefix tracking.
+    pub(super) fn new(mask: &FlowMask, tracked: [bool; 4]) -> Subtable {
         let words = mask.0.words();
         let mut widx = [0u8; FLOW_U64S];
         let mut wmask = [0u64; FLOW_U64S];
@@ -82,11 +88,10 @@ impl Subtable {
         let mut n_stages = 0;
         let mut trie_stage = usize::MAX;
         let mut trie_plen = [0u8; 4];
-        for (f, plen) in TRIE_FIELDS.iter().zip(trie_plen.iter_mut()) {
-            *plen = f.prefix_len(mask);
+        for ((f, plen), on) in TRIE_FIELDS.iter().zip(trie_plen.iter_mut()).zip(tracked) {
+            *plen = if on { f.prefix_len(mask) } else { 0 };
         }
-        for s in 0..4 {
-            let start = STAGE_STARTS[s];
+        for (s, &start) in STAGE_STARTS.iter().enumerate() {
             let end = STAGE_STARTS.get(s + 1).copied().unwrap_or(FLOW_U64S);
             let before = n;
             for (i, &w) in words.iter().enumerate().take(end).skip(start) {
@@ -115,7 +120,9 @@ impl Subtable {
             trie_stage,
             trie_plen,
             indices: Default::default(),
+            filters: Default::default(),
             table: HashTable::default(),
+            table_filter: Filter::default(),
             groups: Vec::new(),
             free_groups: Vec::new(),
             vals: Vec::new(),
@@ -198,13 +205,15 @@ impl Subtable {
         if let Some(g) = self.table.find(hash, |g| self.group_matches(g, words)) {
             return (g, false);
         }
-        for (index, &h) in self
-            .indices
-            .iter_mut()
-            .zip(&stage[..self.n_stages.saturating_sub(1)])
-        {
+        let n_indices = self.n_stages.saturating_sub(1);
+        let stages = self.indices.iter_mut().zip(&mut self.filters);
+        for ((index, filter), &h) in stages.zip(&stage[..n_indices]) {
+            if index.count_of(h) == 0 {
+                filter.add(h, index.hashes());
+            }
             index.count_up(h);
         }
+        self.table_filter.add(hash, self.table.hashes());
         let g = match self.free_groups.pop() {
             Some(g) => {
                 self.groups[g as usize] = Group { hash, head: NIL };
@@ -230,13 +239,15 @@ impl Subtable {
     pub(super) fn remove_group(&mut self, g: u32, key: &FlowKey) {
         let (stage, hash) = self.stage_hashes(key);
         debug_assert_eq!(hash, self.groups[g as usize].hash);
-        for (index, &h) in self
-            .indices
-            .iter_mut()
-            .zip(&stage[..self.n_stages.saturating_sub(1)])
-        {
+        let n_indices = self.n_stages.saturating_sub(1);
+        let stages = self.indices.iter_mut().zip(&mut self.filters);
+        for ((index, filter), &h) in stages.zip(&stage[..n_indices]) {
             index.count_down(h);
+            if index.count_of(h) == 0 {
+                filter.remove(h);
+            }
         }
+        self.table_filter.remove(hash);
         self.table.remove(hash, g);
         self.groups[g as usize].head = NIL;
         self.free_groups.push(g);
@@ -265,22 +276,61 @@ impl Subtable {
         let mut pos = 0;
         let last = self.n_stages.saturating_sub(1);
         for s in 0..self.n_stages {
-            if s == self.trie_stage && self.trie_skip(key, wc, tries, ctx) {
-                self.unwildcard(wc.0.words_mut(), pos);
-                return None;
-            }
+            let start = pos;
             let end = usize::from(self.stage_end[s]);
             while pos < end {
                 h = mix(h, words[usize::from(self.widx[pos])] & self.wmask[pos]);
                 pos += 1;
             }
-            if s < last && !self.indices[s].contains_hash(finish(h)) {
-                self.unwildcard(wc.0.words_mut(), pos);
-                return None;
+            if s < last {
+                if !self.filters[s].may_contain(finish(h)) {
+                    self.miss(key, wc, s, start, pos, tries, ctx);
+                    return None;
+                }
+            } else {
+                let hash = finish(h);
+                let found = if self.table_filter.may_contain(hash) {
+                    self.table.find(hash, |g| self.group_matches(g, words))
+                } else {
+                    None
+                };
+                if found.is_none() {
+                    self.miss(key, wc, s, start, pos, tries, ctx);
+                } else {
+                    self.unwildcard(wc.0.words_mut(), pos);
+                }
+                return found;
             }
         }
-        self.unwildcard(wc.0.words_mut(), self.n_words);
-        self.table.find(finish(h), |g| self.group_matches(g, words))
+        // Catch-all mask: no stages.
+        self.table.find(finish(h), |_| true)
+    }
+
+    /// Un-wildcards what a miss at stage `s` (mask words `start..end`)
+    /// depended on: the stages up to `s`, or, when the prefix tries prove
+    /// the miss with fewer bits, the stages before `s` plus those bits.
+    #[allow(clippy::too_many_arguments)]
+    fn miss(
+        &self,
+        key: &FlowKey,
+        wc: &mut FlowMask,
+        s: usize,
+        start: usize,
+        end: usize,
+        tries: &[super::trie::Trie; 4],
+        ctx: &mut [TrieCtx; 4],
+    ) {
+        // The tries can only help when some bit of the stage is not in `wc`
+        // yet (and a trie walk costs cache misses).
+        if s == self.trie_stage {
+            let w = wc.0.words();
+            let news = (start..end).any(|i| !w[usize::from(self.widx[i])] & self.wmask[i] != 0);
+            if news && self.trie_skip(key, wc, tries, ctx) {
+                self.unwildcard(wc.0.words_mut(), start);
+                return;
+            }
+        }
+        self.unwildcard(wc.0.words_mut(), end);
     }
 
     /// True when the tries prove that no rule of this subtable can match
@@ -320,7 +370,9 @@ impl Subtable {
             .iter()
             .map(HashTable::heap_bytes)
             .sum::<usize>()
+            + self.filters.iter().map(Filter::heap_bytes).sum::<usize>()
             + self.table.heap_bytes()
+            + self.table_filter.heap_bytes()
             + self.groups.capacity() * size_of::<Group>()
             + self.vals.capacity() * 8
             + self.prios.len() * 32

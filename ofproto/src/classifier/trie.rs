@@ -13,10 +13,25 @@
 //! leading bits of the address the walk had to look at to know that. Any
 //! address that agrees on those leading bits gets the same answer, which is
 //! what makes the result usable for un-wildcarding.
+//!
+//! A large trie is deep (about `log2(prefixes)` nodes, each a likely cache
+//! miss), so once it has [`SHORTCUT_MIN_NODES`] nodes it also keeps a
+//! *shortcut table* indexed by the first 16 bits of an address: the deepest
+//! node of at most 16 bits on that address's path, with the prefix lengths
+//! matched above it. A walk starts there, so it costs one table access plus
+//! the few nodes below 16 bits. The writer refreshes the entries under a
+//! node whenever a node of at most 16 bits changes.
 
 use datapath::flow::{FlowKey, FlowMask};
 
 const NIL: u32 = u32::MAX;
+
+/// Bits indexing the shortcut table.
+const SHORT_BITS: u8 = 16;
+
+/// Node count from which a trie keeps a shortcut table (tests use it from
+/// the start).
+const SHORTCUT_MIN_NODES: usize = if cfg!(test) { 1 } else { 1024 };
 
 /// The address fields the classifier tracks prefixes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +145,9 @@ pub(super) struct Trie {
     nodes: Vec<Node>,
     free: Vec<u32>,
     width: u8,
+    /// Shortcut table (empty until the trie is large): entry = node index
+    /// | (lengths 1..=16 matched above that node) << 32.
+    short: Vec<u64>,
 }
 
 impl Trie {
@@ -143,6 +161,79 @@ impl Trie {
             }],
             free: Vec::new(),
             width,
+            short: Vec::new(),
+        }
+    }
+
+    /// The first [`SHORT_BITS`] bits of `v`.
+    #[inline]
+    fn top(v: u128) -> usize {
+        (v >> (128 - u32::from(SHORT_BITS))) as usize
+    }
+
+    /// After a change at nodes of at most [`SHORT_BITS`] bits, the
+    /// shortest of which has prefix `value/len`: refreshes the shortcut
+    /// entries under that prefix (or builds the table when the trie has
+    /// become large).
+    fn refresh(&mut self, value: u128, len: u8) {
+        if self.short.is_empty() {
+            if self.nodes.len() - self.free.len() < SHORTCUT_MIN_NODES {
+                return;
+            }
+            self.short = vec![0; 1 << SHORT_BITS];
+            self.fill(0, 0, 0, 1 << SHORT_BITS);
+            return;
+        }
+        let len = len.min(SHORT_BITS);
+        let v = value & prefix_mask(len);
+        let lo = Self::top(v);
+        let hi = lo + (1usize << (SHORT_BITS - len));
+        // The deepest node of at most `len` bits on the path to `v`.
+        let mut n = 0usize;
+        let mut plens = 0u128;
+        loop {
+            let node = &self.nodes[n];
+            if node.len >= len {
+                break;
+            }
+            let c = node.child[bit(v, node.len)];
+            if c == NIL {
+                break;
+            }
+            let child = &self.nodes[c as usize];
+            if child.len > len || (child.bits ^ v) & prefix_mask(child.len) != 0 {
+                break;
+            }
+            if node.users > 0 {
+                plens |= 1u128 << (node.len - 1);
+            }
+            n = c as usize;
+        }
+        self.fill(n, plens, lo, hi);
+    }
+
+    /// Points the entries in `lo..hi` under node `n` (of at most
+    /// [`SHORT_BITS`] bits) at it or at its descendants of at most
+    /// [`SHORT_BITS`] bits; `plens` holds the lengths matched above `n`.
+    fn fill(&mut self, n: usize, plens: u128, lo: usize, hi: usize) {
+        let node = &self.nodes[n];
+        let nlo = Self::top(node.bits);
+        let nhi = nlo + (1usize << (SHORT_BITS - node.len));
+        let (a, b) = (lo.max(nlo), hi.min(nhi));
+        if a >= b {
+            return;
+        }
+        let entry = n as u64 | ((plens as u64 & 0xffff) << 32);
+        self.short[a..b].fill(entry);
+        let below = if node.users > 0 {
+            plens | 1u128 << (node.len - 1)
+        } else {
+            plens
+        };
+        for c in node.child {
+            if c != NIL && self.nodes[c as usize].len <= SHORT_BITS {
+                self.fill(c as usize, below, a, b);
+            }
         }
     }
 
@@ -175,18 +266,29 @@ impl Trie {
     pub(super) fn insert(&mut self, value: u128, len: u8) {
         debug_assert!(len >= 1 && len <= self.width);
         let v = value & prefix_mask(len);
+        if let Some(changed) = self.insert_inner(v, len)
+            && changed <= SHORT_BITS
+        {
+            self.refresh(v, changed);
+        }
+    }
+
+    /// Inserts; returns the length of the shortest node created or
+    /// changed.
+    fn insert_inner(&mut self, v: u128, len: u8) -> Option<u8> {
         let mut n = 0usize;
         loop {
             if self.nodes[n].len == len {
                 self.nodes[n].users += 1;
-                return;
+                // The matched lengths change only with the first user.
+                return (self.nodes[n].users == 1).then_some(len);
             }
             let b = bit(v, self.nodes[n].len);
             let c = self.nodes[n].child[b];
             if c == NIL {
                 let leaf = self.alloc(v, len, 1);
                 self.nodes[n].child[b] = leaf;
-                return;
+                return Some(len);
             }
             let (cbits, clen) = (self.nodes[c as usize].bits, self.nodes[c as usize].len);
             let common = ((cbits ^ v).leading_zeros() as u8).min(clen).min(len);
@@ -204,7 +306,7 @@ impl Trie {
                 self.nodes[split as usize].child[bit(v, common)] = leaf;
             }
             self.nodes[n].child[b] = split;
-            return;
+            return Some(common);
         }
     }
 
@@ -212,6 +314,15 @@ impl Trie {
     /// inserted.
     pub(super) fn remove(&mut self, value: u128, len: u8) {
         let v = value & prefix_mask(len);
+        if let Some(changed) = self.remove_inner(v, len)
+            && changed <= SHORT_BITS
+        {
+            self.refresh(v, changed);
+        }
+    }
+
+    /// Removes; returns the length of the shortest node changed or freed.
+    fn remove_inner(&mut self, v: u128, len: u8) -> Option<u8> {
         // Path of (node, direction taken from its parent).
         let mut parent = NIL;
         let mut grand = NIL;
@@ -221,7 +332,7 @@ impl Trie {
             let c = self.nodes[n as usize].child[b];
             if c == NIL || self.nodes[c as usize].len > len {
                 debug_assert!(false, "removing an absent prefix");
-                return;
+                return None;
             }
             grand = parent;
             parent = n;
@@ -231,7 +342,7 @@ impl Trie {
         debug_assert!(node.bits == v && node.users > 0);
         node.users -= 1;
         if node.users > 0 || n == 0 {
-            return;
+            return None;
         }
         let kids = node.child;
         match (kids[0] != NIL, kids[1] != NIL) {
@@ -252,11 +363,14 @@ impl Trie {
                     } else {
                         p.child[1]
                     };
+                    let plen = p.len;
                     self.relink(grand, parent, only);
                     self.free.push(parent);
+                    return Some(plen);
                 }
             }
         }
+        Some(len)
     }
 
     fn relink(&mut self, parent: u32, old: u32, new: u32) {
@@ -272,8 +386,10 @@ impl Trie {
     /// Walks the trie along `value` (left-aligned). See [`TrieMatch`].
     #[inline]
     pub(super) fn lookup(&self, value: u128) -> TrieMatch {
-        let mut plens = 0u128;
-        let mut node = &self.nodes[0];
+        let (mut node, mut plens) = match self.short.get(Self::top(value)) {
+            Some(&e) => (&self.nodes[e as u32 as usize], u128::from((e >> 32) as u16)),
+            None => (&self.nodes[0], 0),
+        };
         loop {
             if node.users > 0 {
                 plens |= 1u128 << (node.len - 1);
