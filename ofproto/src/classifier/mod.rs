@@ -47,21 +47,32 @@
 //! * **Staged lookup.** A subtable checks its mask's fields stage by stage:
 //!   metadata, then L2, L3, L4 (the stages of [`FlowKey`]'s layout). The
 //!   masked key is hashed incrementally; after each stage but the last, the
-//!   hash of the stages so far is looked up in that stage's *index*, the set
-//!   of such hashes over the subtable's rules. When it is absent no rule of
-//!   the subtable can match, and only the mask bits of the stages examined
-//!   are un-wildcarded: a packet that misses on `in_port` keeps its
-//!   addresses and ports wildcarded. (A hash collision can only make the
-//!   lookup go on to the next stage, which adds bits, never loses them.)
+//!   hash of the stages so far is tested against that stage's *index*, a
+//!   one-bit-per-bucket filter of such hashes over the subtable's rules
+//!   (small enough to stay in cache; the writer keeps exact counts beside
+//!   it). When the hash is absent no rule of the subtable can match, and
+//!   only the mask bits of the stages examined are un-wildcarded: a packet
+//!   that misses on `in_port` keeps its addresses and ports wildcarded. (A
+//!   false positive or hash collision can only make the lookup go on to the
+//!   next stage, which adds bits, never loses them.) The last stage has the
+//!   same kind of filter in front of the hash table of groups.
 //! * **Prefix tracking.** For `nw_src`, `nw_dst`, `ipv6_src` and `ipv6_dst`
 //!   the classifier keeps a binary trie of every prefix some subtable
-//!   matches on (masks that are CIDR prefixes). Before hashing its L3 stage,
-//!   a subtable with a `/L` prefix on a tracked field asks the trie (walked
-//!   at most once per lookup and field) whether any rule's `/L` prefix
-//!   matches the packet's address. When none does, the subtable is skipped
-//!   and only the leading address bits the trie walk needed (at most `L`)
-//!   are un-wildcarded, not the whole `/L`: with rules on 10.0.0.0/8 and
-//!   10.1.0.0/16, a lookup of 192.168.0.1 un-wildcards one bit.
+//!   matches on (masks that are CIDR prefixes). When a subtable with a `/L`
+//!   prefix on a tracked field misses at its L3 stage, and that stage has
+//!   bits not yet in `wc`, it asks the trie (walked at most once per lookup
+//!   and field) whether any rule's `/L` prefix matches the packet's address.
+//!   When none does, the miss is explained by the leading address bits the
+//!   trie walk needed (at most `L`), and only those are un-wildcarded (with
+//!   the earlier stages), not the whole L3 stage: with rules on 10.0.0.0/8
+//!   and 10.1.0.0/16, a lookup of 192.168.0.1 un-wildcards one bit of
+//!   `nw_dst`. This is the decision Open vSwitch makes before hashing the
+//!   stage; making it after the miss gives the same masks and spares the
+//!   trie walk to lookups that need it. Whether a `/L` prefix matches depends
+//!   on the first `L` address bits only, and the walk decides it from the
+//!   bits it examined, so the smaller count is sound. Large tries keep a
+//!   table indexed by the first 16 address bits that starts the walk near
+//!   its end. [`PrefixFields`] selects the tracked fields (all by default).
 //! * **Whole-mask fallback.** Otherwise the subtable's whole mask goes into
 //!   `wc`, hit or miss.
 //!
@@ -95,14 +106,17 @@
 //!
 //! # Complexity
 //!
-//! With `S` subtables, a lookup costs `O(S)` hash probes in the worst case
-//! (fewer thanks to the priority vector), each `O(1)` expected, plus one walk
-//! per tracked field of at most its width (32 or 128 steps, in practice the
-//! depth of a path-compressed trie). Insertion and removal cost `O(1)`
+//! With `S` subtables, a lookup costs `O(S)` filter tests and hash probes in
+//! the worst case (fewer thanks to the priority vector), each `O(1)`
+//! expected, plus at most one walk per tracked field of at most its width
+//! (32 or 128 steps; in practice one shortcut-table access and the few nodes
+//! below 16 bits). Insertion and removal cost `O(1)`
 //! expected hash-table work, `O(log P)` for the per-subtable priority counts
-//! (`P` distinct priorities), one trie walk per tracked field, and `O(S)` to
-//! reposition a subtable in the priority vector when its highest priority
-//! changes. A lookup allocates nothing.
+//! (`P` distinct priorities), one trie walk per tracked field (plus, when a
+//! prefix of `l <= 16` bits gains its first or loses its last user,
+//! `2^(16-l)` shortcut entries), and `O(S)` to reposition a subtable in the
+//! priority vector when its highest priority changes. Filters grow by
+//! rebuilding, amortised `O(1)`. A lookup allocates nothing.
 //!
 //! # Thread safety
 //!
