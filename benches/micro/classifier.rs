@@ -15,10 +15,13 @@
 //! * `banded`: priorities follow the subtable (as in tables where more
 //!   specific matches get higher priorities), so a lookup stops after the
 //!   subtables above its match.
+//!
+//! `_noprefix` runs use a classifier without prefix tracking (wider
+//! megaflows, no trie walks).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use datapath::flow::{FlowKey, FlowMask};
-use ofproto::classifier::{Classifier, Match};
+use ofproto::classifier::{Classifier, Match, PrefixFields};
 use std::hint::black_box;
 
 const RULES: usize = 100_000;
@@ -98,7 +101,11 @@ fn rules(n_masks: usize, banded: bool, seed: u64) -> Vec<(Match, u32)> {
 }
 
 fn build(rules: &[(Match, u32)]) -> Classifier<u32> {
-    let mut cls = Classifier::new();
+    build_with(rules, PrefixFields::ALL)
+}
+
+fn build_with(rules: &[(Match, u32)], fields: PrefixFields) -> Classifier<u32> {
+    let mut cls = Classifier::with_prefix_fields(fields);
     for (i, &(m, p)) in rules.iter().enumerate() {
         // Identical random rules are possible in tiny subtables; skip them.
         let _ = cls.insert(m, p, i as u32, 0);
@@ -125,16 +132,24 @@ fn packets(rules: &[(Match, u32)], n: usize, seed: u64) -> Vec<FlowKey> {
 fn lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("classifier_lookup");
     g.throughput(Throughput::Elements(1));
-    for (n_masks, banded) in [
-        (10, false),
-        (100, false),
-        (1000, false),
-        (10, true),
-        (100, true),
-        (1000, true),
+    // (subtables, banded priorities, prefix tracking)
+    for (n_masks, banded, tracking) in [
+        (10, false, true),
+        (100, false, true),
+        (1000, false, true),
+        (10, true, true),
+        (100, true, true),
+        (1000, true, true),
+        (100, false, false),
+        (100, true, false),
     ] {
         let rules = rules(n_masks, banded, 7 + n_masks as u64);
-        let cls = build(&rules);
+        let fields = if tracking {
+            PrefixFields::ALL
+        } else {
+            PrefixFields::NONE
+        };
+        let cls = build_with(&rules, fields);
         assert_eq!(cls.n_subtables(), n_masks);
         let pkts = packets(&rules, 4096, 99);
         let v = cls.visible_version();
@@ -143,9 +158,10 @@ fn lookup(c: &mut Criterion) {
             assert!(cls.lookup(v, p, &mut wc).is_some());
         }
         let name = format!(
-            "{}_{}subtables",
+            "{}_{}subtables{}",
             if banded { "banded" } else { "random" },
-            n_masks
+            n_masks,
+            if tracking { "" } else { "_noprefix" }
         );
         let mut i = 0;
         g.bench_function(name, |b| {
