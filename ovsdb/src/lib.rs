@@ -12,7 +12,9 @@
 //! * [`log`]: the durable append-only log with per-record checksums.
 //! * [`schemas`]: the schemas we ship (`Open_vSwitch`, `_Server`).
 //! * [`server`]: the JSON-RPC server: sessions, monitors, locks.
+//! * [`client`]: the client: requests, transactions, monitors into a local replica, locks.
 
+pub mod client;
 pub mod condition;
 pub mod datum;
 pub mod db;
