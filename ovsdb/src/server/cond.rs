@@ -1,143 +1,92 @@
-//! Conditions of conditional monitors (`monitor_cond`, `monitor_cond_since`),
-//! evaluated on rows in their JSON form.
+//! Conditions of conditional monitors (`monitor_cond`, `monitor_cond_since`,
+//! `monitor_cond_change`), evaluated on rows in their JSON form.
 //!
-//! A condition is an array whose elements are all true for a row to match
-//! (an empty array matches everything): the literals `true` and `false`, or
-//! clauses `[column, function, value]` with the RFC 7047 functions `==`,
-//! `!=`, `<`, `<=`, `>`, `>=` (scalars only), `includes` and `excludes`.
-//! Datums are compared as sets of atoms (a bare atom is a one-element set),
-//! or as sets of key/value pairs for maps, so the JSON notation's element
-//! order never matters.
+//! A condition is an array of clauses of which at least one must be true for
+//! a row to match (unlike a transaction's `where`, monitor conditions are
+//! disjunctions, as in Open vSwitch); an empty array matches everything.
+//! Clauses are the literals `true` and `false`, or `[column, function, value]` with the RFC 7047 functions `==`,
+//! `!=`, `<`, `<=`, `>`, `>=` (numeric scalars only), `includes` and
+//! `excludes`. Parsing is the transaction engine's
+//! ([`crate::condition::Condition::from_monitor_json`]), so values are typed
+//! by their column and errors have the real server's shapes (`unknown
+//! column`, `unknown function`, `syntax error` with the offending clause,
+//! `constraint violation` for out-of-range atoms). Rows are compared as
+//! datums, so the JSON notation's element order never matters.
 
-use super::monitor::{RowFilter, RowJson, map_pairs, set_elems};
-use crate::schema::TableSchema;
+use super::monitor::{RowFilter, RowJson};
+use crate::condition::{Clause, Condition};
+use crate::datum::{Datum, OvsdbError};
+use crate::schema::{TableSchema, Type};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Func {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Includes,
-    Excludes,
-}
-
-#[derive(Debug, Clone)]
-enum Clause {
-    Const(bool),
-    Cmp {
+/// One clause ready to run on a row's JSON.
+enum JsonClause {
+    /// The literal `false`.
+    False,
+    /// The column's name and type, and the clause rewritten to look at a
+    /// one-value row.
+    Compare {
         column: String,
-        func: Func,
-        value: Value,
-        is_map: bool,
+        type_: Box<Type>,
+        clause: Clause,
     },
 }
 
-/// Compiles a condition against a table, or says what is wrong with it.
-pub fn compile(ts: &TableSchema, cond: &Value) -> Result<RowFilter, String> {
-    let Some(items) = cond.as_array() else {
-        return Err("condition must be an array".into());
-    };
-    let mut clauses = Vec::with_capacity(items.len());
-    for item in items {
-        clauses.push(match item {
-            Value::Bool(b) => Clause::Const(*b),
-            Value::Array(c) if c.len() == 3 => {
-                let column = c[0].as_str().ok_or("clause column must be a string")?;
-                let col = ts
-                    .column(column)
-                    .ok_or_else(|| format!("{column} is not a valid column name"))?;
-                let func = match c[1].as_str().unwrap_or_default() {
-                    "==" => Func::Eq,
-                    "!=" => Func::Ne,
-                    "<" => Func::Lt,
-                    "<=" => Func::Le,
-                    ">" => Func::Gt,
-                    ">=" => Func::Ge,
-                    "includes" => Func::Includes,
-                    "excludes" => Func::Excludes,
-                    other => return Err(format!("unknown function {other}")),
-                };
-                let ordered = matches!(func, Func::Lt | Func::Le | Func::Gt | Func::Ge);
-                if ordered && !(col.type_.is_scalar() || col.type_.is_optional_scalar()) {
-                    return Err(format!(
-                        "function {} is not allowed on column {column}",
-                        c[1].as_str().unwrap_or_default()
-                    ));
-                }
-                Clause::Cmp {
-                    column: column.to_owned(),
-                    func,
-                    value: c[2].clone(),
-                    is_map: col.type_.is_map(),
-                }
+/// Compiles a condition against a table, or returns the error the real
+/// server gives (its JSON form: `{"error": ..., "details": ..., "syntax"?}`).
+pub fn compile(ts: &TableSchema, cond: &Value) -> Result<RowFilter, Value> {
+    compile_err(ts, cond).map_err(|e| e.to_json())
+}
+
+fn compile_err(ts: &TableSchema, cond: &Value) -> Result<RowFilter, OvsdbError> {
+    let parsed = Condition::from_monitor_json(cond, ts)?;
+    if parsed.clauses.is_empty() {
+        return Ok(Box::new(|_: &RowJson| true));
+    }
+    let mut clauses = Vec::with_capacity(parsed.clauses.len());
+    for c in parsed.clauses {
+        match c {
+            Clause::Bool(true) => return Ok(Box::new(|_: &RowJson| true)),
+            Clause::Bool(false) => clauses.push(JsonClause::False),
+            Clause::Compare {
+                column,
+                function,
+                arg,
+            } => {
+                let col = &ts.columns[column];
+                // Range and enum constraints, as the real server checks them.
+                arg.check_constraints(&col.type_.relaxed(true))?;
+                clauses.push(JsonClause::Compare {
+                    column: col.name.clone(),
+                    type_: Box::new(col.type_.clone()),
+                    clause: Clause::Compare {
+                        column: 0,
+                        function,
+                        arg,
+                    },
+                });
             }
-            other => return Err(format!("bad condition clause {other}")),
-        });
+        }
     }
     Ok(Box::new(move |row: &RowJson| {
-        clauses.iter().all(|c| eval(c, row))
+        clauses.iter().any(|c| eval(c, row))
     }))
 }
 
-fn canon(v: &Value, is_map: bool) -> Vec<String> {
-    let mut out: Vec<String> = if is_map {
-        map_pairs(v)
-            .into_iter()
-            .map(|(k, v)| format!("{k}\u{0}{v}"))
-            .collect()
-    } else {
-        set_elems(v).iter().map(Value::to_string).collect()
-    };
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn eval(c: &Clause, row: &RowJson) -> bool {
-    let (column, func, value, is_map) = match c {
-        Clause::Const(b) => return *b,
-        Clause::Cmp {
-            column,
-            func,
-            value,
-            is_map,
-        } => (column, *func, value, *is_map),
-    };
-    let Some(have) = row.get(column) else {
+fn eval(c: &JsonClause, row: &RowJson) -> bool {
+    let JsonClause::Compare {
+        column,
+        type_,
+        clause,
+    } = c
+    else {
         return false;
     };
-    match func {
-        Func::Eq => canon(have, is_map) == canon(value, is_map),
-        Func::Ne => canon(have, is_map) != canon(value, is_map),
-        Func::Includes => {
-            let h = canon(have, is_map);
-            canon(value, is_map).iter().all(|x| h.contains(x))
-        }
-        Func::Excludes => {
-            let h = canon(have, is_map);
-            canon(value, is_map).iter().all(|x| !h.contains(x))
-        }
-        Func::Lt | Func::Le | Func::Gt | Func::Ge => {
-            let (a, b) = (set_elems(have), set_elems(value));
-            let (Some(a), Some(b)) = (a.first(), b.first()) else {
-                return false;
-            };
-            let ord = match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                _ => a.to_string().cmp(&b.to_string()),
-            };
-            match func {
-                Func::Lt => ord.is_lt(),
-                Func::Le => ord.is_le(),
-                Func::Gt => ord.is_gt(),
-                _ => ord.is_ge(),
-            }
-        }
-    }
+    let value = row
+        .get(column)
+        .and_then(|v| Datum::from_json(v, type_, None).ok())
+        .unwrap_or_else(|| Datum::default_for(type_));
+    clause.matches(std::slice::from_ref(&value))
 }
 
 #[cfg(test)]
@@ -153,7 +102,9 @@ mod tests {
                 "name": {"type": "string"},
                 "n": {"type": "integer"},
                 "s": {"type": {"key": "integer", "min": 0, "max": "unlimited"}},
-                "m": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}}
+                "m": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}},
+                "r": {"type": {"key": {"type": "integer", "minInteger": 0, "maxInteger": 10},
+                               "min": 0, "max": "unlimited"}}
             }}}
         }))
         .unwrap()
@@ -173,16 +124,59 @@ mod tests {
         assert!(yes(json!([true])));
         assert!(!yes(json!([false])));
         assert!(yes(json!([["name", "==", "a"]])));
-        assert!(yes(json!([["n", ">", 4], ["n", "<=", 5]])));
+        assert!(yes(json!([["n", ">", 4]])));
+        assert!(yes(json!([["n", "<=", 5]])));
+        // Clauses are alternatives.
+        assert!(yes(json!([["name", "==", "x"], ["n", "==", 5]])));
+        assert!(yes(json!([false, ["n", "==", 5]])));
+        assert!(yes(json!([["name", "==", "a"], false])));
+        assert!(yes(json!([false, true])));
+        assert!(!yes(json!([false, ["n", "==", 4]])));
         assert!(!yes(json!([["n", "<", 5]])));
         assert!(yes(json!([["s", "==", ["set", [1, 3]]]])));
         assert!(yes(json!([["s", "includes", 3]])));
         assert!(yes(json!([["s", "excludes", ["set", [2, 4]]]])));
         assert!(yes(json!([["m", "includes", ["map", [["x", "y"]]]]])));
         assert!(!yes(json!([["m", "includes", ["map", [["x", "z"]]]]])));
-        assert!(compile(ts, &json!([["nosuch", "==", 1]])).is_err());
-        assert!(compile(ts, &json!([["s", "<", 1]])).is_err());
-        assert!(compile(ts, &json!([["n", "~", 1]])).is_err());
+        // A row whose JSON lacks the column compares with its default.
+        let f = compile(ts, &json!([["n", "==", 0]])).unwrap();
+        assert!(f(&row(json!({"name": "b"}))));
+    }
+
+    /// Errors as Open vSwitch 3.1's ovsdb-server words them.
+    #[test]
+    fn errors_have_the_real_servers_shapes() {
+        let s = schema();
+        let ts = s.table("T").unwrap();
+        let err = |c: Value| compile(ts, &c).err().expect("an error");
+        assert_eq!(
+            err(json!([["nosuch", "==", 1]])),
+            json!({"error": "unknown column", "details": "No column nosuch in table T.",
+                   "syntax": "[\"nosuch\",\"==\",1]"})
+        );
+        assert_eq!(
+            err(json!([["n", "~", 1]])),
+            json!({"error": "unknown function", "details": "No function named ~."})
+        );
+        assert_eq!(
+            err(json!([["s", "<", 1]])),
+            json!({"error": "syntax error",
+                   "details": "Type mismatch: \"<\" operator may not be applied to column s of type set of integers.",
+                   "syntax": "[\"s\",\"<\",1]"})
+        );
+        assert_eq!(
+            err(json!([["name", "==", 1]])),
+            json!({"error": "syntax error", "details": "expected string", "syntax": "1"})
+        );
+        assert_eq!(
+            err(json!([["name", "=="]])),
+            json!({"error": "syntax error", "details": "Parse error in condition.",
+                   "syntax": "[\"name\",\"==\"]"})
+        );
+        assert_eq!(
+            err(json!([["r", "includes", 11]]))["error"],
+            json!("constraint violation")
+        );
         assert!(compile(ts, &json!({"a": 1})).is_err());
     }
 }

@@ -94,6 +94,8 @@ pub struct Core {
     sessions: HashMap<SessionId, Session>,
     pending: Vec<Pending>,
     next_session: SessionId,
+    /// This server's id, for `get_server_id`.
+    server_id: String,
 }
 
 impl std::fmt::Debug for Core {
@@ -124,6 +126,7 @@ impl Core {
             sessions: HashMap::new(),
             pending: Vec::new(),
             next_session: 1,
+            server_id: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -214,7 +217,18 @@ impl Core {
                     .map(|db| db.schema_json());
                 reply(&mut out, r)
             }
-            "set_db_change_aware" => reply(&mut out, Ok(json!({}))),
+            "set_db_change_aware" => reply(
+                &mut out,
+                match args.as_slice() {
+                    [Value::Bool(_)] => Ok(json!({})),
+                    _ => Err(method_error(
+                        "syntax error",
+                        "set_db_change_aware: true or false parameter expected".into(),
+                        &params,
+                    )),
+                },
+            ),
+            "get_server_id" => reply(&mut out, Ok(json!(self.server_id))),
             "transact" => match self.db_arg(args, &params, "transact") {
                 Err(e) => reply(&mut out, Err(e)),
                 Ok(_) => {
@@ -251,6 +265,10 @@ impl Core {
                 let r = self.monitor(s, args, &params, version);
                 reply(&mut out, r)
             }
+            "monitor_cond_change" => {
+                let r = self.monitor_cond_change(s, args, &params, &mut out);
+                reply(&mut out, r)
+            }
             "monitor_cancel" => {
                 let key = args.first().map(|v| v.to_string()).unwrap_or_default();
                 let removed = self
@@ -280,7 +298,7 @@ impl Core {
         let name = args.first().and_then(Value::as_str).ok_or_else(|| {
             method_error(
                 "syntax error",
-                format!("{what} request lacks a database name"),
+                format!("{what} request params must begin with <db-name>"),
                 params,
             )
         })?;
@@ -412,18 +430,26 @@ impl Core {
             Version::V2 => "monitor_cond",
             Version::V3 => "monitor_cond_since",
         };
-        let min_args = if version == Version::V3 { 4 } else { 3 };
-        if args.len() < min_args {
+        let store = self.db_arg(args, params, what)?;
+        let n_args = if version == Version::V3 { 4 } else { 3 };
+        if args.len() != n_args {
             return Err(method_error(
                 "syntax error",
-                format!(
-                    "{what} request has {} parameters, expected {min_args}",
-                    args.len()
-                ),
+                "invalid parameters".into(),
                 params,
             ));
         }
-        let store = self.db_arg(args, params, what)?;
+        if version == Version::V3
+            && !args[3]
+                .as_str()
+                .is_some_and(|t| uuid::Uuid::parse_str(t).is_ok() && t.len() == 36)
+        {
+            return Err(method_error(
+                "syntax error",
+                "last-txn-id must be UUID format.".into(),
+                &args[3],
+            ));
+        }
         let db = args[0].as_str().unwrap_or_default().to_owned();
         let mid = args[1].clone();
         let Some(reqs) = args[2].as_object() else {
@@ -437,11 +463,10 @@ impl Core {
         let mut tables = BTreeMap::new();
         for (tname, req) in reqs {
             let Some(ts) = schema.table(tname) else {
-                return Err(method_error(
-                    "syntax error",
-                    format!("no table named {tname}"),
-                    &json!(tname),
-                ));
+                return Err(json!({
+                    "details": format!("no table named {tname}"),
+                    "error": "syntax error"
+                }));
             };
             // A table's request is an object or an array of them; we merge
             // an array into one (union of columns, or of select flags).
@@ -457,20 +482,30 @@ impl Core {
                 modify: false,
             };
             let mut filter = None;
-            for r in list {
-                let Some(r) = r.as_object() else {
+            for req_json in list {
+                let Some(r) = req_json.as_object() else {
                     return Err(method_error(
                         "syntax error",
-                        "monitor request must be an object".into(),
-                        r,
+                        format!("Parsing table {tname} failed: Type mismatch for member 'where'."),
+                        req_json,
                     ));
                 };
+                let mismatch = |member: &str| {
+                    method_error(
+                        "syntax error",
+                        format!(
+                            "Parsing table {tname} failed: Type mismatch for member '{member}'."
+                        ),
+                        req_json,
+                    )
+                };
                 let cols: Vec<String> = match r.get("columns") {
+                    // Every column but `_uuid` (`_version` included).
                     None => ts
                         .columns
                         .iter()
                         .map(|c| c.name.clone())
-                        .filter(|n| !n.starts_with('_'))
+                        .filter(|n| n != "_uuid")
                         .collect(),
                     Some(Value::Array(cs)) => {
                         let mut v = Vec::new();
@@ -489,38 +524,41 @@ impl Core {
                         }
                         v
                     }
-                    Some(other) => {
-                        return Err(method_error(
-                            "syntax error",
-                            "columns must be an array".into(),
-                            other,
-                        ));
-                    }
+                    Some(_) => return Err(mismatch("columns")),
                 };
                 for c in cols {
-                    if !columns.iter().any(|(n, _)| *n == c) {
-                        let kind = column_kind(ts, &c);
-                        columns.push((c, kind));
+                    if columns.iter().any(|(n, _)| *n == c) {
+                        return Err(method_error(
+                            "syntax error",
+                            format!("column {c} mentioned more than once"),
+                            r.get("columns").unwrap_or(&Value::Null),
+                        ));
                     }
+                    let kind = column_kind(ts, &c);
+                    columns.push((c, kind));
                 }
                 let sel = match r.get("select") {
                     None => Select::default(),
                     Some(Value::Object(o)) => {
-                        let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(true);
+                        let flag = |k: &str| match o.get(k) {
+                            None => Ok(true),
+                            Some(Value::Bool(b)) => Ok(*b),
+                            Some(_) => Err(method_error(
+                                "syntax error",
+                                format!(
+                                    "Parsing table {tname} select failed: Type mismatch for member '{k}'."
+                                ),
+                                &Value::Object(o.clone()),
+                            )),
+                        };
                         Select {
-                            initial: flag("initial"),
-                            insert: flag("insert"),
-                            delete: flag("delete"),
-                            modify: flag("modify"),
+                            initial: flag("initial")?,
+                            insert: flag("insert")?,
+                            delete: flag("delete")?,
+                            modify: flag("modify")?,
                         }
                     }
-                    Some(other) => {
-                        return Err(method_error(
-                            "syntax error",
-                            "select must be an object".into(),
-                            other,
-                        ));
-                    }
+                    Some(_) => return Err(mismatch("select")),
                 };
                 select.initial |= sel.initial;
                 select.insert |= sel.insert;
@@ -529,10 +567,10 @@ impl Core {
                 if version != Version::V1
                     && let Some(w) = r.get("where")
                 {
-                    filter = Some(
-                        super::cond::compile(ts, w)
-                            .map_err(|e| method_error("syntax error", e, w))?,
-                    );
+                    if !w.is_array() {
+                        return Err(mismatch("where"));
+                    }
+                    filter = Some(super::cond::compile(ts, w)?);
                 }
             }
             tables.insert(
@@ -548,8 +586,8 @@ impl Core {
         let sess = self.sessions.entry(s).or_default();
         if sess.monitors.contains_key(&key) {
             return Err(method_error(
-                "duplicate monitor ID",
-                format!("monitor {key} already exists"),
+                "syntax error",
+                "duplicate monitor ID".into(),
                 &mid,
             ));
         }
@@ -588,6 +626,129 @@ impl Core {
         })
     }
 
+    /// `monitor_cond_change [old-id, new-id, {table: [{"where": cond}]}]`:
+    /// replaces the conditions of some tables of a `monitor_cond` or
+    /// `monitor_cond_since` monitor, renames it to `new-id`, and sends (before
+    /// the reply) an update that inserts the rows that now match and deletes
+    /// those that no longer do. As in Open vSwitch, `columns` may not change,
+    /// and on a plain `monitor` the request is accepted and has no effect.
+    fn monitor_cond_change(
+        &mut self,
+        s: SessionId,
+        args: &[Value],
+        params: &Value,
+        out: &mut Outbox,
+    ) -> Result<Value, Value> {
+        let [old_id, new_id, reqs] = args else {
+            return Err(method_error(
+                "syntax error",
+                "invalid parameters".into(),
+                params,
+            ));
+        };
+        let (old_key, new_key) = (old_id.to_string(), new_id.to_string());
+        let sess = self.sessions.entry(s).or_default();
+        let Some((_, mon)) = sess.monitors.get(&old_key) else {
+            return Err(method_error(
+                "syntax error",
+                "unknown monitor session".into(),
+                old_id,
+            ));
+        };
+        if new_key != old_key && sess.monitors.contains_key(&new_key) {
+            return Err(method_error(
+                "syntax error",
+                "duplicate monitor ID".into(),
+                new_id,
+            ));
+        }
+        let Some(reqs) = reqs.as_object() else {
+            return Err(method_error(
+                "syntax error",
+                "invalid parameters".into(),
+                params,
+            ));
+        };
+        let Some(store) = self.dbs.get(&mon.db) else {
+            return Err(json!("unknown monitor"));
+        };
+        let schema = store.schema();
+        // Parse everything before changing anything.
+        let mut filters = Vec::new();
+        for (tname, req) in reqs {
+            let Some(ts) = schema.table(tname) else {
+                return Err(json!({
+                    "details": format!("no table named {tname}"),
+                    "error": "syntax error"
+                }));
+            };
+            if !mon.tables.contains_key(tname) {
+                return Err(json!({
+                    "details": format!("no table named {tname} in monitor session"),
+                    "error": "syntax error"
+                }));
+            }
+            let Some(list) = req.as_array() else {
+                return Err(json!({
+                    "details": format!("table {tname} no monitor-cond-change JSON array"),
+                    "error": "syntax error"
+                }));
+            };
+            let mut filter = None;
+            for r in list {
+                if r.get("columns").is_some() {
+                    return Err(method_error(
+                        "syntax error",
+                        "changing columns is unsupported".into(),
+                        r,
+                    ));
+                }
+                let w = r.get("where").cloned().unwrap_or_else(|| json!([]));
+                filter = Some(super::cond::compile(ts, &w)?);
+            }
+            if let Some(f) = filter {
+                filters.push((tname.clone(), f));
+            }
+        }
+        let (_, mut mon) = sess.monitors.remove(&old_key).expect("monitor exists");
+        let mut updates = serde_json::Map::new();
+        for (tname, filter) in filters {
+            let tm = mon.tables.get_mut(&tname).expect("table checked above");
+            let old_filter = tm.filter.replace(filter);
+            if mon.version == Version::V1 {
+                // RFC 7047 monitors have no conditions.
+                tm.filter = old_filter;
+                continue;
+            }
+            let mut rows = serde_json::Map::new();
+            for (uuid, row) in store.rows(&tname) {
+                let was = old_filter.as_ref().is_none_or(|f| f(&row));
+                if let Some(u) = tm.cond_change_update(&row, was, mon.version) {
+                    rows.insert(uuid, u);
+                }
+            }
+            if !rows.is_empty() {
+                updates.insert(tname, Value::Object(rows));
+            }
+        }
+        if !updates.is_empty() {
+            let msg = match mon.version {
+                Version::V3 => Message::notification(
+                    "update3",
+                    vec![new_id.clone(), json!(ZERO_UUID), Value::Object(updates)],
+                ),
+                _ => Message::notification("update2", vec![new_id.clone(), Value::Object(updates)]),
+            };
+            out.push((s, msg));
+        }
+        self.sessions
+            .entry(s)
+            .or_default()
+            .monitors
+            .insert(new_key, (new_id.clone(), mon));
+        Ok(json!({}))
+    }
+
     fn lock_method(
         &mut self,
         s: SessionId,
@@ -599,7 +760,7 @@ impl Core {
         let Some(name) = args.first().and_then(Value::as_str) else {
             return Err(method_error(
                 "syntax error",
-                format!("{method} requires a lock name"),
+                format!("{method} request params must be <id>"),
                 params,
             ));
         };
@@ -691,5 +852,296 @@ pub fn column_kind(ts: &TableSchema, column: &str) -> ColumnKind {
         ColumnKind::Scalar { default }
     } else {
         ColumnKind::Set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Database, TxnContext, TxnOutcome};
+    use std::sync::Arc;
+
+    /// An in-memory database for the tests.
+    struct MemStore(Database);
+
+    impl Store for MemStore {
+        fn schema(&self) -> &DatabaseSchema {
+            self.0.schema()
+        }
+
+        fn transact(&mut self, ops: &[Value], locks: &[String], expired: bool) -> TxnResult {
+            let ctx = TxnContext {
+                locks_held: locks.iter().cloned().collect(),
+                wait_expired: expired,
+            };
+            match self.0.transact(ops, &ctx) {
+                TxnOutcome::Blocked { .. } => TxnResult::Blocked,
+                TxnOutcome::Failed { reply } => TxnResult::Done {
+                    reply,
+                    changes: Vec::new(),
+                },
+                TxnOutcome::Committed { reply, changes, .. } => TxnResult::Done {
+                    reply,
+                    changes: changes
+                        .iter()
+                        .map(|(ts, uuid, rc)| RowChange {
+                            table: ts.name.clone(),
+                            uuid: uuid.to_string(),
+                            old: rc.old.as_ref().map(|r| r.to_json_all(ts)),
+                            new: rc.new.as_ref().map(|r| r.to_json_all(ts)),
+                        })
+                        .collect(),
+                },
+            }
+        }
+
+        fn rows(&self, table: &str) -> Vec<(String, RowJson)> {
+            let t = self.0.table(table).expect("table");
+            t.rows()
+                .map(|r| (r.uuid().to_string(), r.to_json_all(t.schema())))
+                .collect()
+        }
+    }
+
+    fn core() -> (Core, SessionId) {
+        let schema = DatabaseSchema::from_json(&json!({
+            "name": "T", "version": "1.0.0",
+            "tables": {"B": {"columns": {
+                "name": {"type": "string"},
+                "n": {"type": "integer"}
+            }, "isRoot": true}}
+        }))
+        .unwrap();
+        let mut c = Core::new();
+        c.add_db(Box::new(MemStore(Database::new(Arc::new(schema)))));
+        let s = c.open_session();
+        (c, s)
+    }
+
+    fn call(c: &mut Core, s: SessionId, method: &str, params: Value) -> Outbox {
+        let Value::Array(p) = params else {
+            panic!("params")
+        };
+        c.handle(s, Message::request(method, p, json!(7)), Instant::now())
+    }
+
+    fn result(out: &Outbox) -> Result<Value, Value> {
+        match &out.last().expect("a reply").1 {
+            Message::Response { result, .. } => Ok(result.clone()),
+            Message::Error { error, .. } => Err(error.clone()),
+            other => panic!("not a reply: {other:?}"),
+        }
+    }
+
+    fn insert(c: &mut Core, s: SessionId, name: &str, n: i64) {
+        let out = call(
+            c,
+            s,
+            "transact",
+            json!(["T", {"op": "insert", "table": "B", "row": {"name": name, "n": n}}]),
+        );
+        assert!(result(&out).is_ok());
+    }
+
+    fn names(update: &Value, kind: &str) -> Vec<String> {
+        let mut v: Vec<String> = update["B"]
+            .as_object()
+            .map(|rows| {
+                rows.values()
+                    .filter_map(|r| r.get(kind))
+                    .map(|r| r["name"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn monitor_cond_change_updates_before_the_reply_and_renames() {
+        let (mut c, s) = core();
+        insert(&mut c, s, "a", 1);
+        insert(&mut c, s, "b", 2);
+        let out = call(
+            &mut c,
+            s,
+            "monitor_cond",
+            json!(["T", "m1", {"B": [{"columns": ["name"], "where": [["n", "==", 1]]}]}]),
+        );
+        assert_eq!(names(&result(&out).unwrap(), "initial"), ["a"]);
+        let out = call(
+            &mut c,
+            s,
+            "monitor_cond_change",
+            json!(["m1", "m2", {"B": [{"where": [["n", "==", 2]]}]}]),
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+        let Message::Notification { method, params } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        assert_eq!(method, "update2");
+        assert_eq!(params[0], json!("m2"));
+        assert_eq!(names(&params[1], "insert"), ["b"]);
+        assert_eq!(params[1]["B"].as_object().unwrap().len(), 2);
+        assert_eq!(result(&out), Ok(json!({})));
+        // The old id is gone, the new one gets later updates.
+        let out = call(&mut c, s, "monitor_cond_change", json!(["m1", "m1", {}]));
+        assert_eq!(
+            result(&out).unwrap_err()["details"],
+            json!("unknown monitor session")
+        );
+        let out = call(
+            &mut c,
+            s,
+            "transact",
+            json!(["T", {"op": "insert", "table": "B", "row": {"name": "c", "n": 2}}]),
+        );
+        let Message::Notification { params, .. } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        assert_eq!(params[0], json!("m2"));
+        // Empty condition: everything; v3 sends update3.
+        let out = call(
+            &mut c,
+            s,
+            "monitor_cond_since",
+            json!(["T", "m3", {"B": [{"columns": ["name"], "where": [false]}]}, ZERO_UUID]),
+        );
+        assert_eq!(result(&out), Ok(json!([false, ZERO_UUID, {}])));
+        let out = call(
+            &mut c,
+            s,
+            "monitor_cond_change",
+            json!(["m3", "m3", {"B": [{"where": []}]}]),
+        );
+        let Message::Notification { method, params } = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        assert_eq!(method, "update3");
+        assert_eq!(names(&params[2], "insert"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn monitor_cond_change_errors() {
+        let (mut c, s) = core();
+        call(
+            &mut c,
+            s,
+            "monitor_cond",
+            json!(["T", "m", {"B": [{"columns": ["name"]}]}]),
+        );
+        let err =
+            |c: &mut Core, p: Value| result(&call(c, s, "monitor_cond_change", p)).unwrap_err();
+        assert_eq!(
+            err(&mut c, json!(["m"])),
+            json!({"error": "syntax error", "details": "invalid parameters", "syntax": "[\"m\"]"})
+        );
+        assert_eq!(
+            err(
+                &mut c,
+                json!(["m", "m", {"B": [{"columns": ["name"], "where": []}]}])
+            )["details"],
+            json!("changing columns is unsupported")
+        );
+        assert_eq!(
+            err(&mut c, json!(["m", "m", {"X": [{"where": []}]}])),
+            json!({"error": "syntax error", "details": "no table named X"})
+        );
+        assert_eq!(
+            err(&mut c, json!(["m", "m", {"B": {"where": []}}]))["details"],
+            json!("table B no monitor-cond-change JSON array")
+        );
+        assert_eq!(
+            err(
+                &mut c,
+                json!(["m", "m", {"B": [{"where": [["nope", "==", 1]]}]}])
+            )["error"],
+            json!("unknown column")
+        );
+    }
+
+    #[test]
+    fn small_methods_answer_as_ovsdb_server() {
+        let (mut c, s) = core();
+        let id = result(&call(&mut c, s, "get_server_id", json!([]))).unwrap();
+        assert_eq!(id.as_str().map(str::len), Some(36));
+        assert_eq!(
+            result(&call(&mut c, s, "set_db_change_aware", json!([true]))),
+            Ok(json!({}))
+        );
+        assert_eq!(
+            result(&call(&mut c, s, "set_db_change_aware", json!([]))).unwrap_err()["details"],
+            json!("set_db_change_aware: true or false parameter expected")
+        );
+        assert_eq!(
+            result(&call(&mut c, s, "transact", json!([]))).unwrap_err()["details"],
+            json!("transact request params must begin with <db-name>")
+        );
+        assert_eq!(
+            result(&call(&mut c, s, "lock", json!([]))).unwrap_err()["details"],
+            json!("lock request params must be <id>")
+        );
+    }
+
+    #[test]
+    fn monitor_request_errors() {
+        let (mut c, s) = core();
+        let mon = |c: &mut Core, m: &str, p: Value| result(&call(c, s, m, p));
+        assert!(mon(&mut c, "monitor", json!(["T", "a", {"B": {}}])).is_ok());
+        assert_eq!(
+            mon(&mut c, "monitor", json!(["T", "a", {"B": {}}])).unwrap_err(),
+            json!({"error": "syntax error", "details": "duplicate monitor ID", "syntax": "\"a\""})
+        );
+        assert_eq!(
+            mon(
+                &mut c,
+                "monitor",
+                json!(["T", "b", {"B": [{"columns": ["name"]}, {"columns": ["name"]}]}])
+            )
+            .unwrap_err()["details"],
+            json!("column name mentioned more than once")
+        );
+        assert_eq!(
+            mon(
+                &mut c,
+                "monitor",
+                json!(["T", "c", {"B": {"columns": "name"}}])
+            )
+            .unwrap_err()["details"],
+            json!("Parsing table B failed: Type mismatch for member 'columns'.")
+        );
+        assert_eq!(
+            mon(
+                &mut c,
+                "monitor",
+                json!(["T", "d", {"B": {"select": {"initial": 1}}}])
+            )
+            .unwrap_err()["details"],
+            json!("Parsing table B select failed: Type mismatch for member 'initial'.")
+        );
+        assert_eq!(
+            mon(&mut c, "monitor", json!(["T", "e", {"X": {}}])).unwrap_err(),
+            json!({"error": "syntax error", "details": "no table named X"})
+        );
+        assert_eq!(
+            mon(
+                &mut c,
+                "monitor_cond_since",
+                json!(["T", "f", {"B": {}}, "zz"])
+            )
+            .unwrap_err()["details"],
+            json!("last-txn-id must be UUID format.")
+        );
+        assert_eq!(
+            mon(&mut c, "monitor_cond_since", json!(["T", "g", {"B": {}}])).unwrap_err()["details"],
+            json!("invalid parameters")
+        );
+        // Without "columns", every column but _uuid, _version included.
+        insert(&mut c, s, "a", 1);
+        let r = mon(&mut c, "monitor", json!(["T", "h", {"B": {}}])).unwrap();
+        let row = r["B"].as_object().unwrap().values().next().unwrap()["new"].clone();
+        let mut keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["_version", "n", "name"]);
     }
 }

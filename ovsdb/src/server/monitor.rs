@@ -112,6 +112,25 @@ impl TableMonitor {
         out
     }
 
+    /// The update for an unchanged row after this table's condition changed
+    /// (`self.filter` is the new one; `was` says whether the row matched the
+    /// old one): an `insert` of a row that now matches, a `delete` of one
+    /// that no longer does, `None` otherwise. As in Open vSwitch, the
+    /// `select` flags do not apply: the client needs these to stay in sync.
+    pub fn cond_change_update(&self, row: &RowJson, was: bool, version: Version) -> Option<Value> {
+        match (was, self.matches(row)) {
+            (false, true) => Some(match version {
+                Version::V1 => obj([("new", Value::Object(self.project(row, version)))]),
+                _ => obj([("insert", Value::Object(self.project(row, version)))]),
+            }),
+            (true, false) => Some(match version {
+                Version::V1 => obj([("old", Value::Object(self.project(row, version)))]),
+                _ => obj([("delete", Value::Null)]),
+            }),
+            _ => None,
+        }
+    }
+
     /// The update for one row, given its old and new states (`None` = did
     /// not exist), or `None` when nothing is to be sent.
     pub fn row_update(
@@ -392,6 +411,30 @@ mod tests {
         );
         m.select.delete = false;
         assert_eq!(m.row_update(Some(&o), None, Version::V2, false), None);
+    }
+
+    #[test]
+    fn condition_changes_insert_and_delete() {
+        let mut m = bridge_monitor();
+        m.filter = Some(Box::new(|r: &RowJson| r.get("name") == Some(&json!("b1"))));
+        m.select = Select {
+            initial: false,
+            insert: false,
+            delete: false,
+            modify: false,
+        };
+        let b1 = row(json!({"name":"b1","ports":["set",[]],"stp_enable":false}));
+        let b2 = row(json!({"name":"b2","ports":["set",[]],"stp_enable":false}));
+        assert_eq!(
+            m.cond_change_update(&b1, false, Version::V2),
+            Some(json!({"insert":{"name":"b1"}}))
+        );
+        assert_eq!(
+            m.cond_change_update(&b2, true, Version::V3),
+            Some(json!({"delete":null}))
+        );
+        assert_eq!(m.cond_change_update(&b1, true, Version::V2), None);
+        assert_eq!(m.cond_change_update(&b2, false, Version::V2), None);
     }
 
     #[test]
