@@ -188,6 +188,103 @@ impl Drop for RealOvsdb {
     }
 }
 
+/// Our OVSDB server (`vswitchd --db-only`) on a fresh database in a private
+/// run directory (`<dir>/db.sock`), killed on drop.
+#[derive(Debug)]
+pub struct OurOvsdb {
+    child: std::process::Child,
+    dir: TempDir,
+    tcp: Option<std::net::SocketAddr>,
+}
+
+impl OurOvsdb {
+    /// Starts the server on its unix socket only.
+    pub fn start() -> OurOvsdb {
+        OurOvsdb::spawn(false)
+    }
+
+    /// Starts the server on its unix socket and on a TCP port of 127.0.0.1
+    /// chosen by the system (see [`OurOvsdb::tcp_remote`]).
+    pub fn start_with_tcp() -> OurOvsdb {
+        OurOvsdb::spawn(true)
+    }
+
+    fn spawn(tcp: bool) -> OurOvsdb {
+        use std::io::BufRead;
+        let dir = TempDir::new("rvsdb");
+        let mut cmd = Command::new(our_bin("vswitchd"));
+        cmd.arg("--db-only").arg("--rundir").arg(dir.path());
+        if tcp {
+            cmd.args(["--remote", "ptcp:0:127.0.0.1"]);
+            cmd.stderr(std::process::Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("start vswitchd --db-only");
+        let mut addr = None;
+        if let Some(err) = child.stderr.take() {
+            // "vswitchd: OVSDB listening on tcp:127.0.0.1:PORT"; then keep
+            // draining stderr so that the server never blocks on it.
+            let mut lines = std::io::BufReader::new(err).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(a) = line.split("listening on tcp:").nth(1) {
+                    addr = a.trim().parse().ok();
+                    break;
+                }
+            }
+            std::thread::spawn(move || {
+                for line in lines {
+                    match line {
+                        Ok(l) => eprintln!("{l}"),
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        let me = OurOvsdb {
+            child,
+            dir,
+            tcp: addr,
+        };
+        assert!(
+            !tcp || me.tcp.is_some(),
+            "our server did not report its TCP address"
+        );
+        assert!(
+            wait_for(Duration::from_secs(10), || me.socket().exists()),
+            "our server did not create {}",
+            me.socket().display()
+        );
+        me
+    }
+
+    /// The server's unix socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("db.sock")
+    }
+
+    /// `unix:<socket>`, as `--db=` wants it.
+    pub fn remote(&self) -> String {
+        format!("unix:{}", self.socket().display())
+    }
+
+    /// `tcp:127.0.0.1:PORT` (only after [`OurOvsdb::start_with_tcp`]).
+    pub fn tcp_remote(&self) -> String {
+        format!("tcp:{}", self.tcp.expect("started with TCP"))
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for OurOvsdb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Path of one of this workspace's binaries (built by `cargo build` or by
 /// `cargo nextest run --workspace`, which builds every binary first).
 pub fn our_bin(name: &str) -> PathBuf {
@@ -236,7 +333,9 @@ mod tests {
     #[test]
     fn uuid_masking() {
         assert_eq!(
-            mask_uuids("a 35cb102c-e49e-4285-ab6d-5ea381763017, [b644cc8e-af44-41fb-9582-67529928292c] é"),
+            mask_uuids(
+                "a 35cb102c-e49e-4285-ab6d-5ea381763017, [b644cc8e-af44-41fb-9582-67529928292c] é"
+            ),
             "a <uuid>, [<uuid>] é"
         );
     }

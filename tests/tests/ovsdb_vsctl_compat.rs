@@ -7,7 +7,7 @@
 //! `find` records are sorted.
 
 use std::process::Command;
-use tests::{RealOvsdb, TempDir, mask_uuids, our_bin, require, wait_for};
+use tests::{OurOvsdb, RealOvsdb, mask_uuids, require};
 
 /// The script: one `ovs-vsctl` invocation per line (arguments split on
 /// whitespace; `--` chains commands in one transaction).
@@ -160,47 +160,12 @@ fn sort_tree(lines: &[&str]) -> Vec<String> {
     blocks
 }
 
-struct OurServer {
-    child: std::process::Child,
-    dir: TempDir,
-}
-
-impl OurServer {
-    fn start() -> OurServer {
-        let dir = TempDir::new("rvsdb");
-        let child = Command::new(our_bin("vswitchd"))
-            .arg("--db-only")
-            .arg("--rundir")
-            .arg(dir.path())
-            .spawn()
-            .expect("start vswitchd --db-only");
-        let sock = dir.join("db.sock");
-        assert!(
-            wait_for(std::time::Duration::from_secs(10), || sock.exists()),
-            "our server did not create {}",
-            sock.display()
-        );
-        OurServer { child, dir }
-    }
-
-    fn remote(&self) -> String {
-        format!("unix:{}", self.dir.join("db.sock").display())
-    }
-}
-
-impl Drop for OurServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn ovs_vsctl_sees_the_same_database() {
     require("ovs-vsctl", "openvswitch-common");
     let real = RealOvsdb::start();
     let expected = run_script(&real.remote());
-    let ours = OurServer::start();
+    let ours = OurOvsdb::start();
     let got = run_script(&ours.remote());
     let mut mismatches = Vec::new();
     for (e, g) in expected.iter().zip(&got) {
