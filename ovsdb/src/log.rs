@@ -19,9 +19,11 @@
 //!   refused ([`LogError::NotALogFile`]) rather than "recovered" to nothing.
 //! * **Appends never leave garbage behind.** If writing a record fails midway
 //!   the file is cut back to its previous length; if even that fails the
-//!   [`Log`] is *poisoned* and refuses further writes (the caller must reopen,
-//!   which runs recovery). A failed `fsync` also poisons the log, because after
-//!   one the kernel's page cache can no longer be trusted to match the disk.
+//!   [`Log`] is *poisoned* and refuses further appends (the caller must
+//!   reopen, which runs recovery, or rewrite the whole file with
+//!   [`Log::compact`], which cures the poisoning). A failed `fsync` also
+//!   poisons the log, because after one the kernel's page cache can no longer
+//!   be trusted to match the disk.
 //! * **Durability is explicit.** [`Log::append`] hands the bytes to the kernel
 //!   (one `write` per call); [`Log::commit`] with `sync = true` makes everything
 //!   appended so far durable with `fdatasync`.
@@ -237,6 +239,9 @@ enum FailPoint {
     TempWrite,
     /// Fail compaction after the temporary file is complete, before rename.
     BeforeRename,
+    /// Every write fails: appends as with `AppendWrite`, compactions as
+    /// with `TempWrite`.
+    Disk,
 }
 
 /// An open log file; see the module docs.
@@ -410,7 +415,10 @@ impl Log {
 
     fn write_at_end(&mut self, bytes: &[u8]) -> io::Result<()> {
         #[cfg(test)]
-        if self.fail_point == Some(FailPoint::AppendWrite) {
+        if matches!(
+            self.fail_point,
+            Some(FailPoint::AppendWrite | FailPoint::Disk)
+        ) {
             self.file.write_all(&bytes[..bytes.len() / 2])?;
             return Err(io::Error::other("injected append failure"));
         }
@@ -436,12 +444,24 @@ impl Log {
     /// Atomically replaces the file's contents with `records` (a new
     /// snapshot). On error before the new file is in place, the old file and
     /// this log are unchanged and still usable.
+    ///
+    /// This also works on a poisoned log, and cures it: the new file is
+    /// written and synced through a fresh descriptor, so nothing of the old
+    /// file's uncertain state survives. A caller whose appends failed can
+    /// thus bring the file back in line with what it holds in memory.
     pub fn compact(&mut self, records: &[Value]) -> Result<(), LogError> {
-        self.check_writable()?;
+        if self.mode == OpenMode::ReadOnly {
+            return Err(LogError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
         let bytes = encode_records(records, KIND_SNAPSHOT, MAX_RECORD_SIZE)?;
         let tmp = temp_path(&self.path);
         #[cfg(test)]
-        let fail = self.fail_point;
+        let fail = match self.fail_point {
+            Some(FailPoint::Disk) => Some(FailPoint::TempWrite),
+            fp => fp,
+        };
         #[cfg(not(test))]
         let fail = None;
         let file = write_temp(&tmp, &bytes, fail)?;
@@ -463,6 +483,7 @@ impl Log {
             self.poisoned = true;
             return Err(e);
         }
+        self.poisoned = false;
         Ok(())
     }
 
@@ -510,6 +531,13 @@ impl Log {
     /// Total number of records in the file.
     pub fn record_count(&self) -> u64 {
         self.snapshot_records + self.appended_records
+    }
+
+    /// Makes every later append and compaction fail midway, as a full or
+    /// broken disk would (tests of callers).
+    #[cfg(test)]
+    pub(crate) fn fail_writes(&mut self, fail: bool) {
+        self.fail_point = fail.then_some(FailPoint::Disk);
     }
 
     fn check_writable(&self) -> Result<(), LogError> {
@@ -1278,6 +1306,39 @@ mod tests {
         let err = log.append(&json!(1)).unwrap_err();
         assert!(matches!(err, LogError::Poisoned { .. }), "{err}");
         assert!(matches!(log.commit(true), Err(LogError::Poisoned { .. })));
+    }
+
+    #[test]
+    fn compaction_cures_a_poisoned_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _) = build(dir.path(), 3);
+        let (mut log, _, _) = reopen(&path);
+        // Garbage a failed rollback could have left behind.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"OVSDBLOG1 A 99")
+            .unwrap();
+        log.poisoned = true;
+        log.compact(&[json!("s1"), json!("s2")]).unwrap();
+        log.append(&json!("after")).unwrap();
+        log.commit(true).unwrap();
+        drop(log);
+        let (_, got, rec) = reopen(&path);
+        assert!(rec.is_clean(), "{rec:?}");
+        assert_eq!(got, [json!("s1"), json!("s2"), json!("after")]);
+    }
+
+    #[test]
+    fn read_only_log_cannot_be_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _) = build(dir.path(), 1);
+        let (mut log, _, _) = Log::open(&path, OpenMode::ReadOnly).unwrap();
+        assert!(matches!(
+            log.compact(&[json!(1)]),
+            Err(LogError::ReadOnly { .. })
+        ));
     }
 
     #[test]

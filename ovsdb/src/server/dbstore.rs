@@ -10,6 +10,13 @@
 //! [`Store::transact`] returns, so before its reply can be sent. Opening
 //! recovers every complete record; a torn or corrupt tail is dropped and
 //! reported as a warning.
+//!
+//! The file always holds a state the database really had: if a record
+//! cannot be written (disk full, I/O error), the transaction stays applied in
+//! memory (its reply carries an extra `I/O error`), and instead of appending
+//! later records after the gap — replaying them would produce rows that never
+//! existed — the store rewrites the whole file as a snapshot of memory, now
+//! and at every later commit until that succeeds.
 
 use super::core::{RowChange, Store, TxnResult};
 use super::monitor::RowJson;
@@ -50,6 +57,8 @@ pub struct DbStore {
     log: Log,
     sync: bool,
     schema_json: Value,
+    /// Memory holds committed changes that the file lacks.
+    stale: bool,
 }
 
 fn row_json(ts: &TableSchema, row: &Row) -> RowJson {
@@ -76,6 +85,7 @@ impl DbStore {
                     log,
                     sync,
                     schema_json: parsed.to_json(),
+                    stale: false,
                 },
                 Vec::new(),
             ));
@@ -110,6 +120,7 @@ impl DbStore {
                 log,
                 sync,
                 schema_json: parsed.to_json(),
+                stale: false,
             },
             warnings,
         ))
@@ -130,13 +141,42 @@ impl DbStore {
         &self.db
     }
 
+    /// Writes one committed transaction's `record`. Errors mean the
+    /// transaction is not (yet) durable.
     fn persist(&mut self, record: &Value, durable: bool) -> Result<(), LogError> {
-        self.log.append(record)?;
-        self.log.commit(self.sync || durable)?;
-        if self.log.should_compact() {
-            let snapshot = [self.schema_json.clone(), self.db.to_snapshot_json()];
-            self.log.compact(&snapshot)?;
+        if self.stale {
+            return self.rewrite();
         }
+        let written = self
+            .log
+            .append(record)
+            .and_then(|()| self.log.commit(self.sync || durable));
+        if let Err(e) = written {
+            self.stale = true;
+            // The failure may have been transient: try to catch up at once.
+            return if self.rewrite().is_ok() {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        if self.log.should_compact() {
+            // The transaction is durable already; a failed compaction only
+            // leaves the old file (still valid) in place.
+            if let Err(e) = self.rewrite() {
+                eprintln!("ovsdb: cannot compact {}: {e}", self.log.path().display());
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the file with a snapshot of memory. (A failure leaves
+    /// either the old file, still usable, or a poisoned log whose next append
+    /// fails and makes the store stale.)
+    fn rewrite(&mut self) -> Result<(), LogError> {
+        let snapshot = [self.schema_json.clone(), self.db.to_snapshot_json()];
+        self.log.compact(&snapshot)?;
+        self.stale = false;
         Ok(())
     }
 }
@@ -258,6 +298,64 @@ mod tests {
         let (s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(s.rows("R").len(), 4);
+    }
+
+    #[test]
+    fn a_failed_write_never_leaves_a_gap_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let (mut s, _) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
+        let done = |r: TxnResult| match r {
+            TxnResult::Done { reply, .. } => reply,
+            TxnResult::Blocked => panic!("blocked"),
+        };
+        done(s.transact(&[insert(1)], &[], false));
+        // The insert of row 2 cannot be written, nor can anything else while
+        // the disk keeps failing.
+        s.log.fail_writes(true);
+        let reply = done(s.transact(&[insert(2)], &[], false));
+        assert_eq!(reply[1]["error"], "I/O error", "{reply}");
+        assert!(s.stale);
+        // A modification of row 2 must not be appended after the gap: a
+        // replay would create a row 2 holding only `s`.
+        let upd = json!({"op": "update", "table": "R", "where": [["n", "==", 2]], "row": {"s": "changed"}});
+        let reply = done(s.transact(std::slice::from_ref(&upd), &[], false));
+        assert_eq!(reply[1]["error"], "I/O error", "{reply}");
+        assert!(s.stale);
+        s.log.fail_writes(false);
+        // Once the disk works again, the next commit brings the file in line.
+        let reply = done(s.transact(&[insert(3)], &[], false));
+        assert!(
+            reply
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r.get("error").is_none()),
+            "{reply}"
+        );
+        assert!(!s.stale);
+        drop(s);
+        let (s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let mut rows: Vec<(i64, String)> = s
+            .rows("R")
+            .into_iter()
+            .map(|(_, r)| {
+                (
+                    r["n"].as_i64().unwrap(),
+                    r["s"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            [
+                (1, "row1".into()),
+                (2, "changed".into()),
+                (3, "row3".into())
+            ]
+        );
     }
 
     #[test]
