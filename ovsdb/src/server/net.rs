@@ -12,7 +12,11 @@
 //! * Input larger than [`ServerConfig::max_message`], malformed JSON, or a
 //!   JSON value that is not a JSON-RPC message closes that session only.
 //! * A session silent for [`ServerConfig::probe_interval`] gets an `echo`
-//!   request; silent for another interval, it is closed.
+//!   request; silent for another interval, it is closed. Any bytes received
+//!   count as activity, so a large message arriving slowly is not cut off.
+//! * A bug that panics while handling one session's message closes that
+//!   session only, and its state (queue, monitors, locks) is released as
+//!   on any other close; other sessions go on.
 
 use super::core::{Core, Outbox};
 use super::locks::SessionId;
@@ -20,11 +24,32 @@ use crate::jsonrpc::{self, Decoder, Message};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{Notify, mpsc};
+
+/// A reader that counts the bytes it delivers (inactivity probing).
+struct Metered<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Metered<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.bytes += (buf.filled().len() - before) as u64;
+        r
+    }
+}
 
 /// Server tunables.
 #[derive(Debug, Clone)]
@@ -158,7 +183,7 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (mut rd, mut wr) = tokio::io::split(stream);
+        let (rd, mut wr) = tokio::io::split(stream);
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let queued = Arc::new(AtomicUsize::new(0));
         let kill = Arc::new(Notify::new());
@@ -187,9 +212,45 @@ impl Server {
             let _ = wr.shutdown().await;
         });
 
+        // The reading loop runs as a task of its own so that a panic in it
+        // (a bug) is caught here and the session is still cleaned up.
+        let reader = tokio::spawn(self.clone().read_loop(rd, sid, kill));
+        if let Err(e) = reader.await
+            && e.is_panic()
+        {
+            eprintln!("ovsdb: session {sid} closed after an internal error (panic)");
+        }
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.queues.remove(&sid);
+            let out = inner.core.close_session(sid);
+            deliver(&mut inner, out, self.config.max_queued_bytes);
+        }
+        // The queue's sender is gone: the writer drains what is left and
+        // ends; one that cannot (a peer that never reads) is aborted.
+        let abort = writer.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), writer)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+
+    /// Reads and handles messages until the peer closes, errs, is silent for
+    /// two probe intervals, or `kill` fires.
+    async fn read_loop<R>(self, rd: R, sid: SessionId, kill: Arc<Notify>)
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+    {
+        let mut rd = Metered {
+            inner: rd,
+            bytes: 0,
+        };
         let mut decoder = Decoder::with_limits(self.config.max_message, jsonrpc::DEFAULT_MAX_DEPTH);
         let mut probed = false;
         loop {
+            let seen = rd.bytes;
             let read = jsonrpc::read_message(&mut rd, &mut decoder);
             let probe = self
                 .config
@@ -200,6 +261,11 @@ impl Server {
                 r = tokio::time::timeout(probe, read) => match r {
                     Ok(r) => r,
                     Err(_) if self.config.probe_interval.is_none() => continue,
+                    Err(_) if rd.bytes != seen => {
+                        // Part of a message arrived: not silent.
+                        probed = false;
+                        continue;
+                    }
                     Err(_) => {
                         if probed {
                             break; // silent for two intervals
@@ -232,21 +298,6 @@ impl Server {
                 }
             }
         }
-        {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            inner.queues.remove(&sid);
-            let out = inner.core.close_session(sid);
-            deliver(&mut inner, out, self.config.max_queued_bytes);
-        }
-        // The queue's sender is gone: the writer drains what is left and
-        // ends; one that cannot (a peer that never reads) is aborted.
-        let abort = writer.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(2), writer)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
     }
 }
 
@@ -264,5 +315,130 @@ fn deliver(inner: &mut Inner, out: Outbox, max_queued: usize) {
             continue;
         }
         let _ = q.tx.send(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatabaseSchema;
+    use crate::server::core::{Store, TxnResult};
+    use crate::server::monitor::RowJson;
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, DuplexStream};
+
+    /// A database whose transactions hit a bug.
+    struct Panicky(DatabaseSchema);
+
+    impl Store for Panicky {
+        fn schema(&self) -> &DatabaseSchema {
+            &self.0
+        }
+        fn transact(&mut self, _: &[Value], _: &[String], _: bool) -> TxnResult {
+            panic!("injected bug");
+        }
+        fn rows(&self, _: &str) -> Vec<(String, RowJson)> {
+            Vec::new()
+        }
+    }
+
+    fn server(probe: Option<Duration>) -> Server {
+        let schema = json!({"name": "P", "version": "1.0.0", "tables": {
+            "T": {"columns": {"n": {"type": "integer"}}}}});
+        let mut core = Core::new();
+        core.add_db(Box::new(Panicky(
+            DatabaseSchema::from_json(&schema).expect("schema"),
+        )));
+        Server::new(
+            core,
+            ServerConfig {
+                probe_interval: probe,
+                ..ServerConfig::default()
+            },
+        )
+    }
+
+    fn connect(s: &Server) -> DuplexStream {
+        let (client, end) = tokio::io::duplex(1 << 16);
+        tokio::spawn(s.clone().session(end));
+        client
+    }
+
+    fn sessions(s: &Server) -> usize {
+        s.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queues
+            .len()
+    }
+
+    async fn read_msg(c: &mut DuplexStream, d: &mut Decoder) -> Option<Message> {
+        tokio::time::timeout(Duration::from_secs(5), jsonrpc::read_message(c, d))
+            .await
+            .expect("no reply within 5 s")
+            .expect("read")
+    }
+
+    async fn echo(c: &mut DuplexStream, d: &mut Decoder, id: u64) {
+        let req = Message::request("echo", vec![json!(id)], json!(id));
+        jsonrpc::write_message(c, &req).await.expect("write");
+        let m = read_msg(c, d).await.expect("reply");
+        assert_eq!(m, Message::response(json!([id]), json!(id)));
+    }
+
+    #[tokio::test]
+    async fn a_panic_closes_only_that_session_and_releases_it() {
+        let s = server(None);
+        let mut good = connect(&s);
+        let mut dg = Decoder::new();
+        echo(&mut good, &mut dg, 1).await;
+        let mut bad = connect(&s);
+        let mut db = Decoder::new();
+        echo(&mut bad, &mut db, 2).await;
+        assert_eq!(sessions(&s), 2);
+        let txn = Message::request("transact", vec![json!("P")], json!(3));
+        jsonrpc::write_message(&mut bad, &txn).await.expect("write");
+        // The bad session ends (end of stream, no reply) ...
+        assert_eq!(read_msg(&mut bad, &mut db).await, None);
+        // ... and is forgotten; the other one is still served.
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), async {
+                while sessions(&s) != 1 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .is_ok()
+        );
+        echo(&mut good, &mut dg, 4).await;
+    }
+
+    #[tokio::test]
+    async fn a_slowly_arriving_message_is_not_mistaken_for_silence() {
+        let s = server(Some(Duration::from_millis(100)));
+        let mut c = connect(&s);
+        let req = Message::request("echo", vec![json!("slow")], json!(1)).to_bytes();
+        // 20 bytes at 40 ms: about 8 probe intervals for one message.
+        for b in req.iter().take(20) {
+            c.write_all(std::slice::from_ref(b)).await.expect("write");
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        c.write_all(&req[20..]).await.expect("write");
+        let mut d = Decoder::new();
+        let m = read_msg(&mut c, &mut d).await.expect("reply, not a close");
+        assert_eq!(m, Message::response(json!(["slow"]), json!(1)));
+    }
+
+    #[tokio::test]
+    async fn a_silent_session_is_probed_then_closed() {
+        let s = server(Some(Duration::from_millis(50)));
+        let mut c = connect(&s);
+        let mut d = Decoder::new();
+        let m = read_msg(&mut c, &mut d).await.expect("probe");
+        assert_eq!(m.method(), Some("echo"));
+        assert_eq!(read_msg(&mut c, &mut d).await, None);
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest).await;
+        assert!(rest.is_empty());
     }
 }
