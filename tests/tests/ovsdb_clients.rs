@@ -232,7 +232,8 @@ fn dump_matches_real_server() {
 }
 
 /// Transactions as `ovsdb-client transact` takes them; each runs on both
-/// servers in turn. Errors included.
+/// servers in turn. Errors included. Selects return rows in an order that
+/// follows their UUIDs, so each one here matches at most one row.
 const TRANSACTIONS: &[&str] = &[
     r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[],"columns":["name","other_config"]}]"#,
     r#"["Open_vSwitch",{"op":"insert","table":"Bridge","row":{"name":"br9","stp_enable":true},"uuid-name":"b"},{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","insert",["set",[["named-uuid","b"]]]]]},{"op":"comment","comment":"add br9"}]"#,
@@ -243,7 +244,7 @@ const TRANSACTIONS: &[&str] = &[
     r#"["Open_vSwitch",{"op":"wait","table":"Bridge","timeout":0,"where":[["name","==","br9"]],"columns":["name"],"until":"!=","rows":[{"name":"br9"}]}]"#,
     r#"["Open_vSwitch",{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",1]]},{"op":"select","table":"Open_vSwitch","where":[],"columns":["next_cfg"]}]"#,
     r#"["Open_vSwitch",{"op":"assert","lock":"nobody"}]"#,
-    r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[]},{"op":"abort"}]"#,
+    r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[["name","==","br0"]],"columns":["name","flood_vlans"]},{"op":"abort"}]"#,
     r#"["Open_vSwitch",{"op":"bogus"}]"#,
     r#"["Nope",{"op":"abort"}]"#,
     r#"["_Server",{"op":"select","table":"Database","where":[["name","==","Open_vSwitch"]],"columns":["name","model","connected","leader","cid","sid","index"]}]"#,
@@ -485,11 +486,12 @@ fn run_monitors(remote: &str) -> Vec<(String, String)> {
         // One update per transaction: give the monitors time to print.
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Wait until the outputs stop growing.
+    // Wait until the outputs stop growing (updates are sent before the
+    // reply that caused them, but the monitors still have to print them).
     let total = || mons.iter().map(|(_, m)| m.output().len()).sum::<usize>();
     let mut last = total();
     loop {
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(500));
         let now = total();
         if now == last {
             break;
