@@ -96,7 +96,9 @@ impl Row {
 
     /// `{"col": datum, ...}` for the given column positions.
     pub fn to_json(&self, ts: &TableSchema, columns: &[usize]) -> Map<String, Value> {
-        let mut m = Map::new();
+        // Sized up front: monitors and the store build one map per row and
+        // change, and growing it (rehash + move) was a visible cost.
+        let mut m = Map::with_capacity(columns.len());
         for &i in columns {
             if let (Some(c), Some(v)) = (ts.columns.get(i), self.values.get(i)) {
                 m.insert(c.name.clone(), v.to_json());
