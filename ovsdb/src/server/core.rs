@@ -841,6 +841,12 @@ pub fn column_kind(ts: &TableSchema, column: &str) -> ColumnKind {
     let t = &c.type_;
     if t.is_map() {
         ColumnKind::Map
+    } else if t.is_optional_scalar() {
+        // At most one element: a diff carries the new value, as for
+        // scalars (an empty set when the value was removed).
+        ColumnKind::Scalar {
+            default: json!(["set", []]),
+        }
     } else if t.is_scalar() {
         let default = match t.key.atomic {
             AtomicType::Integer => json!(0),

@@ -64,6 +64,7 @@ pub struct DbStore {
 fn row_json(ts: &TableSchema, row: &Row) -> RowJson {
     let mut m = row.to_json_data(ts);
     m.insert("_uuid".into(), row.uuid().to_json());
+    m.insert("_version".into(), row.version().to_json());
     m
 }
 

@@ -31,8 +31,9 @@ pub type RowJson = Map<String, Value>;
 /// What kind of datum a column holds, for diffs and defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnKind {
-    /// Exactly one atom (`min == max == 1`, no value type); `default` is
-    /// that type's default atom (0, 0.0, false, "", the zero UUID).
+    /// At most one atom (`max == 1`, no value type): a diff is the new
+    /// value. `default` is the type's default: its default atom (0, 0.0,
+    /// false, "", the zero UUID) when `min == 1`, the empty set otherwise.
     Scalar { default: Value },
     /// A set (of at most `max` atoms, possibly empty).
     Set,
@@ -395,6 +396,35 @@ mod tests {
         let mut n2 = o.clone();
         n2.insert("status".into(), json!(["map", [["x", "y"]]]));
         assert_eq!(m.row_update(Some(&o), Some(&n2), Version::V2, false), None);
+    }
+
+    #[test]
+    fn optional_column_diff_is_the_new_value() {
+        let m = TableMonitor {
+            columns: vec![(
+                "fail_mode".into(),
+                ColumnKind::Scalar {
+                    default: json!(["set", []]),
+                },
+            )],
+            select: Select::default(),
+            filter: None,
+        };
+        let a = row(json!({"fail_mode": "secure"}));
+        let b = row(json!({"fail_mode": "standalone"}));
+        let none = row(json!({"fail_mode": ["set", []]}));
+        assert_eq!(
+            m.row_update(Some(&a), Some(&b), Version::V2, false),
+            Some(json!({"modify": {"fail_mode": "standalone"}}))
+        );
+        assert_eq!(
+            m.row_update(Some(&b), Some(&none), Version::V2, false),
+            Some(json!({"modify": {"fail_mode": ["set", []]}}))
+        );
+        assert_eq!(
+            m.row_update(None, Some(&none), Version::V2, false),
+            Some(json!({"insert": {}}))
+        );
     }
 
     #[test]
