@@ -376,9 +376,11 @@ impl Core {
         sessions.sort();
         for sid in sessions {
             let sess = &self.sessions[sid];
-            let mut mons: Vec<&(Value, Monitor)> = sess.monitors.values().collect();
-            mons.sort_by_key(|(id, _)| id.to_string());
-            for (mid, mon) in mons {
+            // Monitors are keyed by their id's JSON text: a stable order
+            // without allocating.
+            let mut mons: Vec<(&String, &(Value, Monitor))> = sess.monitors.iter().collect();
+            mons.sort_by(|a, b| a.0.cmp(b.0));
+            for (_, (mid, mon)) in mons {
                 if mon.db != db {
                     continue;
                 }

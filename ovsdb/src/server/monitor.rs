@@ -275,9 +275,17 @@ fn diff_datum(kind: &ColumnKind, old: Option<&Value>, new: Option<&Value>) -> Va
     match kind {
         ColumnKind::Scalar { .. } => n.clone(),
         ColumnKind::Set => {
+            // Hash the elements' JSON text: large sets (Bridge.ports with
+            // thousands of ports) must not cost a quadratic comparison.
             let (oe, ne) = (set_elems(o), set_elems(n));
-            let mut d: Vec<Value> = oe.iter().filter(|x| !ne.contains(x)).cloned().collect();
-            d.extend(ne.iter().filter(|x| !oe.contains(x)).cloned());
+            let os: std::collections::HashSet<String> = oe.iter().map(Value::to_string).collect();
+            let ns: std::collections::HashSet<String> = ne.iter().map(Value::to_string).collect();
+            let mut d: Vec<Value> = oe
+                .iter()
+                .filter(|x| !ns.contains(&x.to_string()))
+                .cloned()
+                .collect();
+            d.extend(ne.iter().filter(|x| !os.contains(&x.to_string())).cloned());
             sort_atoms(&mut d);
             set_json(d)
         }

@@ -202,7 +202,16 @@ impl Server {
         };
         let wq = queued.clone();
         let writer = tokio::spawn(async move {
-            while let Some(buf) = rx.recv().await {
+            // Coalesce whatever is queued (up to WRITE_BATCH bytes) into one
+            // write: under load one syscall carries many messages.
+            const WRITE_BATCH: usize = 1 << 20;
+            while let Some(mut buf) = rx.recv().await {
+                while buf.len() < WRITE_BATCH {
+                    match rx.try_recv() {
+                        Ok(more) => buf.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
                 let n = buf.len();
                 if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
                     break;
