@@ -120,7 +120,6 @@ struct PortInfo {
 
 #[derive(Debug, Clone)]
 struct IfaceInfo {
-    row: Uuid,
     port: String,
 }
 
@@ -203,7 +202,6 @@ fn model(ctx: &mut Ctx) -> Model {
             for i in ctx.get_refs("Port", p, "interfaces") {
                 let iname = ctx.get_str("Interface", i, "name");
                 m.ifaces.entry(iname).or_insert(IfaceInfo {
-                    row: i,
                     port: pname.clone(),
                 });
             }

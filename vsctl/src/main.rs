@@ -209,7 +209,7 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
         dry_run: false,
         oneline: false,
         style: Style {
-            format: Format::Table,
+            format: Format::List,
             cell: CellFormat::String,
             headings: true,
             pretty: false,
@@ -232,7 +232,7 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
             Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
             _ => (a.clone(), None),
         };
-        let mut take = |i: &mut usize| -> String {
+        let take = |i: &mut usize| -> String {
             if let Some(v) = &val {
                 return v.clone();
             }
@@ -296,9 +296,6 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
             }
             n if n == "-v" || n.starts_with("-v") || n == "--verbose" || n == "--log-file" => {}
             n if CMD_OPTS.contains(&n) => {
-                if first_opts.contains_key(n) {
-                    die(&format!("'{n}' option specified multiple times"));
-                }
                 first_opts.insert(n.to_owned(), val.clone());
             }
             n if n.starts_with("--") => die(&format!("unrecognized option '{n}'")),
@@ -319,9 +316,6 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
                 Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
                 None => (args[j].clone(), None),
             };
-            if opts.contains_key(&n) {
-                die(&format!("'{n}' option specified multiple times"));
-            }
             opts.insert(n, v);
             j += 1;
         }
@@ -421,7 +415,11 @@ fn main() {
             c.table = None;
             c.try_again = false;
             let spec = cmds::spec(&c.name).expect("parsed command");
-            if let Err(f) = (spec.run)(&mut ctx, c) {
+            let r = (spec.run)(&mut ctx, c);
+            for (module, w) in std::mem::take(&mut ctx.warnings) {
+                vlog_warn(&mut seq, module, &w);
+            }
+            if let Err(f) = r {
                 if !f.msg.is_empty() {
                     eprintln!("{PROG}: {}", f.msg);
                 }
@@ -429,12 +427,20 @@ fn main() {
             }
             try_again |= c.try_again;
         }
+        let missing = ctx
+            .syms
+            .referenced
+            .iter()
+            .find(|n| !ctx.syms.map.get(*n).is_some_and(|s| s.1))
+            .cloned();
+        if let Some(n) = missing {
+            die(&format!(
+                "row id \"{n}\" is referenced but never created (e.g. with \"-- --id={n} create ...\")"
+            ));
+        }
         if try_again {
             conn::poll_pause();
             continue;
-        }
-        for (module, w) in std::mem::take(&mut ctx.warnings) {
-            vlog_warn(&mut seq, module, &w);
         }
         // Rows created with --id that nothing refers to.
         let created: Vec<(String, Uuid)> = ctx
@@ -476,7 +482,10 @@ fn main() {
             let results = match check_reply(&reply, n) {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
-                Err(e) => die(&e),
+                Err(e) => {
+                    vlog_warn(&mut seq, "ovsdb_idl", &e);
+                    die(&e)
+                }
             };
             for (idx, prov) in inserts {
                 if let Some(real) = results[idx]["uuid"].get(1).and_then(Value::as_str) {

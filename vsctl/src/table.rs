@@ -133,10 +133,7 @@ impl Table {
                     .map(|r| {
                         serde_json::Value::Array(
                             r.iter()
-                                .map(|(d, t)| match style.cell {
-                                    CellFormat::Json => d.to_json(),
-                                    cf => serde_json::Value::String(cell_text(d, t, cf)),
-                                })
+                                .map(|(d, _)| d.to_json())
                                 .collect(),
                         )
                     })

@@ -75,7 +75,7 @@ fn atom_from_token(
 ) -> Result<Atom, String> {
     let a = match base.atomic {
         AtomicType::Integer => Atom::Integer(
-            parse_c_integer(tok).ok_or_else(|| format!("\"{tok}\" is not a valid integer"))?,
+            parse_c_integer(tok).ok_or_else(|| format!("\"{tok}\" is not a valid integer or range"))?,
         ),
         AtomicType::Real => {
             let r: f64 = tok
@@ -164,13 +164,6 @@ pub fn parse_datum_relaxed(s: &str, ty: &Type, syms: &mut Symbols) -> Result<Dat
         Some(r) => (r, true),
         None => (trimmed, false),
     };
-    // A scalar column takes the whole string as one atom when unbracketed.
-    if !bracketed && !is_map && ty.max == Max::Limited(1) {
-        if trimmed.is_empty() && ty.min == 0 {
-            return Ok(Datum::Set(BTreeSet::new()));
-        }
-        return Ok(Datum::scalar(parse_atom(trimmed, &ty.key, syms)?));
-    }
     let mut set = BTreeSet::new();
     let mut map = BTreeMap::new();
     loop {
@@ -401,7 +394,7 @@ mod tests {
         let i = ty(json!("integer"));
         assert_eq!(
             parse_datum("x", &i, &mut syms).unwrap_err(),
-            "\"x\" is not a valid integer"
+            "\"x\" is not a valid integer or range"
         );
     }
 }
