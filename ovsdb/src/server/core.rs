@@ -59,6 +59,12 @@ pub trait Store: Send {
     fn transact(&mut self, ops: &[Value], locks_held: &[String], wait_expired: bool) -> TxnResult;
     /// Every row of `table`: (uuid text, row with every column).
     fn rows(&self, table: &str) -> Vec<(String, RowJson)>;
+    /// Every row of `table` with only `columns` (and `_uuid`): what a
+    /// monitor's initial contents need. The default builds whole rows.
+    fn rows_with(&self, table: &str, columns: &[String]) -> Vec<(String, RowJson)> {
+        let _ = columns;
+        self.rows(table)
+    }
     /// The database's schema as JSON, for `get_schema`.
     fn schema_json(&self) -> Value {
         self.schema().to_json()
@@ -601,7 +607,16 @@ impl Core {
                 continue;
             }
             let mut rows = serde_json::Map::new();
-            for (uuid, row) in store.rows(tname) {
+            // Without a condition only the monitored columns are needed;
+            // building whole rows dominated `ovs-vsctl` start-up on large
+            // databases.
+            let fetched = if tm.filter.is_some() {
+                store.rows(tname)
+            } else {
+                let cols: Vec<String> = tm.columns.iter().map(|(c, _)| c.clone()).collect();
+                store.rows_with(tname, &cols)
+            };
+            for (uuid, row) in fetched {
                 if let Some(u) = tm.row_update(None, Some(&row), version, true) {
                     rows.insert(uuid, u);
                 }

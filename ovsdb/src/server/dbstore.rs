@@ -251,6 +251,21 @@ impl Store for DbStore {
         }
     }
 
+    fn rows_with(&self, table: &str, columns: &[String]) -> Vec<(String, RowJson)> {
+        let Some(t) = self.db.table(table) else {
+            return Vec::new();
+        };
+        let ts = t.schema();
+        let idx: Vec<usize> = columns.iter().filter_map(|c| ts.column_index(c)).collect();
+        t.rows()
+            .map(|r| {
+                let mut m = r.to_json(ts, &idx);
+                m.insert("_uuid".into(), r.uuid().to_json());
+                (r.uuid().to_string(), m)
+            })
+            .collect()
+    }
+
     fn schema_json(&self) -> Value {
         self.schema_json.clone()
     }
@@ -290,6 +305,14 @@ mod tests {
         let (s, w) = DbStore::open_or_create(&path, &tiny_schema(), true).unwrap();
         assert!(w.is_empty());
         assert_eq!(s.rows("R").len(), 5);
+        // Projected rows hold just the asked columns (and _uuid).
+        let projected = s.rows_with("R", &["n".to_string()]);
+        assert_eq!(projected.len(), 5);
+        assert!(
+            projected
+                .iter()
+                .all(|(_, r)| r.len() == 2 && r.contains_key("n"))
+        );
         drop(s);
         // Tear the last record in half.
         let len = std::fs::metadata(&path).unwrap().len();
