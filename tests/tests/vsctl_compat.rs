@@ -481,7 +481,7 @@ fn timeout_without_daemon_matches_ovs_vsctl() {
         let start = Instant::now();
         let out = Command::new(program(p))
             .arg(format!("--db={}", real.remote()))
-            .args(["--timeout=1", "add-br", "brt"])
+            .args(["--timeout=1", "add-br", &format!("br{p:?}")])
             .output()
             .unwrap();
         let took = start.elapsed();
@@ -622,7 +622,7 @@ fn failed_chains_change_nothing() {
             ("add-br br1 -- add-br br0", "vsctl: cannot create a bridge named br0 because a bridge named br0 already exists"),
             ("add-port br0 p2 -- del-br br9", "vsctl: no bridge named br9"),
             ("add-port br0 p2 -- add-port br0 p1", "vsctl: cannot create a port named p1 because a port named p1 already exists on bridge br0"),
-            ("del-port br0 p1 -- add-bond br0 b0 p1 e2", "vsctl: cannot create an interface named p1 because a port named p1 already exists on bridge br0"),
+            ("add-port br0 p2 -- add-bond br0 b0 p1 e2", "vsctl: cannot create an interface named p1 because a port named p1 already exists on bridge br0"),
             ("del-br fb -- add-br fb2 br9 5", "vsctl: parent bridge br9 does not exist"),
             ("add-br x -- add-br fb3 fb 4", "vsctl: cannot create bridge with fake bridge as parent"),
             ("add-br x -- add-br fb3 br0 4096", "vsctl: add-br: vlan must be between 0 and 4095"),

@@ -180,6 +180,16 @@ Output formatting options:
   --pretty                    pretty-print JSON in output
   --bare                      equivalent to \"--format=list --data=bare --no-headings\"
 
+Command options (before a command's name, after \"--\"):
+  --may-exist                 add-br/add-port/add-bond: no error if it exists
+  --if-exists                 del-br/del-port/get/set/destroy/...: no error if missing
+  --with-iface                del-port: PORT may name an interface
+  --fake-iface                add-bond: create a fake bond interface
+  --real, --fake              list-br: only real or only fake bridges
+  --columns=COL,...           list/find: columns to print
+  --id=@NAME                  create/get: name the row for later commands
+  --all                       destroy: every record of the table
+
 Other options:
   -v, --verbose               accepted for compatibility
   -h, --help                  display this help message
