@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 /// One committed change to one row: `old` is `None` for an insert, `new`
-/// is `None` for a delete. Rows carry every column (not `_uuid`/`_version`).
+/// is `None` for a delete (both `None` for a row of a table no monitor
+/// watches, see [`Store::set_watched`]). Rows carry every column, `_uuid`
+/// and `_version`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowChange {
     /// Table name.
@@ -57,6 +59,12 @@ pub trait Store: Send {
     fn schema(&self) -> &DatabaseSchema;
     /// Runs a transaction (`ops` are the params after the database name).
     fn transact(&mut self, ops: &[Value], locks_held: &[String], wait_expired: bool) -> TxnResult;
+    /// Tells the store which tables some monitor watches before a
+    /// transaction, so it need not describe changes nobody will see. The
+    /// default ignores it (and reports every change).
+    fn set_watched(&mut self, tables: &std::collections::HashSet<String>) {
+        let _ = tables;
+    }
     /// Every row of `table`: (uuid text, row with every column).
     fn rows(&self, table: &str) -> Vec<(String, RowJson)>;
     /// Every row of `table` with only `columns` (and `_uuid`): what a
@@ -329,9 +337,17 @@ impl Core {
         out: &mut Outbox,
     ) {
         let held = self.locks.owned_by(s);
+        let watched: std::collections::HashSet<String> = self
+            .sessions
+            .values()
+            .flat_map(|sess| sess.monitors.values())
+            .filter(|(_, m)| m.db == db)
+            .flat_map(|(_, m)| m.tables.keys().cloned())
+            .collect();
         let Some(store) = self.dbs.get_mut(db) else {
             return;
         };
+        store.set_watched(&watched);
         match store.transact(&ops, &held, wait_expired) {
             TxnResult::Blocked => {
                 let timeout = max_wait_timeout(&ops);

@@ -59,6 +59,8 @@ pub struct DbStore {
     schema_json: Value,
     /// Memory holds committed changes that the file lacks.
     stale: bool,
+    /// Tables some monitor watches (`None`: describe every change).
+    watched: Option<std::collections::HashSet<String>>,
 }
 
 fn row_json(ts: &TableSchema, row: &Row) -> RowJson {
@@ -87,6 +89,7 @@ impl DbStore {
                     sync,
                     schema_json: parsed.to_json(),
                     stale: false,
+                    watched: None,
                 },
                 Vec::new(),
             ));
@@ -122,6 +125,7 @@ impl DbStore {
                 sync,
                 schema_json: parsed.to_json(),
                 stale: false,
+                watched: None,
             },
             warnings,
         ))
@@ -183,6 +187,10 @@ impl DbStore {
 }
 
 impl Store for DbStore {
+    fn set_watched(&mut self, tables: &std::collections::HashSet<String>) {
+        self.watched = Some(tables.clone());
+    }
+
     fn schema(&self) -> &DatabaseSchema {
         self.db.schema()
     }
@@ -226,11 +234,17 @@ impl Store for DbStore {
                 }
                 let out = changes
                     .iter()
-                    .map(|(ts, uuid, rc)| RowChange {
-                        table: ts.name.clone(),
-                        uuid: uuid.to_string(),
-                        old: rc.old.as_ref().map(|r| row_json(ts, r)),
-                        new: rc.new.as_ref().map(|r| row_json(ts, r)),
+                    .map(|(ts, uuid, rc)| {
+                        // Rows of tables no monitor watches are not built:
+                        // the change is still reported (the commit matters
+                        // to blocked `wait`s), without its contents.
+                        let seen = self.watched.as_ref().is_none_or(|w| w.contains(&ts.name));
+                        RowChange {
+                            table: ts.name.clone(),
+                            uuid: uuid.to_string(),
+                            old: rc.old.as_ref().filter(|_| seen).map(|r| row_json(ts, r)),
+                            new: rc.new.as_ref().filter(|_| seen).map(|r| row_json(ts, r)),
+                        }
                     })
                     .collect();
                 TxnResult::Done {
@@ -380,6 +394,24 @@ mod tests {
                 (3, "row3".into())
             ]
         );
+    }
+
+    #[test]
+    fn unwatched_tables_report_changes_without_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) =
+            DbStore::open_or_create(&dir.path().join("db"), &tiny_schema(), false).unwrap();
+        s.set_watched(&Default::default());
+        let TxnResult::Done { changes, .. } = s.transact(&[insert(1)], &[], false) else {
+            panic!("blocked")
+        };
+        assert_eq!(changes.len(), 1, "the commit is still reported");
+        assert!(changes[0].old.is_none() && changes[0].new.is_none());
+        s.set_watched(&["R".to_string()].into_iter().collect());
+        let TxnResult::Done { changes, .. } = s.transact(&[insert(2)], &[], false) else {
+            panic!("blocked")
+        };
+        assert_eq!(changes[0].new.as_ref().unwrap()["n"], json!(2));
     }
 
     #[test]
