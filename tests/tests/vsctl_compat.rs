@@ -435,12 +435,43 @@ fn script_is_long_enough_and_covers_every_command() {
     let lines: Vec<&str> = SCRIPT.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() >= 60, "{}", lines.len());
     for cmd in [
-        "init", "show", "emer-reset", "add-br", "del-br", "list-br", "br-exists", "br-to-vlan",
-        "br-to-parent", "br-set-external-id", "br-get-external-id", "list-ports", "add-port",
-        "del-port", "port-to-br", "add-bond", "list-ifaces", "iface-to-br", "get-controller",
-        "set-controller", "del-controller", "get-fail-mode", "set-fail-mode", "del-fail-mode",
-        "get-manager", "set-manager", "del-manager", "list", "find", "get", "set", "add",
-        "remove", "clear", "create", "destroy", "wait-until",
+        "init",
+        "show",
+        "emer-reset",
+        "add-br",
+        "del-br",
+        "list-br",
+        "br-exists",
+        "br-to-vlan",
+        "br-to-parent",
+        "br-set-external-id",
+        "br-get-external-id",
+        "list-ports",
+        "add-port",
+        "del-port",
+        "port-to-br",
+        "add-bond",
+        "list-ifaces",
+        "iface-to-br",
+        "get-controller",
+        "set-controller",
+        "del-controller",
+        "get-fail-mode",
+        "set-fail-mode",
+        "del-fail-mode",
+        "get-manager",
+        "set-manager",
+        "del-manager",
+        "list",
+        "find",
+        "get",
+        "set",
+        "add",
+        "remove",
+        "clear",
+        "create",
+        "destroy",
+        "wait-until",
     ] {
         assert!(
             lines.iter().any(|l| words(l).iter().any(|w| w == cmd)),
@@ -489,8 +520,7 @@ fn timeout_without_daemon_matches_ovs_vsctl() {
         assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5));
         let err = mask_times(&String::from_utf8_lossy(&out.stderr));
         assert_eq!(
-            err,
-            "<time>|00002|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n",
+            err, "<time>|00002|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n",
             "{p:?}"
         );
         assert!(out.stdout.is_empty());
@@ -512,7 +542,15 @@ fn fake_daemon(db: String, delay: Duration, stop: std::sync::Arc<std::sync::atom
     let vsctl = our_bin("vsctl");
     while !stop.load(Ordering::Relaxed) {
         let out = Command::new(&vsctl)
-            .args([&format!("--db={db}"), "--no-wait", "get", "Open_vSwitch", ".", "next_cfg", "cur_cfg"])
+            .args([
+                &format!("--db={db}"),
+                "--no-wait",
+                "get",
+                "Open_vSwitch",
+                ".",
+                "next_cfg",
+                "cur_cfg",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -559,16 +597,51 @@ fn returns_as_soon_as_cur_cfg_catches_up() {
     let start = Instant::now();
     ok(&["--timeout=10", "add-br", "brw"]);
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(700), "returned before cur_cfg: {took:?}");
-    assert!(took < Duration::from_secs(5), "did not return promptly: {took:?}");
-    let cfg = ok(&["--no-wait", "get", "Open_vSwitch", ".", "next_cfg", "cur_cfg"]);
+    assert!(
+        took >= Duration::from_millis(700),
+        "returned before cur_cfg: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "did not return promptly: {took:?}"
+    );
+    let cfg = ok(&[
+        "--no-wait",
+        "get",
+        "Open_vSwitch",
+        ".",
+        "next_cfg",
+        "cur_cfg",
+    ]);
     let v: Vec<&str> = cfg.lines().collect();
     assert_eq!(v[0], v[1]);
     // Interfaces that failed are reported after the wait.
-    ok(&["--no-wait", "add-port", "brw", "pbad", "--", "set", "Interface", "pbad", "ofport=-1", "error=\"could not open network device pbad (No such device)\""]);
+    ok(&[
+        "--no-wait",
+        "add-port",
+        "brw",
+        "pbad",
+        "--",
+        "set",
+        "Interface",
+        "pbad",
+        "ofport=-1",
+        "error=\"could not open network device pbad (No such device)\"",
+    ]);
     let out = Command::new(&vsctl)
         .arg(format!("--db={db}"))
-        .args(["--timeout=10", "add-port", "brw", "pbad2", "--", "set", "Interface", "pbad2", "ofport=-1", "error=\"no such device\""])
+        .args([
+            "--timeout=10",
+            "add-port",
+            "brw",
+            "pbad2",
+            "--",
+            "set",
+            "Interface",
+            "pbad2",
+            "ofport=-1",
+            "error=\"no such device\"",
+        ])
         .output()
         .unwrap();
     stop.store(true, Ordering::Relaxed);
@@ -609,7 +682,9 @@ fn failed_chains_change_nothing() {
         let setup = "add-br br0 -- add-port br0 p1 -- add-br fb br0 10 -- set-controller br0 tcp:1.2.3.4:6653 -- set-manager ptcp:6640";
         assert!(run(setup).status.success());
         let snapshot = || {
-            let o = run("list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list Controller -- list Manager");
+            let o = run(
+                "list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list Controller -- list Manager",
+            );
             let mut recs: Vec<String> = mask_uuids(&String::from_utf8_lossy(&o.stdout))
                 .split("\n\n")
                 .map(str::to_owned)
@@ -619,35 +694,111 @@ fn failed_chains_change_nothing() {
         };
         let before = snapshot();
         for (line, msg) in [
-            ("add-br br1 -- add-br br0", "vsctl: cannot create a bridge named br0 because a bridge named br0 already exists"),
-            ("add-port br0 p2 -- del-br br9", "vsctl: no bridge named br9"),
-            ("add-port br0 p2 -- add-port br0 p1", "vsctl: cannot create a port named p1 because a port named p1 already exists on bridge br0"),
-            ("add-port br0 p2 -- add-bond br0 b0 p1 e2", "vsctl: cannot create an interface named p1 because a port named p1 already exists on bridge br0"),
-            ("del-br fb -- add-br fb2 br9 5", "vsctl: parent bridge br9 does not exist"),
-            ("add-br x -- add-br fb3 fb 4", "vsctl: cannot create bridge with fake bridge as parent"),
-            ("add-br x -- add-br fb3 br0 4096", "vsctl: add-br: vlan must be between 0 and 4095"),
-            ("del-controller br0 -- set-fail-mode br0 open", "vsctl: fail-mode must be \"standalone\" or \"secure\""),
-            ("del-manager -- get Bridge br0 nosuch", "vsctl: Bridge does not contain a column whose name matches \"nosuch\""),
-            ("set Bridge br0 stp_enable=true -- set Bridge br0 stp_enable=maybe", "vsctl: \"maybe\" is not a valid boolean (use \"true\" or \"false\")"),
-            ("set Port p1 tag=1 -- set Port p1 tag=4096", "vsctl: constraint violation: 4096 is not in the valid range 0 to 4095 (inclusive)"),
-            ("del-br br0 -- remove Bridge fb name fb", "vsctl: no row \"fb\" in table Bridge"),
-            ("del-br fb -- clear Bridge br0 name", "vsctl: cannot modify read-only column name in table Bridge"),
-            ("emer-reset -- list Nothing", "vsctl: unknown table \"Nothing\""),
-            ("del-port p1 -- del-port br0 br0", "vsctl: cannot delete port br0 because it is the local port for bridge br0 (deleting this port requires deleting the entire bridge)"),
-            ("set-manager x -- port-to-br nope", "vsctl: no port named nope"),
-            ("set-controller br0 y -- iface-to-br nope", "vsctl: no interface named nope"),
-            ("add-br z -- --may-exist add-br fb br0 11", "vsctl: \"--may-exist add-br fb br0 11\" but fb is a VLAN bridge for the wrong VLAN 10"),
-            ("add-br z -- get Bridge br0 external_ids:nokey", "vsctl: no key \"nokey\" in Bridge record \"br0\" column external_ids"),
-            ("add-br z -- --id=x create Port name=x", "vsctl: row id \"x\" does not begin with \"@\""),
-            ("add-br z -- frob", "vsctl: unknown command 'frob'; use --help for help"),
-            ("add-br z -- list-br x", "vsctl: 'list-br' command takes at most 0 arguments"),
-            ("add-br z -- del-br", "vsctl: 'del-br' command requires at least 1 arguments"),
+            (
+                "add-br br1 -- add-br br0",
+                "vsctl: cannot create a bridge named br0 because a bridge named br0 already exists",
+            ),
+            (
+                "add-port br0 p2 -- del-br br9",
+                "vsctl: no bridge named br9",
+            ),
+            (
+                "add-port br0 p2 -- add-port br0 p1",
+                "vsctl: cannot create a port named p1 because a port named p1 already exists on bridge br0",
+            ),
+            (
+                "add-port br0 p2 -- add-bond br0 b0 p1 e2",
+                "vsctl: cannot create an interface named p1 because a port named p1 already exists on bridge br0",
+            ),
+            (
+                "del-br fb -- add-br fb2 br9 5",
+                "vsctl: parent bridge br9 does not exist",
+            ),
+            (
+                "add-br x -- add-br fb3 fb 4",
+                "vsctl: cannot create bridge with fake bridge as parent",
+            ),
+            (
+                "add-br x -- add-br fb3 br0 4096",
+                "vsctl: add-br: vlan must be between 0 and 4095",
+            ),
+            (
+                "del-controller br0 -- set-fail-mode br0 open",
+                "vsctl: fail-mode must be \"standalone\" or \"secure\"",
+            ),
+            (
+                "del-manager -- get Bridge br0 nosuch",
+                "vsctl: Bridge does not contain a column whose name matches \"nosuch\"",
+            ),
+            (
+                "set Bridge br0 stp_enable=true -- set Bridge br0 stp_enable=maybe",
+                "vsctl: \"maybe\" is not a valid boolean (use \"true\" or \"false\")",
+            ),
+            (
+                "set Port p1 tag=1 -- set Port p1 tag=4096",
+                "vsctl: constraint violation: 4096 is not in the valid range 0 to 4095 (inclusive)",
+            ),
+            (
+                "del-br br0 -- remove Bridge fb name fb",
+                "vsctl: no row \"fb\" in table Bridge",
+            ),
+            (
+                "del-br fb -- clear Bridge br0 name",
+                "vsctl: cannot modify read-only column name in table Bridge",
+            ),
+            (
+                "emer-reset -- list Nothing",
+                "vsctl: unknown table \"Nothing\"",
+            ),
+            (
+                "del-port p1 -- del-port br0 br0",
+                "vsctl: cannot delete port br0 because it is the local port for bridge br0 (deleting this port requires deleting the entire bridge)",
+            ),
+            (
+                "set-manager x -- port-to-br nope",
+                "vsctl: no port named nope",
+            ),
+            (
+                "set-controller br0 y -- iface-to-br nope",
+                "vsctl: no interface named nope",
+            ),
+            (
+                "add-br z -- --may-exist add-br fb br0 11",
+                "vsctl: \"--may-exist add-br fb br0 11\" but fb is a VLAN bridge for the wrong VLAN 10",
+            ),
+            (
+                "add-br z -- get Bridge br0 external_ids:nokey",
+                "vsctl: no key \"nokey\" in Bridge record \"br0\" column external_ids",
+            ),
+            (
+                "add-br z -- --id=x create Port name=x",
+                "vsctl: row id \"x\" does not begin with \"@\"",
+            ),
+            (
+                "add-br z -- frob",
+                "vsctl: unknown command 'frob'; use --help for help",
+            ),
+            (
+                "add-br z -- list-br x",
+                "vsctl: 'list-br' command takes at most 0 arguments",
+            ),
+            (
+                "add-br z -- del-br",
+                "vsctl: 'del-br' command requires at least 1 arguments",
+            ),
             ("--frob add-br z", "vsctl: unrecognized option '--frob'"),
-            ("add-br z -- --may-exist del-br br0", "vsctl: 'del-br' command has no '--may-exist' option"),
+            (
+                "add-br z -- --may-exist del-br br0",
+                "vsctl: 'del-br' command has no '--may-exist' option",
+            ),
         ] {
             let out = run(line);
             assert_eq!(out.status.code(), Some(1), "{server}: {line}: {out:?}");
-            assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), msg, "{server}: {line}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr).trim_end(),
+                msg,
+                "{server}: {line}"
+            );
             assert_eq!(snapshot(), before, "{server}: {line} changed the database");
         }
         let out = run("br-exists nope");
@@ -658,24 +809,72 @@ fn failed_chains_change_nothing() {
 
 #[test]
 fn help_lists_every_command() {
-    let out = Command::new(our_bin("vsctl")).arg("--help").output().unwrap();
+    let out = Command::new(our_bin("vsctl"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for s in cmdnames() {
         assert!(text.contains(s), "--help does not mention {s}");
     }
-    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vsctl.md").exists());
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/vsctl.md")
+            .exists()
+    );
 }
 
 fn cmdnames() -> &'static [&'static str] {
     &[
-        "init", "show", "emer-reset", "add-br", "del-br", "list-br", "br-exists", "br-to-vlan",
-        "br-to-parent", "br-set-external-id", "br-get-external-id", "list-ports", "add-port",
-        "add-bond", "del-port", "port-to-br", "list-ifaces", "iface-to-br", "get-controller",
-        "set-controller", "del-controller", "get-fail-mode", "set-fail-mode", "del-fail-mode",
-        "get-manager", "set-manager", "del-manager", "list", "find", "get", "set", "add",
-        "remove", "clear", "create", "destroy", "wait-until", "--db", "--no-wait", "--timeout",
-        "--dry-run", "--oneline", "--format", "--data", "--columns", "--id", "--if-exists",
-        "--may-exist", "--all",
+        "init",
+        "show",
+        "emer-reset",
+        "add-br",
+        "del-br",
+        "list-br",
+        "br-exists",
+        "br-to-vlan",
+        "br-to-parent",
+        "br-set-external-id",
+        "br-get-external-id",
+        "list-ports",
+        "add-port",
+        "add-bond",
+        "del-port",
+        "port-to-br",
+        "list-ifaces",
+        "iface-to-br",
+        "get-controller",
+        "set-controller",
+        "del-controller",
+        "get-fail-mode",
+        "set-fail-mode",
+        "del-fail-mode",
+        "get-manager",
+        "set-manager",
+        "del-manager",
+        "list",
+        "find",
+        "get",
+        "set",
+        "add",
+        "remove",
+        "clear",
+        "create",
+        "destroy",
+        "wait-until",
+        "--db",
+        "--no-wait",
+        "--timeout",
+        "--dry-run",
+        "--oneline",
+        "--format",
+        "--data",
+        "--columns",
+        "--id",
+        "--if-exists",
+        "--may-exist",
+        "--all",
     ]
 }

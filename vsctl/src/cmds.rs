@@ -13,9 +13,7 @@ use ovsdb::schema::{AtomicType, BaseType, ColumnSchema, Max, Type};
 
 use crate::ctx::{CmdResult, Ctx, Fatal, fatal};
 use crate::table::Table;
-use crate::value::{
-    atom_to_string, datum_to_string, parse_atom, parse_datum, parse_datum_relaxed,
-};
+use crate::value::{atom_to_string, datum_to_string, parse_atom, parse_datum, parse_datum_relaxed};
 
 /// One parsed command of the chain.
 #[derive(Debug, Default)]
@@ -52,43 +50,265 @@ const MANY: usize = usize::MAX;
 
 /// Every command.
 pub static SPECS: &[Spec] = &[
-    Spec { name: "init", min: 0, max: 0, opts: &[], run: cmd_init },
-    Spec { name: "show", min: 0, max: 0, opts: &[], run: cmd_show },
-    Spec { name: "emer-reset", min: 0, max: 0, opts: &[], run: cmd_emer_reset },
-    Spec { name: "add-br", min: 1, max: 3, opts: &["--may-exist"], run: cmd_add_br },
-    Spec { name: "del-br", min: 1, max: 1, opts: &["--if-exists"], run: cmd_del_br },
-    Spec { name: "list-br", min: 0, max: 0, opts: &["--real", "--fake"], run: cmd_list_br },
-    Spec { name: "br-exists", min: 1, max: 1, opts: &[], run: cmd_br_exists },
-    Spec { name: "br-to-vlan", min: 1, max: 1, opts: &[], run: cmd_br_to_vlan },
-    Spec { name: "br-to-parent", min: 1, max: 1, opts: &[], run: cmd_br_to_parent },
-    Spec { name: "br-set-external-id", min: 2, max: 3, opts: &[], run: cmd_br_set_external_id },
-    Spec { name: "br-get-external-id", min: 1, max: 2, opts: &[], run: cmd_br_get_external_id },
-    Spec { name: "list-ports", min: 1, max: 1, opts: &[], run: cmd_list_ports },
-    Spec { name: "add-port", min: 2, max: MANY, opts: &["--may-exist"], run: cmd_add_port },
-    Spec { name: "add-bond", min: 4, max: MANY, opts: &["--may-exist", "--fake-iface"], run: cmd_add_bond },
-    Spec { name: "del-port", min: 1, max: 2, opts: &["--if-exists", "--with-iface"], run: cmd_del_port },
-    Spec { name: "port-to-br", min: 1, max: 1, opts: &[], run: cmd_port_to_br },
-    Spec { name: "list-ifaces", min: 1, max: 1, opts: &[], run: cmd_list_ifaces },
-    Spec { name: "iface-to-br", min: 1, max: 1, opts: &[], run: cmd_iface_to_br },
-    Spec { name: "get-controller", min: 1, max: 1, opts: &[], run: cmd_get_controller },
-    Spec { name: "del-controller", min: 1, max: 1, opts: &[], run: cmd_del_controller },
-    Spec { name: "set-controller", min: 1, max: MANY, opts: &[], run: cmd_set_controller },
-    Spec { name: "get-fail-mode", min: 1, max: 1, opts: &[], run: cmd_get_fail_mode },
-    Spec { name: "del-fail-mode", min: 1, max: 1, opts: &[], run: cmd_del_fail_mode },
-    Spec { name: "set-fail-mode", min: 2, max: 2, opts: &[], run: cmd_set_fail_mode },
-    Spec { name: "get-manager", min: 0, max: 0, opts: &[], run: cmd_get_manager },
-    Spec { name: "del-manager", min: 0, max: 0, opts: &[], run: cmd_del_manager },
-    Spec { name: "set-manager", min: 1, max: MANY, opts: &[], run: cmd_set_manager },
-    Spec { name: "list", min: 1, max: MANY, opts: &["--if-exists", "--columns"], run: cmd_list },
-    Spec { name: "find", min: 1, max: MANY, opts: &["--columns"], run: cmd_find },
-    Spec { name: "get", min: 2, max: MANY, opts: &["--if-exists", "--id"], run: cmd_get },
-    Spec { name: "set", min: 3, max: MANY, opts: &["--if-exists"], run: cmd_set },
-    Spec { name: "add", min: 4, max: MANY, opts: &["--if-exists"], run: cmd_add },
-    Spec { name: "remove", min: 4, max: MANY, opts: &["--if-exists"], run: cmd_remove },
-    Spec { name: "clear", min: 3, max: MANY, opts: &["--if-exists"], run: cmd_clear },
-    Spec { name: "create", min: 2, max: MANY, opts: &["--id"], run: cmd_create },
-    Spec { name: "destroy", min: 1, max: MANY, opts: &["--if-exists", "--all"], run: cmd_destroy },
-    Spec { name: "wait-until", min: 2, max: MANY, opts: &[], run: cmd_wait_until },
+    Spec {
+        name: "init",
+        min: 0,
+        max: 0,
+        opts: &[],
+        run: cmd_init,
+    },
+    Spec {
+        name: "show",
+        min: 0,
+        max: 0,
+        opts: &[],
+        run: cmd_show,
+    },
+    Spec {
+        name: "emer-reset",
+        min: 0,
+        max: 0,
+        opts: &[],
+        run: cmd_emer_reset,
+    },
+    Spec {
+        name: "add-br",
+        min: 1,
+        max: 3,
+        opts: &["--may-exist"],
+        run: cmd_add_br,
+    },
+    Spec {
+        name: "del-br",
+        min: 1,
+        max: 1,
+        opts: &["--if-exists"],
+        run: cmd_del_br,
+    },
+    Spec {
+        name: "list-br",
+        min: 0,
+        max: 0,
+        opts: &["--real", "--fake"],
+        run: cmd_list_br,
+    },
+    Spec {
+        name: "br-exists",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_br_exists,
+    },
+    Spec {
+        name: "br-to-vlan",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_br_to_vlan,
+    },
+    Spec {
+        name: "br-to-parent",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_br_to_parent,
+    },
+    Spec {
+        name: "br-set-external-id",
+        min: 2,
+        max: 3,
+        opts: &[],
+        run: cmd_br_set_external_id,
+    },
+    Spec {
+        name: "br-get-external-id",
+        min: 1,
+        max: 2,
+        opts: &[],
+        run: cmd_br_get_external_id,
+    },
+    Spec {
+        name: "list-ports",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_list_ports,
+    },
+    Spec {
+        name: "add-port",
+        min: 2,
+        max: MANY,
+        opts: &["--may-exist"],
+        run: cmd_add_port,
+    },
+    Spec {
+        name: "add-bond",
+        min: 4,
+        max: MANY,
+        opts: &["--may-exist", "--fake-iface"],
+        run: cmd_add_bond,
+    },
+    Spec {
+        name: "del-port",
+        min: 1,
+        max: 2,
+        opts: &["--if-exists", "--with-iface"],
+        run: cmd_del_port,
+    },
+    Spec {
+        name: "port-to-br",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_port_to_br,
+    },
+    Spec {
+        name: "list-ifaces",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_list_ifaces,
+    },
+    Spec {
+        name: "iface-to-br",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_iface_to_br,
+    },
+    Spec {
+        name: "get-controller",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_get_controller,
+    },
+    Spec {
+        name: "del-controller",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_del_controller,
+    },
+    Spec {
+        name: "set-controller",
+        min: 1,
+        max: MANY,
+        opts: &[],
+        run: cmd_set_controller,
+    },
+    Spec {
+        name: "get-fail-mode",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_get_fail_mode,
+    },
+    Spec {
+        name: "del-fail-mode",
+        min: 1,
+        max: 1,
+        opts: &[],
+        run: cmd_del_fail_mode,
+    },
+    Spec {
+        name: "set-fail-mode",
+        min: 2,
+        max: 2,
+        opts: &[],
+        run: cmd_set_fail_mode,
+    },
+    Spec {
+        name: "get-manager",
+        min: 0,
+        max: 0,
+        opts: &[],
+        run: cmd_get_manager,
+    },
+    Spec {
+        name: "del-manager",
+        min: 0,
+        max: 0,
+        opts: &[],
+        run: cmd_del_manager,
+    },
+    Spec {
+        name: "set-manager",
+        min: 1,
+        max: MANY,
+        opts: &[],
+        run: cmd_set_manager,
+    },
+    Spec {
+        name: "list",
+        min: 1,
+        max: MANY,
+        opts: &["--if-exists", "--columns"],
+        run: cmd_list,
+    },
+    Spec {
+        name: "find",
+        min: 1,
+        max: MANY,
+        opts: &["--columns"],
+        run: cmd_find,
+    },
+    Spec {
+        name: "get",
+        min: 2,
+        max: MANY,
+        opts: &["--if-exists", "--id"],
+        run: cmd_get,
+    },
+    Spec {
+        name: "set",
+        min: 3,
+        max: MANY,
+        opts: &["--if-exists"],
+        run: cmd_set,
+    },
+    Spec {
+        name: "add",
+        min: 4,
+        max: MANY,
+        opts: &["--if-exists"],
+        run: cmd_add,
+    },
+    Spec {
+        name: "remove",
+        min: 4,
+        max: MANY,
+        opts: &["--if-exists"],
+        run: cmd_remove,
+    },
+    Spec {
+        name: "clear",
+        min: 3,
+        max: MANY,
+        opts: &["--if-exists"],
+        run: cmd_clear,
+    },
+    Spec {
+        name: "create",
+        min: 2,
+        max: MANY,
+        opts: &["--id"],
+        run: cmd_create,
+    },
+    Spec {
+        name: "destroy",
+        min: 1,
+        max: MANY,
+        opts: &["--if-exists", "--all"],
+        run: cmd_destroy,
+    },
+    Spec {
+        name: "wait-until",
+        min: 2,
+        max: MANY,
+        opts: &[],
+        run: cmd_wait_until,
+    },
 ];
 
 /// Looks a command up by name.
@@ -230,7 +450,9 @@ fn empty() -> Datum {
 
 fn check_conflicts(m: &Model, name: &str, what: &str) -> CmdResult {
     if m.bridges.contains_key(name) {
-        return fatal(format!("{what} because a bridge named {name} already exists"));
+        return fatal(format!(
+            "{what} because a bridge named {name} already exists"
+        ));
     }
     if let Some(p) = m.ports.get(name) {
         return fatal(format!(
@@ -289,7 +511,9 @@ fn cmd_add_br(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
                 return fatal(format!("\"{cmdline}\" but {name} is not a VLAN bridge"));
             }
             (Some(p), Some(bp)) if p != bp => {
-                return fatal(format!("\"{cmdline}\" but {name} has the wrong parent {bp}"));
+                return fatal(format!(
+                    "\"{cmdline}\" but {name} has the wrong parent {bp}"
+                ));
             }
             (Some(_), Some(_)) if vlan != br.vlan => {
                 return fatal(format!(
@@ -322,7 +546,12 @@ fn cmd_add_br(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
             if pb.parent.is_some() {
                 return fatal("cannot create bridge with fake bridge as parent");
             }
-            ctx.set("Port", port, "fake_bridge", Datum::scalar(Atom::Boolean(true)));
+            ctx.set(
+                "Port",
+                port,
+                "fake_bridge",
+                Datum::scalar(Atom::Boolean(true)),
+            );
             ctx.set("Port", port, "tag", Datum::scalar(Atom::Integer(vlan)));
             ctx.add_ref("Bridge", pb.row, "ports", port);
         }
@@ -511,7 +740,11 @@ fn add_port(
         }
         return Ok(());
     }
-    check_conflicts(&m, port_name, &format!("cannot create a port named {port_name}"))?;
+    check_conflicts(
+        &m,
+        port_name,
+        &format!("cannot create a port named {port_name}"),
+    )?;
     for i in ifaces {
         check_conflicts(&m, i, &format!("cannot create an interface named {i}"))?;
     }
@@ -526,7 +759,12 @@ fn add_port(
     ctx.set("Port", p, "name", str_datum(port_name));
     ctx.set("Port", p, "interfaces", uuid_set(irows));
     if fake_iface {
-        ctx.set("Port", p, "bond_fake_iface", Datum::scalar(Atom::Boolean(true)));
+        ctx.set(
+            "Port",
+            p,
+            "bond_fake_iface",
+            Datum::scalar(Atom::Boolean(true)),
+        );
     }
     if b.parent.is_some() {
         ctx.set("Port", p, "tag", Datum::scalar(Atom::Integer(b.vlan)));
@@ -541,7 +779,15 @@ fn add_port(
 fn cmd_add_port(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     let (br, port) = (c.args[0].clone(), c.args[1].clone());
     let settings = c.args[2..].to_vec();
-    add_port(ctx, c, &br, &port, std::slice::from_ref(&port), &settings, false)
+    add_port(
+        ctx,
+        c,
+        &br,
+        &port,
+        std::slice::from_ref(&port),
+        &settings,
+        false,
+    )
 }
 
 fn cmd_add_bond(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
@@ -593,7 +839,10 @@ fn cmd_del_port(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
         let through_parent = m.bridges[&p.bridge].parent.as_deref() == Some(&b.name);
         if !through_parent {
             if m.ifaces.contains_key(&target) && c.has("--with-iface") {
-                return fatal(format!("bridge {} does not have an interface {target}", b.name));
+                return fatal(format!(
+                    "bridge {} does not have an interface {target}",
+                    b.name
+                ));
             }
             return fatal(format!("bridge {} does not have a port {target}", b.name));
         }
@@ -777,7 +1026,14 @@ fn cmd_emer_reset(ctx: &mut Ctx, _: &mut Command) -> CmdResult {
     for p in ctx.rows("Port") {
         ctx.set("Port", p, "other_config", Datum::Map(BTreeMap::new()));
     }
-    for t in ["Mirror", "Controller", "Manager", "NetFlow", "sFlow", "IPFIX"] {
+    for t in [
+        "Mirror",
+        "Controller",
+        "Manager",
+        "NetFlow",
+        "sFlow",
+        "IPFIX",
+    ] {
         for row in ctx.rows(t) {
             ctx.delete(t, row);
         }
@@ -917,7 +1173,9 @@ fn get_column<'a>(ctx: &'a Ctx, t: &str, s: &str) -> CmdResult<&'a ColumnSchema>
     let (found, _) = best_match(ts.columns.iter().map(|c| c.name.as_str()), s);
     match found.as_slice() {
         [one] => Ok(ts.column(one).expect("column")),
-        [] => fatal(format!("{t} does not contain a column whose name matches \"{s}\"")),
+        [] => fatal(format!(
+            "{t} does not contain a column whose name matches \"{s}\""
+        )),
         _ => fatal(format!(
             "{t} contains more than one column whose name matches \"{s}\""
         )),
@@ -1014,8 +1272,10 @@ fn must_find_row(ctx: &Ctx, t: &str, id: &str, if_exists: bool) -> CmdResult<Opt
 
 /// Splits `COLUMN[:KEY]` off `arg` up to one of `ops`; returns (column,
 /// key text, rest starting at the operator).
-fn split_column_key<'a>(arg: &'a str) -> (&'a str, Option<String>, &'a str) {
-    let end = arg.find([':', '=', '!', '<', '>', '{']).unwrap_or(arg.len());
+fn split_column_key(arg: &str) -> (&str, Option<String>, &str) {
+    let end = arg
+        .find([':', '=', '!', '<', '>', '{'])
+        .unwrap_or(arg.len());
     let col = &arg[..end];
     let rest = &arg[end..];
     if let Some(r) = rest.strip_prefix(':') {
@@ -1145,7 +1405,10 @@ fn table_for(ctx: &Ctx, t: &str, rows: &[Uuid], columns: Option<&str>) -> CmdRes
                 if n == "_uuid" {
                     (Datum::scalar(Atom::Uuid(r)), uuid_ty.clone())
                 } else {
-                    let ty = ts.column(n).map(|c| c.type_.clone()).unwrap_or(uuid_ty.clone());
+                    let ty = ts
+                        .column(n)
+                        .map(|c| c.type_.clone())
+                        .unwrap_or(uuid_ty.clone());
                     (ctx.get(t, r, n), ty)
                 }
             })
@@ -1205,13 +1468,14 @@ fn condition_holds(ctx: &mut Ctx, t: &str, row: Uuid, arg: &str) -> CmdResult<bo
                 max: Max::Unlimited,
             };
             let want = parse_err(parse_datum_relaxed(value, &vty, &mut ctx.syms))?;
-            (
-                Datum::Set(have.into_iter().collect()),
-                want,
-            )
+            (Datum::Set(have.into_iter().collect()), want)
         }
         None => {
-            let want = parse_err(parse_datum_relaxed(value, &cs.type_.relaxed(true), &mut ctx.syms))?;
+            let want = parse_err(parse_datum_relaxed(
+                value,
+                &cs.type_.relaxed(true),
+                &mut ctx.syms,
+            ))?;
             (ctx.get(t, row, &cs.name), want)
         }
     };
@@ -1271,8 +1535,8 @@ fn cmd_get(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     if let Some(id) = id {
         ctx.syms.map.insert(id, (row, true));
     }
-    for arg in c.args[2..].to_vec() {
-        let (col, key, rest) = split_column_key(&arg);
+    for arg in c.args.clone()[2..].iter() {
+        let (col, key, rest) = split_column_key(arg);
         let cs = get_column(ctx, &t, col)?.clone();
         if !rest.is_empty() {
             return fatal(format!("{arg}: trailing garbage \"{rest}\" in argument"));
@@ -1301,7 +1565,9 @@ fn cmd_get(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
                     }
                 }
             }
-            None => c.out.push_str(&format!("{}\n", datum_to_string(&d, &cs.type_))),
+            None => c
+                .out
+                .push_str(&format!("{}\n", datum_to_string(&d, &cs.type_))),
         }
     }
     Ok(())
@@ -1312,8 +1578,8 @@ fn cmd_set(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     let Some(row) = must_find_row(ctx, &t, &c.args[1], c.has("--if-exists"))? else {
         return Ok(());
     };
-    for arg in c.args[2..].to_vec() {
-        set_column(ctx, &t, row, &arg)?;
+    for arg in c.args.clone()[2..].iter() {
+        set_column(ctx, &t, row, arg)?;
     }
     Ok(())
 }
@@ -1327,8 +1593,8 @@ fn cmd_add(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     check_mutable(&t, &cs)?;
     let mut d = ctx.get(&t, row, &cs.name);
     let rty = cs.type_.relaxed(true);
-    for v in c.args[3..].to_vec() {
-        let add = parse_err(parse_datum_relaxed(&v, &rty, &mut ctx.syms))?;
+    for v in c.args.clone()[3..].iter() {
+        let add = parse_err(parse_datum_relaxed(v, &rty, &mut ctx.syms))?;
         match (&mut d, add) {
             (Datum::Set(s), Datum::Set(a)) => s.extend(a),
             (Datum::Map(m), Datum::Map(a)) => {
@@ -1353,8 +1619,8 @@ fn cmd_remove(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     check_mutable(&t, &cs)?;
     let mut d = ctx.get(&t, row, &cs.name);
     let rty = cs.type_.relaxed(true);
-    for v in c.args[3..].to_vec() {
-        match parse_datum_relaxed(&v, &rty, &mut ctx.syms) {
+    for v in c.args.clone()[3..].iter() {
+        match parse_datum_relaxed(v, &rty, &mut ctx.syms) {
             Ok(Datum::Map(rm)) => {
                 if let Datum::Map(m) = &mut d {
                     for (k, val) in rm {
@@ -1382,7 +1648,7 @@ fn cmd_remove(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
                     min: 0,
                     max: Max::Unlimited,
                 };
-                let keys = parse_err(parse_datum_relaxed(&v, &kty, &mut ctx.syms))?;
+                let keys = parse_err(parse_datum_relaxed(v, &kty, &mut ctx.syms))?;
                 if let Datum::Map(m) = &mut d {
                     for k in keys.keys() {
                         m.remove(k);
@@ -1401,8 +1667,8 @@ fn cmd_clear(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     let Some(row) = must_find_row(ctx, &t, &c.args[1], c.has("--if-exists"))? else {
         return Ok(());
     };
-    for col in c.args[2..].to_vec() {
-        let cs = get_column(ctx, &t, &col)?.clone();
+    for col in c.args.clone()[2..].iter() {
+        let cs = get_column(ctx, &t, col)?.clone();
         check_mutable(&t, &cs)?;
         if cs.type_.min > 0 {
             return fatal(format!(
@@ -1421,7 +1687,12 @@ fn cmd_create(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     let is_root = ctx.table_schema(&t).is_root;
     let uuid = match &id {
         Some(id) => {
-            let u = ctx.syms.map.get(id).map(|s| s.0).unwrap_or_else(Uuid::random);
+            let u = ctx
+                .syms
+                .map
+                .get(id)
+                .map(|s| s.0)
+                .unwrap_or_else(Uuid::random);
             ctx.syms.map.insert(id.clone(), (u, true));
             Some(u)
         }
@@ -1438,8 +1709,8 @@ fn cmd_create(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
         }
     };
     let row = ctx.insert(&t, uuid);
-    for arg in c.args[1..].to_vec() {
-        set_column(ctx, &t, row, &arg)?;
+    for arg in c.args.clone()[1..].iter() {
+        set_column(ctx, &t, row, arg)?;
     }
     c.out.push_str(&format!("{row}\n"));
     Ok(())
@@ -1459,8 +1730,8 @@ fn cmd_destroy(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
     if c.args.len() < 2 {
         return fatal("either --all or records argument should be specified");
     }
-    for id in c.args[1..].to_vec() {
-        if let Some(r) = must_find_row(ctx, &t, &id, c.has("--if-exists"))? {
+    for id in c.args.clone()[1..].iter() {
+        if let Some(r) = must_find_row(ctx, &t, id, c.has("--if-exists"))? {
             ctx.delete(&t, r);
         }
     }
@@ -1473,8 +1744,8 @@ fn cmd_wait_until(ctx: &mut Ctx, c: &mut Command) -> CmdResult {
         c.try_again = true;
         return Ok(());
     };
-    for cond in c.args[2..].to_vec() {
-        if !condition_holds(ctx, &t, row, &cond)? {
+    for cond in c.args.clone()[2..].iter() {
+        if !condition_holds(ctx, &t, row, cond)? {
             c.try_again = true;
         }
     }

@@ -249,7 +249,10 @@ impl Ctx {
     fn datum_json(&self, d: &Datum) -> Value {
         match d {
             Datum::Set(s) if s.len() == 1 => self.atom_json(s.iter().next().expect("one")),
-            Datum::Set(s) => json!(["set", s.iter().map(|a| self.atom_json(a)).collect::<Vec<_>>()]),
+            Datum::Set(s) => json!([
+                "set",
+                s.iter().map(|a| self.atom_json(a)).collect::<Vec<_>>()
+            ]),
             Datum::Map(m) => json!([
                 "map",
                 m.iter()
@@ -263,7 +266,10 @@ impl Ctx {
     pub fn has_changes(&self) -> bool {
         !self.update_rows().is_empty()
             || self.inserted.iter().any(|(t, u)| self.row(t, *u).is_some())
-            || self.deleted.iter().any(|(_, u)| !self.inserted_set.contains(u))
+            || self
+                .deleted
+                .iter()
+                .any(|(_, u)| !self.inserted_set.contains(u))
     }
 
     /// Rows with changed columns: ((table, uuid), changed column names).
@@ -273,7 +279,8 @@ impl Ctx {
             if self.inserted_set.contains(u) {
                 continue;
             }
-            let (Some(now), Some(before)) = (self.row(t, *u), self.orig.get(t).and_then(|m| m.get(u)))
+            let (Some(now), Some(before)) =
+                (self.row(t, *u), self.orig.get(t).and_then(|m| m.get(u)))
             else {
                 continue;
             };
@@ -316,7 +323,9 @@ impl Ctx {
                 }
             }
             inserts.push((ops.len(), *u));
-            ops.push(json!({"op": "insert", "table": t, "uuid-name": Self::uuid_name(*u), "row": obj}));
+            ops.push(
+                json!({"op": "insert", "table": t, "uuid-name": Self::uuid_name(*u), "row": obj}),
+            );
         }
         for (t, u, cols) in self.update_rows() {
             let row = self.row(&t, u).expect("row exists");

@@ -301,7 +301,10 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
                 std::process::exit(0);
             }
             "-V" | "--version" => {
-                println!("{PROG} (Open vSwitch work-alike) {}", env!("CARGO_PKG_VERSION"));
+                println!(
+                    "{PROG} (Open vSwitch work-alike) {}",
+                    env!("CARGO_PKG_VERSION")
+                );
                 std::process::exit(0);
             }
             n if n == "-v" || n.starts_with("-v") || n == "--verbose" || n == "--log-file" => {}
@@ -486,9 +489,7 @@ fn main() {
             let bump = if opts.no_wait { None } else { Some(root) };
             let (ops, inserts) = ctx.ops(bump, &comment);
             let n = ops.len();
-            let reply = db
-                .transact(&schema.name, ops)
-                .unwrap_or_else(|e| die(&e));
+            let reply = db.transact(&schema.name, ops).unwrap_or_else(|e| die(&e));
             let results = match check_reply(&reply, n) {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
@@ -581,8 +582,7 @@ fn report_iface_errors(
         }
     }
     if any {
-        let logdir =
-            std::env::var("OVS_LOGDIR").unwrap_or_else(|_| "/var/log/openvswitch".into());
+        let logdir = std::env::var("OVS_LOGDIR").unwrap_or_else(|_| "/var/log/openvswitch".into());
         eprintln!("{PROG}: The default log directory is \"{logdir}\".");
     }
 }

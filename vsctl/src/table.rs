@@ -130,13 +130,7 @@ impl Table {
                 let data: Vec<serde_json::Value> = self
                     .rows
                     .iter()
-                    .map(|r| {
-                        serde_json::Value::Array(
-                            r.iter()
-                                .map(|(d, _)| d.to_json())
-                                .collect(),
-                        )
-                    })
+                    .map(|r| serde_json::Value::Array(r.iter().map(|(d, _)| d.to_json()).collect()))
                     .collect();
                 let mut obj = serde_json::Map::new();
                 obj.insert("data".into(), serde_json::Value::Array(data));

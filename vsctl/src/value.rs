@@ -75,7 +75,8 @@ fn atom_from_token(
 ) -> Result<Atom, String> {
     let a = match base.atomic {
         AtomicType::Integer => Atom::Integer(
-            parse_c_integer(tok).ok_or_else(|| format!("\"{tok}\" is not a valid integer or range"))?,
+            parse_c_integer(tok)
+                .ok_or_else(|| format!("\"{tok}\" is not a valid integer or range"))?,
         ),
         AtomicType::Real => {
             let r: f64 = tok
@@ -201,10 +202,10 @@ pub fn parse_datum_relaxed(s: &str, ty: &Type, syms: &mut Symbols) -> Result<Dat
             let val = atom_from_token(&tok, quoted, vt, syms)?;
             rest = r.trim_start();
             if map.insert(key, val).is_some() {
-                return Err(format!("map contains duplicate key"));
+                return Err("map contains duplicate key".to_string());
             }
         } else if !set.insert(key) {
-            return Err(format!("set contains duplicate value"));
+            return Err("set contains duplicate value".to_string());
         }
         if let Some(r) = rest.strip_prefix(',') {
             rest = r;
@@ -255,7 +256,7 @@ pub fn format_real(r: f64) -> String {
             s
         }
     };
-    if x < P && x >= -4 {
+    if (-4..P).contains(&x) {
         strip(format!("{:.*}", (P - 1 - x) as usize, r))
     } else {
         let m = strip(mant.to_owned());
