@@ -807,6 +807,28 @@ fn failed_chains_change_nothing() {
     }
 }
 
+/// Connection failures are worded like ovs-vsctl's.
+#[test]
+fn connection_errors_match_ovs_vsctl() {
+    require("ovs-vsctl", "openvswitch-common");
+    for db in ["unix:/nonexistent/db.sock", "tcp:127.0.0.1:1", "foo:bar"] {
+        let real = Command::new("ovs-vsctl")
+            .args([&format!("--db={db}"), "list-br"])
+            .output()
+            .unwrap();
+        let ours = Command::new(our_bin("vsctl"))
+            .args([&format!("--db={db}"), "list-br"])
+            .output()
+            .unwrap();
+        assert_eq!(real.status.code(), ours.status.code(), "{db}");
+        assert_eq!(
+            String::from_utf8_lossy(&real.stderr).replace("ovs-vsctl", "vsctl"),
+            String::from_utf8_lossy(&ours.stderr),
+            "{db}"
+        );
+    }
+}
+
 #[test]
 fn help_lists_every_command() {
     let out = Command::new(our_bin("vsctl"))

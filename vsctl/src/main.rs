@@ -22,7 +22,7 @@ use ovsdb::schema::DatabaseSchema;
 use serde_json::Value;
 
 use crate::cmds::Command;
-use crate::conn::{DbAccess, JsonRpcConn};
+use crate::conn::{ClientConn, DbAccess};
 use crate::ctx::Ctx;
 use crate::table::{CellFormat, Format, Style};
 
@@ -409,10 +409,9 @@ fn main() {
         .db
         .clone()
         .unwrap_or_else(|| format!("unix:{}/db.sock", rundir()));
-    let mut conn = JsonRpcConn::connect(&remote).unwrap_or_else(|e| die(&e));
+    let mut conn = ClientConn::connect(&remote).unwrap_or_else(|e| die(&e));
     let db: &mut dyn DbAccess = &mut conn;
-    let schema_json = db.get_schema("Open_vSwitch").unwrap_or_else(|e| die(&e));
-    let schema = DatabaseSchema::from_json(&schema_json).unwrap_or_else(|e| die(&e.0));
+    let schema = db.get_schema("Open_vSwitch").unwrap_or_else(|e| die(&e));
     let comment = format!("{PROG}: {PROG} {}", args.join(" "));
     let mut seq = 2u32;
 
