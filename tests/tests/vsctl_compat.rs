@@ -102,6 +102,16 @@ clear Port p1 trunks tag
 get Port p1 trunks tag
 set Port p1 trunks=[7,8]
 get Port p1 trunks
+set Port p1 trunks=1-5
+get Port p1 trunks
+set Port p1 trunks=1-3,7,9-10
+get Port p1 trunks
+set Port p1 tag=3-4
+set Port p1 trunks=5-2
+add Port p1 trunks 20-22
+get Port p1 trunks
+set Port p1 trunks=[7,8]
+get Port p1 trunks
 set Interface p1 external_ids:iface-id=vm1 external_ids:attached-mac=00:11:22:33:44:55
 get Interface p1 external_ids
 remove Interface p1 external_ids iface-id
@@ -899,4 +909,35 @@ fn cmdnames() -> &'static [&'static str] {
         "--may-exist",
         "--all",
     ]
+}
+
+/// `-v` traces the session on stderr (vlog-style `DBG` lines: the command
+/// line, the connection, every request and reply) and changes nothing else.
+#[test]
+fn verbose_traces_the_session_on_stderr() {
+    let server = RealOvsdb::start();
+    let db = format!("--db={}", server.remote());
+    let run = |extra: &[&str], cmd: &[&str]| {
+        Command::new(our_bin("vsctl"))
+            .arg(&db)
+            .arg("--no-wait")
+            .args(extra)
+            .args(cmd)
+            .output()
+            .expect("run vsctl")
+    };
+    assert!(run(&[], &["init"]).status.success());
+    let quiet = run(&[], &["add-br", "br0"]);
+    assert!(quiet.status.success());
+    assert!(quiet.stderr.is_empty());
+    let loud = run(&["-v"], &["add-br", "br1"]);
+    assert!(loud.status.success());
+    let err = String::from_utf8_lossy(&loud.stderr);
+    assert!(err.contains("|vsctl|DBG|Called as vsctl"), "{err}");
+    assert!(err.contains("|jsonrpc|DBG|"), "{err}");
+    assert!(err.contains("method=\"transact\""), "{err}");
+    assert!(err.contains("\"name\":\"br1\""), "{err}");
+    let list = run(&["--verbose"], &["list-br"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout), "br0\nbr1\n");
+    assert!(!list.stderr.is_empty());
 }

@@ -27,6 +27,7 @@ pub trait DbAccess {
 #[derive(Debug)]
 pub struct ClientConn {
     client: blocking::Client,
+    remote: String,
 }
 
 /// `strerror`-like text of an I/O error.
@@ -43,8 +44,15 @@ impl ClientConn {
     /// `ovs-vsctl`'s (`REMOTE: database connection failed (REASON)`).
     pub fn connect(remote: &str) -> Result<ClientConn, String> {
         let fail = |why: String| format!("{remote}: database connection failed ({why})");
+        crate::vlog_dbg("reconnect", &format!("{remote}: connecting..."));
         match blocking::Client::connect(remote, &ClientOptions::default()) {
-            Ok(client) => Ok(ClientConn { client }),
+            Ok(client) => {
+                crate::vlog_dbg("reconnect", &format!("{remote}: connected"));
+                Ok(ClientConn {
+                    client,
+                    remote: remote.to_owned(),
+                })
+            }
             Err(ClientError::Connect { source, .. }) => Err(fail(io_text(&source))),
             Err(ClientError::InvalidRemote { .. }) => {
                 Err(fail("Address family not supported by protocol".into()))
@@ -56,14 +64,48 @@ impl ClientConn {
 
 impl DbAccess for ClientConn {
     fn get_schema(&mut self, db: &str) -> Result<DatabaseSchema, String> {
-        self.client.get_schema(db).map_err(|e| e.to_string())
+        crate::vlog_dbg(
+            "jsonrpc",
+            &format!(
+                "{}: send request, method=\"get_schema\", params=[\"{db}\"]",
+                self.remote
+            ),
+        );
+        let r = self.client.get_schema(db).map_err(|e| e.to_string());
+        if let Ok(s) = &r {
+            crate::vlog_dbg(
+                "jsonrpc",
+                &format!(
+                    "{}: received reply, schema {} {}",
+                    self.remote, s.name, s.version
+                ),
+            );
+        }
+        r
     }
 
     fn transact(&mut self, db: &str, ops: Vec<Value>) -> Result<Value, String> {
-        self.client
+        crate::vlog_dbg(
+            "jsonrpc",
+            &format!(
+                "{}: send request, method=\"transact\", params={}",
+                self.remote,
+                Value::Array([vec![Value::from(db)], ops.clone()].concat())
+            ),
+        );
+        let r = self
+            .client
             .transact(db, ops)
             .map(Value::Array)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        match &r {
+            Ok(v) => crate::vlog_dbg(
+                "jsonrpc",
+                &format!("{}: received reply, result={v}", self.remote),
+            ),
+            Err(e) => crate::vlog_dbg("jsonrpc", &format!("{}: error: {e}", self.remote)),
+        }
+        r
     }
 
     fn wait_cur_cfg(&mut self, db: &str, target: i64) -> Result<(), String> {

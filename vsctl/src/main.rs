@@ -71,6 +71,20 @@ fn vlog_time() -> String {
     )
 }
 
+/// `-v`/`--verbose`: trace the session on stderr as `DBG` lines.
+pub static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sequence number of the next debug line.
+static DBG_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// Prints a vlog-style debug line on stderr when `-v` is on.
+pub fn vlog_dbg(module: &str, msg: &str) {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        let seq = DBG_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        eprintln!("{}|{seq:05}|{module}|DBG|{msg}", vlog_time());
+    }
+}
+
 /// Prints a vlog-style warning line on stderr.
 fn vlog_warn(seq: &mut u32, module: &str, msg: &str) {
     eprintln!("{}|{:05}|{module}|WARN|{msg}", vlog_time(), *seq);
@@ -191,7 +205,7 @@ Command options (before a command's name, after \"--\"):
   --all                       destroy: every record of the table
 
 Other options:
-  -v, --verbose               accepted for compatibility
+  -v, --verbose               trace the session (requests, replies) on stderr
   -h, --help                  display this help message
 ",
         rundir()
@@ -307,7 +321,12 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
                 );
                 std::process::exit(0);
             }
-            n if n == "-v" || n.starts_with("-v") || n == "--verbose" || n == "--log-file" => {}
+            n if n == "-v" || n.starts_with("-v") || n.starts_with("--verbose") => {
+                // Any verbosity request turns on the debug trace on stderr.
+                let off = n.ends_with("=off") || n.ends_with(":off");
+                VERBOSE.store(!off, std::sync::atomic::Ordering::Relaxed);
+            }
+            "--log-file" => {}
             n if CMD_OPTS.contains(&n) => {
                 first_opts.insert(n.to_owned(), val.clone());
             }
@@ -400,6 +419,7 @@ fn check_reply(reply: &Value, n_ops: usize) -> Result<Option<Vec<Value>>, String
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (opts, mut cmds) = parse_args(&args);
+    vlog_dbg("vsctl", &format!("Called as {PROG} {}", args.join(" ")));
     arm_timeout(opts.timeout);
     let mut style = opts.style;
     if style.format == Format::Json && !opts.format_set {

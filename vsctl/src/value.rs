@@ -190,6 +190,45 @@ pub fn parse_datum_relaxed(s: &str, ty: &Type, syms: &mut Symbols) -> Result<Dat
                 ty.key.atomic.name()
             ));
         }
+        // An integer range `A-B` stands for every integer from A to B.
+        if !quoted
+            && !is_map
+            && ty.key.atomic == AtomicType::Integer
+            && let Some((a, b)) = split_range(&tok)
+        {
+            let (Some(lo), Some(hi)) = (parse_c_integer(a), parse_c_integer(b)) else {
+                return Err(format!("\"{tok}\" is not a valid integer or range"));
+            };
+            if hi < lo {
+                return Err(format!(
+                    "\"{tok}\" is not a valid range. Range end cannot be before start."
+                ));
+            }
+            let n = hi.abs_diff(lo).saturating_add(1);
+            if !ty.max.allows(usize::try_from(n).unwrap_or(usize::MAX)) || n > MAX_RANGE {
+                return Err(format!(
+                    "{tok}: {n} value(s) specified but the maximum number is {}",
+                    if n > MAX_RANGE && ty.max.allows(usize::MAX) {
+                        MAX_RANGE.to_string()
+                    } else {
+                        ty.max.to_string()
+                    }
+                ));
+            }
+            for i in lo..=hi {
+                let a = Atom::Integer(i);
+                a.check_constraints(&ty.key)
+                    .map_err(|e| format!("{}: {}", e.error, e.details_or_error()))?;
+                if !set.insert(a) {
+                    return Err("set contains duplicate value".to_string());
+                }
+            }
+            rest = r.trim_start();
+            if let Some(r) = rest.strip_prefix(',') {
+                rest = r;
+            }
+            continue;
+        }
         let key = atom_from_token(&tok, quoted, &ty.key, syms)?;
         rest = r.trim_start();
         if let Some(vt) = &ty.value {
@@ -216,6 +255,16 @@ pub fn parse_datum_relaxed(s: &str, ty: &Type, syms: &mut Symbols) -> Result<Dat
     } else {
         Datum::Set(set)
     })
+}
+
+/// Most integers one range may expand to (a bound on the work a command
+/// line can ask for).
+const MAX_RANGE: u64 = 65536;
+
+/// `A-B` (A may be negative) split at the range's dash.
+fn split_range(tok: &str) -> Option<(&str, &str)> {
+    let pos = tok.get(1..)?.find('-')? + 1;
+    Some((&tok[..pos], &tok[pos + 1..]))
 }
 
 /// True if `s` must be quoted to read back as the same string.
