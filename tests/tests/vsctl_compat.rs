@@ -941,3 +941,63 @@ fn verbose_traces_the_session_on_stderr() {
     assert_eq!(String::from_utf8_lossy(&list.stdout), "br0\nbr1\n");
     assert!(!list.stderr.is_empty());
 }
+
+/// `wait-until` blocks while its condition is false and returns promptly
+/// once another client makes it true (it watches the database rather than
+/// polling).
+#[test]
+fn wait_until_returns_when_the_condition_becomes_true() {
+    let server = RealOvsdb::start();
+    let db = format!("--db={}", server.remote());
+    let vsctl = |args: &[&str]| {
+        let out = Command::new(our_bin("vsctl"))
+            .arg(&db)
+            .arg("--no-wait")
+            .args(args)
+            .output()
+            .expect("run vsctl");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    vsctl(&["init"]);
+    vsctl(&["add-br", "br0"]);
+    let mut waiter = Command::new(our_bin("vsctl"))
+        .arg(&db)
+        .args([
+            "--no-wait",
+            "--timeout=20",
+            "wait-until",
+            "Bridge",
+            "br0",
+            "other_config:ready=yes",
+        ])
+        .spawn()
+        .expect("start wait-until");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "returned before the condition held"
+    );
+    vsctl(&["set", "Bridge", "br0", "other_config:ready=no"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "returned on an unrelated change"
+    );
+    let set_at = std::time::Instant::now();
+    vsctl(&["set", "Bridge", "br0", "other_config:ready=yes"]);
+    let mut status = None;
+    while set_at.elapsed() < Duration::from_secs(3) {
+        if let Some(s) = waiter.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = waiter.kill();
+    let status = status.expect("wait-until did not return within 3 s of the change");
+    assert!(status.success());
+}

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ovsdb::client::{ClientError, ClientOptions, MonitorSpec, blocking};
+use ovsdb::client::{ClientError, ClientOptions, Monitor, MonitorSpec, blocking};
 use ovsdb::datum::{Atom, Datum};
 use ovsdb::schema::DatabaseSchema;
 use serde_json::Value;
@@ -21,6 +21,11 @@ pub trait DbAccess {
     fn transact(&mut self, db: &str, ops: Vec<Value>) -> Result<Value, String>;
     /// Blocks until `Open_vSwitch`'s `cur_cfg` is at least `target`.
     fn wait_cur_cfg(&mut self, db: &str, target: i64) -> Result<(), String>;
+    /// For `wait-until`: returns when the database may have changed since
+    /// the previous call. The first call only starts watching and returns
+    /// at once (the caller re-reads), so no change can slip between a read
+    /// and the wait.
+    fn wait_for_change(&mut self, db: &str) -> Result<(), String>;
 }
 
 /// A connection through `ovsdb::client` (its blocking wrapper).
@@ -28,6 +33,8 @@ pub trait DbAccess {
 pub struct ClientConn {
     client: blocking::Client,
     remote: String,
+    /// `wait-until`'s monitor of every table and the last change seen.
+    watch: Option<(Monitor, u64)>,
 }
 
 /// `strerror`-like text of an I/O error.
@@ -51,6 +58,7 @@ impl ClientConn {
                 Ok(ClientConn {
                     client,
                     remote: remote.to_owned(),
+                    watch: None,
                 })
             }
             Err(ClientError::Connect { source, .. }) => Err(fail(io_text(&source))),
@@ -108,6 +116,35 @@ impl DbAccess for ClientConn {
         r
     }
 
+    fn wait_for_change(&mut self, db: &str) -> Result<(), String> {
+        match &mut self.watch {
+            None => {
+                let schema = self.client.get_schema(db).map_err(|e| e.to_string())?;
+                let mon = self
+                    .client
+                    .monitor(db, MonitorSpec::all_tables(&schema))
+                    .map_err(|e| e.to_string())?;
+                let seen = mon.read(|r| r.seqno());
+                self.watch = Some((mon, seen));
+            }
+            Some((mon, seen)) => {
+                let before = *seen;
+                // Re-read at least every few seconds even if no update
+                // arrives (a safety net, not the mechanism).
+                match self
+                    .client
+                    .wait_until(mon, Some(Duration::from_secs(5)), |r| r.seqno() > before)
+                {
+                    Ok(()) => {}
+                    Err(e) if e.is_timeout() => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+                *seen = mon.read(|r| r.seqno());
+            }
+        }
+        Ok(())
+    }
+
     fn wait_cur_cfg(&mut self, db: &str, target: i64) -> Result<(), String> {
         let spec = MonitorSpec::new().table("Open_vSwitch", &["cur_cfg"]);
         let mon = self.client.monitor(db, spec).map_err(|e| e.to_string())?;
@@ -122,9 +159,4 @@ impl DbAccess for ClientConn {
             })
             .map_err(|e| e.to_string())
     }
-}
-
-/// Sleeps a little between polls (for `wait-until`).
-pub fn poll_pause() {
-    std::thread::sleep(Duration::from_millis(20));
 }

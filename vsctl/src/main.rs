@@ -471,7 +471,8 @@ fn main() {
             ));
         }
         if try_again {
-            conn::poll_pause();
+            db.wait_for_change("Open_vSwitch")
+                .unwrap_or_else(|e| die(&e));
             continue;
         }
         // Rows created with --id that nothing refers to.
