@@ -1001,3 +1001,44 @@ fn wait_until_returns_when_the_condition_becomes_true() {
     let status = status.expect("wait-until did not return within 3 s of the change");
     assert!(status.success());
 }
+
+/// `--retry` keeps trying to reach a server that is not up yet.
+#[test]
+fn retry_waits_for_the_server_to_come_up() {
+    let dir = tests::TempDir::new("retry");
+    let sock = dir.join("db.sock");
+    let db = format!("--db=unix:{}", sock.display());
+    // Without --retry: fails at once.
+    let out = Command::new(our_bin("vsctl"))
+        .args([db.as_str(), "--no-wait", "list-br"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let mut client = Command::new(our_bin("vsctl"))
+        .args([
+            db.as_str(),
+            "--no-wait",
+            "--retry",
+            "--timeout=20",
+            "list-br",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        client.try_wait().unwrap().is_none(),
+        "gave up without a server"
+    );
+    let mut server = Command::new(our_bin("vswitchd"))
+        .arg("--db-only")
+        .arg("--rundir")
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = client.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{out:?}");
+}

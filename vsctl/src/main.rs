@@ -38,6 +38,8 @@ struct Opts {
     oneline: bool,
     style: Style,
     format_set: bool,
+    /// `--retry`: keep trying to connect (until `--timeout`, if any).
+    retry: bool,
 }
 
 fn die(msg: &str) -> ! {
@@ -230,6 +232,7 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
         db: None,
         no_wait: false,
         timeout: 0,
+        retry: false,
         dry_run: false,
         oneline: false,
         style: Style {
@@ -309,7 +312,8 @@ fn parse_args(args: &[String]) -> (Opts, Vec<Command>) {
                 o.style.cell = CellFormat::Bare;
                 o.style.headings = false;
             }
-            "--retry" | "--no-syslog" => {}
+            "--retry" => o.retry = true,
+            "--no-syslog" => {}
             "-h" | "--help" => {
                 print!("{}", usage());
                 std::process::exit(0);
@@ -429,7 +433,18 @@ fn main() {
         .db
         .clone()
         .unwrap_or_else(|| format!("unix:{}/db.sock", rundir()));
-    let mut conn = ClientConn::connect(&remote).unwrap_or_else(|e| die(&e));
+    let mut conn = loop {
+        match ClientConn::connect(&remote) {
+            Ok(c) => break c,
+            // --retry: the server may not be up yet; --timeout (the alarm)
+            // bounds the wait.
+            Err(e) if opts.retry => {
+                vlog_dbg("reconnect", &e);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => die(&e),
+        }
+    };
     let db: &mut dyn DbAccess = &mut conn;
     let schema = db.get_schema("Open_vSwitch").unwrap_or_else(|e| die(&e));
     let comment = format!("{PROG}: {PROG} {}", args.join(" "));
