@@ -184,6 +184,7 @@ Options:
                               (default: unix:{}/db.sock)
   --no-wait                   do not wait for ovs-vswitchd to reconfigure
   -t, --timeout=SECS          wait at most SECS seconds for ovs-vswitchd
+  --retry                     keep trying to connect until the server answers
   --dry-run                   do not commit changes to database
   --oneline                   print exactly one line of output per command
 
