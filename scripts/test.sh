@@ -80,6 +80,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 say "doc tests"
 cargo test --workspace --doc --quiet
 
+say "building every binary (end-to-end tests run them)"
+cargo build --workspace --bins --quiet
+
 say "cargo nextest (unit, property and end-to-end tests)"
 nextest_log=$(mktemp /tmp/nextest.XXXXXX)
 trap 'rm -f "$nextest_log"' EXIT

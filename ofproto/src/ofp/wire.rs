@@ -141,10 +141,41 @@ pub(crate) fn get_str(r: &mut Reader<'_>, n: usize) -> Result<String, ErrorKind>
     Ok(String::from_utf8_lossy(&b[..end]).into_owned())
 }
 
-/// Writes `s` into a fixed `n`-byte field, truncated to leave a NUL.
+/// Writes `s` into a fixed `n`-byte field, truncated to leave a NUL and at
+/// a character boundary (so what is written reads back as the same text,
+/// and decode -> encode is stable).
 pub(crate) fn put_str(w: &mut Vec<u8>, s: &str, n: usize) {
     let b = s.as_bytes();
-    let k = b.len().min(n.saturating_sub(1));
+    let mut k = b.len().min(n.saturating_sub(1));
+    while !s.is_char_boundary(k) {
+        k -= 1;
+    }
     w.extend_from_slice(&b[..k]);
     w.put_zeros(n - k);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_strings_truncate_at_a_character_boundary() {
+        let mut w = Vec::new();
+        put_str(&mut w, "a\u{e9}", 3); // 'a' + a two-byte character: no room for both
+        assert_eq!(w, [b'a', 0, 0]);
+        let mut w = Vec::new();
+        put_str(&mut w, "port1", 16);
+        assert_eq!(&w[..6], b"port1\0");
+        assert_eq!(w.len(), 16);
+        // Whatever is written reads back as the same text.
+        let mut w = Vec::new();
+        put_str(
+            &mut w,
+            "\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}",
+            16,
+        );
+        let mut r = Reader::new(&w, ErrorKind::BadRequestBadLen);
+        let s = get_str(&mut r, 16).unwrap();
+        assert_eq!(s.chars().count(), 5);
+    }
 }
