@@ -126,20 +126,24 @@ struct Group<'w, 'f> {
 }
 
 impl Group<'_, '_> {
+    /// Starts the next field: opens the group on first use, else a comma.
+    fn sep(&mut self) -> fmt::Result {
+        if self.opened {
+            return self.out.write_char(',');
+        }
+        if !*self.first_group {
+            self.out.write_char(',')?;
+        }
+        *self.first_group = false;
+        self.opened = true;
+        write!(self.out, "{}(", self.name)
+    }
+
     fn field<V: Value>(&mut self, name: &str, v: V, m: V) -> fmt::Result {
         if self.masked && m == V::zero() {
             return Ok(());
         }
-        if !self.opened {
-            if !*self.first_group {
-                self.out.write_char(',')?;
-            }
-            *self.first_group = false;
-            write!(self.out, "{}(", self.name)?;
-            self.opened = true;
-        } else {
-            self.out.write_char(',')?;
-        }
+        self.sep()?;
         if !name.is_empty() {
             write!(self.out, "{name}=")?;
         }
@@ -156,16 +160,7 @@ impl Group<'_, '_> {
         if self.masked && !significant {
             return Ok(());
         }
-        if !self.opened {
-            if !*self.first_group {
-                self.out.write_char(',')?;
-            }
-            *self.first_group = false;
-            write!(self.out, "{}(", self.name)?;
-            self.opened = true;
-        } else {
-            self.out.write_char(',')?;
-        }
+        self.sep()?;
         write!(self.out, "{name}={word}")
     }
 
@@ -397,5 +392,36 @@ fn frag_word(frag: u8) -> &'static str {
 impl fmt::Display for FlowKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&key(self), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_form_prints_only_significant_fields() {
+        let mut k = FlowKey::ZERO;
+        k.in_port = 2;
+        k.dl_type = 0x0800;
+        k.nw_src = 0x0a00_0000;
+        k.nw_proto = 17;
+        k.tp_dst = 53;
+        let mut m = FlowMask::CATCHALL;
+        m.dl_type = 0xffff;
+        m.nw_src = 0xffff_ff00;
+        m.nw_frag = 0xff;
+        m.tp_dst = 0xffff;
+        assert_eq!(
+            masked(&k, &m).to_string(),
+            "eth_type(0x800),ipv4(src=10.0.0.0/255.255.255.0,frag=no),udp(dst=53)"
+        );
+        m.in_port = u32::MAX;
+        m.dl_src = [0xff; 6];
+        assert_eq!(
+            masked(&k, &m).to_string(),
+            "in_port(2),eth(src=00:00:00:00:00:00),eth_type(0x800),\
+             ipv4(src=10.0.0.0/255.255.255.0,frag=no),udp(dst=53)"
+        );
     }
 }
