@@ -8,6 +8,8 @@
 //!
 //! * [`classifier`]: tuple-space search over `FlowKey`s with un-wildcarding.
 //! * [`ofp`]: the OpenFlow wire codec (1.0, 1.3, 1.4, 1.5).
+//! * [`text`]: the `ovs-ofctl` flow syntax (match and actions).
 
 pub mod classifier;
 pub mod ofp;
+pub mod text;
