@@ -274,8 +274,31 @@ impl FieldInfo {
 const ALL: u64 = u64::MAX;
 
 impl Field {
-    /// Every field, in table order.
-    pub fn all() -> Vec<Field> {
+    /// Every field, in table order (built once).
+    pub fn all() -> &'static [Field] {
+        static ALL_FIELDS: std::sync::LazyLock<Vec<Field>> =
+            std::sync::LazyLock::new(Field::build_all);
+        &ALL_FIELDS
+    }
+
+    /// The field whose NXM header is `id`, through a table built once (the
+    /// decoder asks for every NXM field of every message).
+    fn by_nxm(id: OxmId) -> Option<Field> {
+        static BY_NXM: std::sync::LazyLock<std::collections::HashMap<OxmId, Field>> =
+            std::sync::LazyLock::new(|| {
+                // First in table order wins, as a linear search would.
+                let mut m = std::collections::HashMap::new();
+                for f in Field::all() {
+                    if let Some(n) = f.info().nxm {
+                        m.entry(n).or_insert(*f);
+                    }
+                }
+                m
+            });
+        BY_NXM.get(&id).copied()
+    }
+
+    fn build_all() -> Vec<Field> {
         use Field::*;
         let mut v = vec![
             InPort,
@@ -582,9 +605,7 @@ impl Field {
                 43 => Some(ActsetOutput),
                 _ => None,
             },
-            (NXM_OF, 0) | (NXM_NX, 0) => {
-                Field::all().into_iter().find(|x| x.info().nxm == Some(id))
-            }
+            (NXM_OF, 0) | (NXM_NX, 0) => Field::by_nxm(id),
             _ => None,
         }
     }

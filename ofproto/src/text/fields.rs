@@ -84,7 +84,8 @@ pub fn lookup_field(name: &str) -> Option<Field> {
     };
     alias.or_else(|| {
         Field::all()
-            .into_iter()
+            .iter()
+            .copied()
             .find(|f| f.name() == name || nxm_name(*f) == name)
     })
 }
