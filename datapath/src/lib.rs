@@ -5,6 +5,8 @@
 //!
 //! * [`wire`]: zero-copy typed views over header bytes, each with a small
 //!   validated `Repr` that parses and emits, plus checksum helpers.
+//! * [`actions`]: the datapath actions translation produces and the fast
+//!   path executes (the contract between `ofproto` and this crate).
 //! * [`flow`]: the flow key ([`flow::FlowKey`]), its mask ([`flow::FlowMask`]),
 //!   the sparse [`flow::Miniflow`] form with a fast hash, and
 //!   [`flow::extract`], which fills a key from a frame and never fails.
@@ -12,5 +14,6 @@
 //! Invariants: nothing in this crate panics on any byte sequence received from
 //! a port; the extraction path allocates nothing.
 
+pub mod actions;
 pub mod flow;
 pub mod wire;
