@@ -10,10 +10,14 @@
 //! * [`flow`]: the flow key ([`flow::FlowKey`]), its mask ([`flow::FlowMask`]),
 //!   the sparse [`flow::Miniflow`] form with a fast hash, and
 //!   [`flow::extract`], which fills a key from a frame and never fails.
+//! * [`netdev`]: the port backends (the [`netdev::Netdev`] trait, packet
+//!   buffers and batches with offload state, and the `dummy`, `system`,
+//!   `tap`, `internal`, `afxdp` and `patch` backends).
 //!
 //! Invariants: nothing in this crate panics on any byte sequence received from
 //! a port; the extraction path allocates nothing.
 
 pub mod actions;
 pub mod flow;
+pub mod netdev;
 pub mod wire;
