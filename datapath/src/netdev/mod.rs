@@ -61,6 +61,7 @@ pub mod dummy;
 pub mod packet;
 pub mod sys;
 pub mod system;
+pub mod tap;
 pub mod vnet;
 
 use std::os::fd::RawFd;
