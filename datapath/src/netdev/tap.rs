@@ -133,11 +133,12 @@ fn attach(name: &str, multi: bool) -> Result<OwnedFd, Error> {
             with_uso as libc::c_ulong,
         )
     };
-    // SAFETY: as above; the fallback for kernels without USO.
-    if rc < 0
-        && unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETOFFLOAD, base as libc::c_ulong) } < 0
-    {
-        return Err(Error::last_os(name, "TUNSETOFFLOAD"));
+    if rc < 0 {
+        // SAFETY: as above; the fallback for kernels without USO.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETOFFLOAD, base as libc::c_ulong) };
+        if rc < 0 {
+            return Err(Error::last_os(name, "TUNSETOFFLOAD"));
+        }
     }
     Ok(fd)
 }
