@@ -7,6 +7,8 @@
 //! A missing prerequisite is a test failure whose message says what to
 //! install; nothing is skipped silently.
 
+pub mod netns;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};

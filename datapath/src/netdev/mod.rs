@@ -59,6 +59,10 @@
 
 pub mod dummy;
 pub mod packet;
+pub mod sys;
+pub mod system;
+pub mod tap;
+pub mod vnet;
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
