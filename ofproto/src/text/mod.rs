@@ -15,6 +15,7 @@
 
 mod actions;
 mod fields;
+pub mod stats;
 
 use crate::ofp::{Instruction, Match};
 use core::fmt;
