@@ -4,77 +4,10 @@
 //! levels, `exit`, SIGTERM, and refusing a second daemon on the same run
 //! directory.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
+use tests::daemon::{OurDaemon as Detached, alive};
 use tests::{TempDir, our_bin, require, run, run_ok, wait_for};
-
-/// A daemon started with `--detach` in its own run directory; killed on
-/// drop if a test left it running.
-struct Detached {
-    dir: TempDir,
-}
-
-impl Detached {
-    fn start(extra: &[&str]) -> Detached {
-        let dir = TempDir::new("rvsd");
-        let out = run(Command::new(our_bin("vswitchd"))
-            .arg("--rundir")
-            .arg(dir.path())
-            .arg("--detach")
-            .env("OVS_LOGDIR", dir.path())
-            .args(extra));
-        assert!(
-            out.status.success(),
-            "vswitchd --detach failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Detached { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.dir.join("ovs-vswitchd.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    /// Real `ovs-appctl` with OVS_RUNDIR pointing at our run directory and
-    /// no `-t`: it finds us through the pidfile, as it finds ovs-vswitchd.
-    fn ovs_appctl(&self, args: &[&str]) -> Output {
-        run(Command::new("ovs-appctl")
-            .env("OVS_RUNDIR", self.path())
-            .args(args))
-    }
-
-    fn our_appctl(&self, args: &[&str]) -> Output {
-        run(Command::new(our_bin("vswitchd"))
-            .arg("--rundir")
-            .arg(self.path())
-            .arg("appctl")
-            .args(args))
-    }
-}
-
-impl Drop for Detached {
-    fn drop(&mut self) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
-        }
-    }
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -84,7 +17,7 @@ fn text(b: &[u8]) -> String {
 fn detached_daemon_serves_appctl_and_exits_cleanly() {
     require("ovs-appctl", "openvswitch-common");
     require("ovs-vsctl", "openvswitch-switch");
-    let d = Detached::start(&["--log-file"]);
+    let d = Detached::start(&[]);
     let pid = d.pid().expect("pidfile written before --detach returns");
     assert!(alive(pid));
     let ctl = d.path().join(format!("ovs-vswitchd.{pid}.ctl"));
@@ -135,14 +68,10 @@ fn detached_daemon_serves_appctl_and_exits_cleanly() {
     assert!(text(&out.stderr).contains("no destination, level, or module \"loud\""));
 
     // The database is served to the real ovs-vsctl meanwhile.
-    run_ok(
-        Command::new("ovs-vsctl")
-            .arg(format!("--db=unix:{}", d.path().join("db.sock").display()))
-            .args(["--no-wait", "init"]),
-    );
+    d.ovs_vsctl(&["--no-wait", "init"]);
 
     // --log-file with no value: <OVS_LOGDIR>/vswitchd.log.
-    let log = std::fs::read_to_string(d.path().join("vswitchd.log")).unwrap_or_default();
+    let log = d.log();
     assert!(log.contains("started, pid"), "log file: {log}");
 
     // list-commands lists the built-ins.

@@ -179,6 +179,18 @@ async fn start(opts: &db::Options, unixctl: Option<PathBuf>, vlog: vlog::Vlog) -
         .await
         .with_context(|| format!("cannot listen on {}", ctl.display()))?;
     let pidfile_lock = write_pidfile(&pidfile)?;
+    let sock = opts.rundir.join("db.sock");
+    tokio::spawn(async move {
+        let r = crate::bridge::run(
+            sock,
+            Box::new(crate::bridge::SystemOpener),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+        if let Err(e) = r {
+            tracing::error!("bridge reconciliation stopped: {e:#}");
+        }
+    });
     Ok(Daemon {
         db,
         ctl,

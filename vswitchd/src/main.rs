@@ -25,6 +25,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod appctl;
+mod bridge;
+mod config;
 mod daemon;
 mod db;
 mod vlog;
