@@ -113,3 +113,8 @@ fn golden_switch_replies() {
 fn golden_groups_meters_and_control_messages() {
     run("mods.txt");
 }
+
+#[test]
+fn golden_group_meter_and_statistics_replies() {
+    run("replies_mods.txt");
+}

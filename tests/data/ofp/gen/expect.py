@@ -101,6 +101,22 @@ exp = {
   'queue_get_config_reply-hand @OF1.3': ['queue_id: 1, port_no: 1'],
   'bundle_discard-hand @OF1.4': ['bundle_id: 9, ctrl_type: 6, flags: 1'],
  },
+ 'replies_mods.txt': {
+  'stats/port_stats_reply_one (real switch) @OF1.0': ['PortStats([PortStats { port_no: 2,'],
+  'stats/port_stats_reply_one (real switch) @OF1.4': ['PortStats([PortStats { port_no: 2,', 'rx_frame_err: 18446744073709551615'],
+  'stats/queue_stats_reply (real switch) @OF1.3': ['QueueStats([QueueStats { port_no: 4294967294, queue_id: 0'],
+  'queue_get_config_reply (real switch) @OF1.4': ['QueueDesc([QueueConfig { queue_id: 0, port_no: 1'],
+  'stats/group_desc_reply (real switch) @OF1.3': ['GroupDesc([GroupDesc { group_type: All, group_id: 1', 'group_type: FastFailover, group_id: 4'],
+  'stats/group_desc_reply (real switch) @OF1.5': ['GroupDesc([GroupDesc { group_type: All, group_id: 1', 'bucket_id: 1, weight: 20'],
+  'stats/group_stats_reply (real switch) @OF1.3': ['Group([GroupStats { group_id: 1, ref_count: 0', 'buckets: [(0, 0), (0, 0)]'],
+  'stats/group_features_reply (real switch) @OF1.3': ['GroupFeatures(GroupFeatures { types: 15, capabilities: 7'],
+  'stats/meter_config_reply (real switch) @OF1.3': ['MeterConfig([MeterConfig { flags: 1, meter_id: 1, bands: [Band { kind: Drop, rate: 1000'],
+  'stats/meter_stats_reply (real switch) @OF1.3': ['Meter([MeterStats { meter_id: 1, flow_count: 0'],
+  'stats/meter_features_reply (real switch) @OF1.3': ['MeterFeatures(MeterFeatures { max_meter: 262144, band_types: 2, capabilities: 15, max_bands: 8'],
+  'role_reply_master (real switch) @OF1.3': ['RoleReply(Role { role: 2, generation_id: 5 })'],
+  'get_async_reply (real switch) @OF1.3': ['GetAsyncReply(AsyncConfig'],
+  'stats/table_desc_reply (real switch) @OF1.4': ['TableDesc([TableDesc { table_id: 0'],
+ },
 }
 base = sys.argv[1]
 for f, d in exp.items():
