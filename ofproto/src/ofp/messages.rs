@@ -8,19 +8,25 @@
 //!   `BadRequestBadLen`; an unknown version `BadRequestBadVersion` (HELLO is
 //!   accepted with any version); an unknown type `BadRequestBadType`.
 //!   Errors inside matches, actions and instructions are their own kinds.
-//! * Types this slice does not model (GROUP_MOD, PORT_MOD, TABLE_MOD, ROLE,
-//!   ASYNC, METER_MOD, BUNDLE, 1.5 FLOW_REMOVED, ...) decode as
+//! * Types this codec does not model (1.5 FLOW_REMOVED, ROLE_STATUS,
+//!   TABLE_STATUS, REQUESTFORWARD, CONTROLLER_STATUS) decode as
 //!   [`Message::Other`] with the body bytes, so they round-trip.
 //! * `encode` writes the version's layout and fails with `TooLong` above
 //!   65535 bytes or `NotInVersion` for what the version cannot express.
 
 use super::Version;
 use super::actions::{Action, decode_actions, encode_actions};
+use super::control::{
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueGetConfigReply, Role, TableMod,
+    decode_queue_get_config_request, encode_queue_get_config_request,
+};
 use super::error::{EncodeError, ErrorKind, ErrorMsg};
+use super::group::GroupMod;
 use super::header::{HEADER_LEN, Header, MAX_MSG_LEN, MsgType};
 use super::hello::Hello;
 use super::instructions::{Instruction, decode_instructions, encode_instructions};
 use super::matching::Match;
+use super::meter::MeterMod;
 use super::multipart::{MultipartReply, MultipartRequest};
 use super::oxm::Field;
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
@@ -268,6 +274,20 @@ pub enum Message {
     MultipartReply(MultipartReply),
     BarrierRequest,
     BarrierReply,
+    GroupMod(GroupMod),
+    PortMod(PortMod),
+    TableMod(TableMod),
+    /// QUEUE_GET_CONFIG_REQUEST (1.0-1.3) for this port.
+    QueueGetConfigRequest(PortNo),
+    QueueGetConfigReply(QueueGetConfigReply),
+    RoleRequest(Role),
+    RoleReply(Role),
+    GetAsyncRequest,
+    GetAsyncReply(AsyncConfig),
+    SetAsync(AsyncConfig),
+    MeterMod(MeterMod),
+    BundleControl(BundleControl),
+    BundleAdd(BundleAdd),
     /// A message type this slice does not model, kept as bytes.
     Other {
         /// Its type.
@@ -300,6 +320,19 @@ impl Message {
             Message::MultipartReply(_) => MsgType::MultipartReply,
             Message::BarrierRequest => MsgType::BarrierRequest,
             Message::BarrierReply => MsgType::BarrierReply,
+            Message::GroupMod(_) => MsgType::GroupMod,
+            Message::PortMod(_) => MsgType::PortMod,
+            Message::TableMod(_) => MsgType::TableMod,
+            Message::QueueGetConfigRequest(_) => MsgType::QueueGetConfigRequest,
+            Message::QueueGetConfigReply(_) => MsgType::QueueGetConfigReply,
+            Message::RoleRequest(_) => MsgType::RoleRequest,
+            Message::RoleReply(_) => MsgType::RoleReply,
+            Message::GetAsyncRequest => MsgType::GetAsyncRequest,
+            Message::GetAsyncReply(_) => MsgType::GetAsyncReply,
+            Message::SetAsync(_) => MsgType::SetAsync,
+            Message::MeterMod(_) => MsgType::MeterMod,
+            Message::BundleControl(_) => MsgType::BundleControl,
+            Message::BundleAdd(_) => MsgType::BundleAddMessage,
             Message::Other { msg_type, .. } => *msg_type,
         }
     }
@@ -393,6 +426,23 @@ impl Message {
             MsgType::MultipartReply => Message::MultipartReply(MultipartReply::decode(version, r)?),
             MsgType::BarrierRequest => Message::BarrierRequest,
             MsgType::BarrierReply => Message::BarrierReply,
+            MsgType::GroupMod => Message::GroupMod(GroupMod::decode(version, r)?),
+            MsgType::PortMod => Message::PortMod(PortMod::decode(version, r)?),
+            MsgType::TableMod => Message::TableMod(TableMod::decode(version, r)?),
+            MsgType::QueueGetConfigRequest => {
+                Message::QueueGetConfigRequest(decode_queue_get_config_request(version, r)?)
+            }
+            MsgType::QueueGetConfigReply => {
+                Message::QueueGetConfigReply(QueueGetConfigReply::decode(version, r)?)
+            }
+            MsgType::RoleRequest => Message::RoleRequest(Role::decode(r)?),
+            MsgType::RoleReply => Message::RoleReply(Role::decode(r)?),
+            MsgType::GetAsyncRequest => Message::GetAsyncRequest,
+            MsgType::GetAsyncReply => Message::GetAsyncReply(AsyncConfig::decode(version, r)?),
+            MsgType::SetAsync => Message::SetAsync(AsyncConfig::decode(version, r)?),
+            MsgType::MeterMod => Message::MeterMod(MeterMod::decode(r)?),
+            MsgType::BundleControl => Message::BundleControl(BundleControl::decode(r)?),
+            MsgType::BundleAddMessage => Message::BundleAdd(BundleAdd::decode(version, r)?),
             _ => Message::Other {
                 msg_type: t,
                 body: r.rest().to_vec(),
@@ -435,7 +485,18 @@ impl Message {
             Message::FeaturesRequest
             | Message::GetConfigRequest
             | Message::BarrierRequest
-            | Message::BarrierReply => {}
+            | Message::BarrierReply
+            | Message::GetAsyncRequest => {}
+            Message::GroupMod(g) => g.encode(version, w)?,
+            Message::PortMod(p) => p.encode(version, w)?,
+            Message::TableMod(t) => t.encode(version, w)?,
+            Message::QueueGetConfigRequest(p) => encode_queue_get_config_request(version, *p, w)?,
+            Message::QueueGetConfigReply(q) => q.encode(version, w)?,
+            Message::RoleRequest(x) | Message::RoleReply(x) => x.encode(w),
+            Message::GetAsyncReply(a) | Message::SetAsync(a) => a.encode(version, w)?,
+            Message::MeterMod(m) => m.encode(version, w)?,
+            Message::BundleControl(b) => b.encode(w),
+            Message::BundleAdd(b) => b.encode(version, w)?,
             Message::FeaturesReply(f) => {
                 w.put_u64(f.datapath_id);
                 w.put_u32(f.n_buffers);
