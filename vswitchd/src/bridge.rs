@@ -19,7 +19,8 @@
 //! * The write-back is computed as a [`Status`]; `run` writes only what
 //!   changed since the last write, so a quiet switch writes nothing.
 
-use crate::config::{BridgeConfig, SwitchConfig};
+use crate::config::{BridgeConfig, PortConfig, SwitchConfig};
+use crate::ofswitch::{OfBridge, ofp_port};
 use datapath::netdev::{LinkState, Netdev, Stats};
 use ovsdb::datum::Uuid;
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,10 +146,86 @@ pub struct Status {
     pub bridges: BTreeMap<Uuid, BridgeStatus>,
 }
 
+/// A bridge's OpenFlow side and its management socket listener.
+#[derive(Debug)]
+struct OfHandle {
+    of: Arc<OfBridge>,
+    mgmt: Option<(std::path::PathBuf, tokio::task::JoinHandle<()>)>,
+}
+
+impl Drop for OfHandle {
+    fn drop(&mut self) {
+        // Release the bridge's devices now: sessions may keep the OfBridge
+        // alive a little longer.
+        self.of.shutdown();
+        if let Some((path, task)) = self.mgmt.take() {
+            task.abort();
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Listens on `<rundir>/<bridge>.mgmt` for `ofctl`/`ovs-ofctl`.
+fn listen_mgmt(
+    path: &std::path::Path,
+    of: Arc<OfBridge>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let _ = std::fs::remove_file(path);
+    let std_listener = std::os::unix::net::UnixListener::bind(path)?;
+    std_listener.set_nonblocking(true)?;
+    let listener = tokio::net::UnixListener::from_std(std_listener)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            let handler: Arc<dyn crate::ofconn::Handler> = of.clone();
+            tokio::spawn(crate::ofconn::run(
+                stream,
+                handler,
+                crate::ofconn::SessionOptions {
+                    versions: of.versions(),
+                    probe: None,
+                },
+            ));
+        }
+    }))
+}
+
+/// The NORMAL-action VLAN settings of a port, as Open vSwitch reads the
+/// Port columns: no `vlan_mode` means access when `tag` is set, else trunk.
+fn port_vlan(p: &PortConfig) -> ofproto::pipeline::normal::PortVlan {
+    use ofproto::pipeline::normal::{PortVlan, VlanMode};
+    let tag = p
+        .tag
+        .and_then(|t| u16::try_from(t).ok())
+        .filter(|t| *t < 4096);
+    let trunks = p
+        .trunks
+        .iter()
+        .filter_map(|t| u16::try_from(*t).ok())
+        .filter(|t| *t < 4096)
+        .collect();
+    let mode = match p.vlan_mode.as_deref() {
+        Some("access") => VlanMode::Access,
+        Some("native-tagged") => VlanMode::NativeTagged,
+        Some("native-untagged") => VlanMode::NativeUntagged,
+        Some(_) => VlanMode::Trunk,
+        None if tag.is_some() => VlanMode::Access,
+        None => VlanMode::Trunk,
+    };
+    PortVlan { mode, tag, trunks }
+}
+
 /// The running switch's ports, as reconciled from the database.
 pub struct Switch {
     bridges: BTreeMap<String, Bridge>,
     opener: Box<dyn Opener>,
+    rundir: Option<std::path::PathBuf>,
+    of: BTreeMap<String, OfHandle>,
+    dp_ports: BTreeMap<String, u32>,
+    next_dp_port: u32,
 }
 
 impl std::fmt::Debug for Switch {
@@ -224,6 +301,96 @@ impl Switch {
         Switch {
             bridges: BTreeMap::new(),
             opener,
+            rundir: None,
+            of: BTreeMap::new(),
+            dp_ports: BTreeMap::new(),
+            next_dp_port: 1,
+        }
+    }
+
+    /// Serve each bridge's management socket `<rundir>/<bridge>.mgmt`
+    /// (needs a tokio runtime).
+    pub fn with_mgmt_sockets(mut self, rundir: std::path::PathBuf) -> Switch {
+        self.rundir = Some(rundir);
+        self
+    }
+
+    fn ensure_of(&mut self, name: &str) -> Arc<OfBridge> {
+        if let Some(h) = self.of.get(name) {
+            return h.of.clone();
+        }
+        let of = OfBridge::new(name);
+        let mgmt = self.rundir.as_ref().and_then(|dir| {
+            let path = dir.join(format!("{name}.mgmt"));
+            match listen_mgmt(&path, of.clone()) {
+                Ok(task) => Some((path, task)),
+                Err(e) => {
+                    tracing::error!("{name}: cannot listen on {}: {e}", path.display());
+                    None
+                }
+            }
+        });
+        self.of.insert(
+            name.to_owned(),
+            OfHandle {
+                of: of.clone(),
+                mgmt,
+            },
+        );
+        of
+    }
+
+    /// Pushes the bridge's open ports into its OpenFlow side.
+    fn sync_of_ports(&mut self, bname: &str, bcfg: &BridgeConfig, dpid: &str) {
+        use ofproto::ofp::port::Port;
+        use ofproto::pipeline::xlate::PortInfo;
+        let of = self.ensure_of(bname);
+        of.set_datapath_id(u64::from_str_radix(dpid, 16).unwrap_or(0));
+        of.set_versions(crate::ofconn::versions_from_protocols(&bcfg.protocols));
+        let Some(br) = self.bridges.get(bname) else {
+            return;
+        };
+        let mut present = BTreeSet::new();
+        for (pname, pcfg) in &bcfg.ports {
+            for iname in pcfg.interfaces.keys() {
+                let Some(iface) = br.ifaces.get(iname) else {
+                    continue;
+                };
+                let (Some(nd), Some(port_no)) = (&iface.netdev, ofp_port(iface.ofport)) else {
+                    continue;
+                };
+                let dp_port = *self.dp_ports.entry(iname.clone()).or_insert_with(|| {
+                    let n = self.next_dp_port;
+                    self.next_dp_port += 1;
+                    n
+                });
+                let up = nd.link_state() == LinkState::Up;
+                let desc = Port {
+                    port_no,
+                    hw_addr: nd.mac().unwrap_or([0; 6]),
+                    name: iname.clone(),
+                    config: 0,
+                    // OFPPS_LINK_DOWN (1); 1.3's LIVE (4) when up.
+                    state: if up { 4 } else { 1 },
+                    curr: 0,
+                    advertised: 0,
+                    supported: 0,
+                    peer: 0,
+                    curr_speed: 0,
+                    max_speed: 0,
+                };
+                let mut info = PortInfo::new(port_no, dp_port, iname);
+                info.live = up;
+                info.vlan = port_vlan(pcfg);
+                let _ = pname;
+                of.set_port(desc, info, Some(nd.clone()));
+                present.insert(port_no);
+            }
+        }
+        for p in of.port_numbers() {
+            if !present.contains(&p) {
+                of.remove_port(p);
+            }
         }
     }
 
@@ -244,6 +411,13 @@ impl Switch {
         // changed type or options.
         self.bridges
             .retain(|name, _| cfg.bridges.contains_key(name));
+        self.of.retain(|name, _| cfg.bridges.contains_key(name));
+        let live: BTreeSet<&String> = cfg
+            .bridges
+            .values()
+            .flat_map(|b| b.ports.values().flat_map(|p| p.interfaces.keys()))
+            .collect();
+        self.dp_ports.retain(|name, _| live.contains(name));
         for (bname, bcfg) in &cfg.bridges {
             let Some(br) = self.bridges.get_mut(bname) else {
                 continue;
@@ -396,12 +570,14 @@ impl Switch {
                     status.ifaces.insert(icfg.uuid, st);
                 }
             }
+            let dpid = datapath_id(bcfg, local_mac);
             status.bridges.insert(
                 bcfg.uuid,
                 BridgeStatus {
-                    datapath_id: datapath_id(bcfg, local_mac),
+                    datapath_id: dpid.clone(),
                 },
             );
+            self.sync_of_ports(bname, bcfg, &dpid);
         }
         status
     }
@@ -500,7 +676,12 @@ pub async fn run(
         .monitor("Open_vSwitch", crate::config::monitor_spec())
         .await
         .context("cannot monitor the database")?;
-    let mut switch = Switch::new(opener);
+    let mut switch = Switch::new(opener).with_mgmt_sockets(
+        socket
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+    );
     let mut last = Status::default();
     let mut seen = u64::MAX;
     let mut types_written = false;

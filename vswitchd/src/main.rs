@@ -29,6 +29,8 @@ mod bridge;
 mod config;
 mod daemon;
 mod db;
+mod ofconn;
+mod ofswitch;
 mod vlog;
 
 /// Default run directory: the same as Open vSwitch's, so that its tools
