@@ -9,6 +9,10 @@
 //! * Messages are queued while the core's lock is held, so the order the
 //!   core decides (notifications before the reply that caused them) is the
 //!   order on every socket.
+//! * A session's [`Backlog`] counts its queued, unwritten bytes; while it is
+//!   non-zero the core merges new table-updates for that session instead of
+//!   sending them. The writer, when it has written everything queued and the
+//!   core has merged something meanwhile, asks the core to flush it.
 //! * Input larger than [`ServerConfig::max_message`], malformed JSON, or a
 //!   JSON value that is not a JSON-RPC message closes that session only.
 //! * A session silent for [`ServerConfig::probe_interval`] gets an `echo`
@@ -18,14 +22,14 @@
 //!   session only, and its state (queue, monitors, locks) is released as
 //!   on any other close; other sessions go on.
 
-use super::core::{Core, Outbox};
+use super::core::{Backlog, Core, Outbox};
 use super::locks::SessionId;
 use crate::jsonrpc::{self, Decoder, Message};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -74,7 +78,7 @@ impl Default for ServerConfig {
 
 struct Outq {
     tx: mpsc::UnboundedSender<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
     kill: Arc<Notify>,
 }
 
@@ -185,22 +189,22 @@ impl Server {
     {
         let (rd, mut wr) = tokio::io::split(stream);
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(Backlog::default());
         let kill = Arc::new(Notify::new());
         let sid = {
             let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let sid = inner.core.open_session();
+            let sid = inner.core.open_session_with(Some(backlog.clone()));
             inner.queues.insert(
                 sid,
                 Outq {
                     tx,
-                    queued: queued.clone(),
+                    backlog: backlog.clone(),
                     kill: kill.clone(),
                 },
             );
             sid
         };
-        let wq = queued.clone();
+        let me = self.clone();
         let writer = tokio::spawn(async move {
             // Coalesce whatever is queued (up to WRITE_BATCH bytes) into one
             // write: under load one syscall carries many messages.
@@ -216,7 +220,12 @@ impl Server {
                 if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
                     break;
                 }
-                wq.fetch_sub(n, Ordering::Relaxed);
+                let left = backlog.queued.fetch_sub(n, Ordering::SeqCst) - n;
+                // Caught up: send what the core merged meanwhile (see
+                // `Backlog`).
+                if left == 0 && backlog.merged.load(Ordering::SeqCst) {
+                    me.with_core(|c| ((), c.flush_session(sid)));
+                }
             }
             let _ = wr.shutdown().await;
         });
@@ -281,7 +290,7 @@ impl Server {
                         }
                         probed = true;
                         let echo = Message::request("echo", vec![], json!("echo"));
-                        self.with_core(|_| ((), vec![(sid, echo)]));
+                        self.with_core(|_| ((), vec![(sid, echo.into())]));
                         continue;
                     }
                 },
@@ -301,7 +310,7 @@ impl Server {
                             json!({"error": "syntax error", "details": e.to_string()}),
                             json!(null),
                         );
-                        self.with_core(|_| ((), vec![(sid, m)]));
+                        self.with_core(|_| ((), vec![(sid, m.into())]));
                     }
                     break;
                 }
@@ -316,7 +325,7 @@ fn deliver(inner: &mut Inner, out: Outbox, max_queued: usize) {
             continue;
         };
         let bytes = msg.to_bytes();
-        let total = q.queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+        let total = q.backlog.queued.fetch_add(bytes.len(), Ordering::SeqCst) + bytes.len();
         if total > max_queued {
             // A client that does not read: drop it.
             q.kill.notify_one();
