@@ -11,10 +11,10 @@ SOCK = '/tmp/ofpgold/sw.sock'
 LOG = '/tmp/ofpgold/log.txt'
 VER = {'10': 'OpenFlow10', '13': 'OpenFlow13', '14': 'OpenFlow14', '15': 'OpenFlow15'}
 
-def run(ver, args):
+def run(ver, args, nx=False):
     open(LOG, 'w').close()
     cmd = ['ovs-ofctl', '--no-names', '-O', VER[ver]]
-    if ver == '10':
+    if ver == '10' and not nx:
         cmd += ['-F', 'OpenFlow10']
     cmd += args
     try:
@@ -52,7 +52,9 @@ def main(casefile, outfile, header):
             msgs = [rest.replace(' ', '')]
         else:
             args = rest.split('\t')
-            msgs = run(ver, [args[0], 'unix:' + SOCK] + args[1:])
+            # kind "cmdnx": let ovs-ofctl choose its flow format (Nicira
+            # extensions in 1.0) instead of forcing -F OpenFlow10.
+            msgs = run(ver, [args[0], 'unix:' + SOCK] + args[1:], kind == 'cmdnx')
         for i, h in enumerate(msgs):
             n = (name if len(msgs) == 1 else f'{name}#{i}') + f' @OF{ver[0]}.{ver[1]}'
             blocks.append((n, h))
