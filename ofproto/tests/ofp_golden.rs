@@ -123,3 +123,8 @@ fn golden_group_meter_and_statistics_replies() {
 fn golden_nicira_messages() {
     run("nx.txt");
 }
+
+#[test]
+fn golden_more_actions() {
+    run("actions2.txt");
+}

@@ -64,6 +64,7 @@ pub mod messages;
 pub mod meter;
 pub mod multipart;
 pub mod nicira;
+pub mod nx_actions;
 pub mod oxm;
 pub mod port;
 pub mod stats;
@@ -91,6 +92,7 @@ pub use meter::{
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
 pub use nicira::{NxFlowMod, NxFlowStats, NxMessage};
+pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
 pub use port::{Port, PortNo};
 pub use stats::{PortStats, QueueStats, TableDesc, TableFeatures};

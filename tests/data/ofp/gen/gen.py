@@ -6,7 +6,7 @@ socket), keeps the messages ovs-ofctl sent (minus HELLO and BARRIER_REQUEST),
 and writes one block per message: `## <name>` then the ofp-print text as
 `#` comments, then the hex.
 """
-import subprocess, sys, os, time
+import subprocess, sys, os, time, re
 SOCK = '/tmp/ofpgold/sw.sock'
 LOG = '/tmp/ofpgold/log.txt'
 VER = {'10': 'OpenFlow10', '13': 'OpenFlow13', '14': 'OpenFlow14', '15': 'OpenFlow15'}
@@ -39,7 +39,10 @@ def run(ver, args, nx=False):
 
 def pretty(h):
     r = subprocess.run(['ovs-ofctl', 'ofp-print', h], capture_output=True, text=True)
-    return (r.stdout + r.stderr).rstrip().splitlines()
+    # Drop ovs-ofctl's timestamped log lines (deprecation notices): they
+    # would make regeneration non-deterministic.
+    return [l for l in (r.stdout + r.stderr).rstrip().splitlines()
+            if not re.match(r'\d{4}-\d\d-\d\dT', l)]
 
 def main(casefile, outfile, header):
     blocks = []
