@@ -118,3 +118,13 @@ fn golden_groups_meters_and_control_messages() {
 fn golden_group_meter_and_statistics_replies() {
     run("replies_mods.txt");
 }
+
+#[test]
+fn golden_nicira_messages() {
+    run("nx.txt");
+}
+
+#[test]
+fn golden_more_actions() {
+    run("actions2.txt");
+}

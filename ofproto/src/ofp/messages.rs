@@ -20,7 +20,7 @@ use super::control::{
     AsyncConfig, BundleAdd, BundleControl, PortMod, QueueGetConfigReply, Role, TableMod,
     decode_queue_get_config_request, encode_queue_get_config_request,
 };
-use super::error::{EncodeError, ErrorKind, ErrorMsg};
+use super::error::{EncodeError, ErrorKind, ErrorMsg, NX_VENDOR_ID};
 use super::group::GroupMod;
 use super::header::{HEADER_LEN, Header, MAX_MSG_LEN, MsgType};
 use super::hello::Hello;
@@ -28,6 +28,7 @@ use super::instructions::{Instruction, decode_instructions, encode_instructions}
 use super::matching::Match;
 use super::meter::MeterMod;
 use super::multipart::{MultipartReply, MultipartRequest};
+use super::nicira::NxMessage;
 use super::oxm::Field;
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::wire::{Put, Reader};
@@ -92,7 +93,7 @@ pub enum FlowModCommand {
 }
 
 impl FlowModCommand {
-    fn from_wire(v: u8) -> Result<Self, ErrorKind> {
+    pub(crate) fn from_wire(v: u8) -> Result<Self, ErrorKind> {
         Ok(match v {
             0 => Self::Add,
             1 => Self::Modify,
@@ -102,7 +103,7 @@ impl FlowModCommand {
             _ => return Err(ErrorKind::FlowModFailedBadCommand),
         })
     }
-    fn wire(self) -> u8 {
+    pub(crate) fn wire(self) -> u8 {
         self as u8
     }
 }
@@ -288,6 +289,9 @@ pub enum Message {
     MeterMod(MeterMod),
     BundleControl(BundleControl),
     BundleAdd(BundleAdd),
+    /// A Nicira extension message (VENDOR/EXPERIMENTER with id 0x2320 and a
+    /// modelled subtype; others stay [`Message::Experimenter`]).
+    Nx(NxMessage),
     /// A message type this slice does not model, kept as bytes.
     Other {
         /// Its type.
@@ -305,7 +309,7 @@ impl Message {
             Message::Error(_) => MsgType::Error,
             Message::EchoRequest(_) => MsgType::EchoRequest,
             Message::EchoReply(_) => MsgType::EchoReply,
-            Message::Experimenter(_) => MsgType::Experimenter,
+            Message::Experimenter(_) | Message::Nx(_) => MsgType::Experimenter,
             Message::FeaturesRequest => MsgType::FeaturesRequest,
             Message::FeaturesReply(_) => MsgType::FeaturesReply,
             Message::GetConfigRequest => MsgType::GetConfigRequest,
@@ -366,11 +370,19 @@ impl Message {
             MsgType::Error => Message::Error(ErrorMsg::decode(version, r)?),
             MsgType::EchoRequest => Message::EchoRequest(r.rest().to_vec()),
             MsgType::EchoReply => Message::EchoReply(r.rest().to_vec()),
-            MsgType::Experimenter => Message::Experimenter(Experimenter {
-                experimenter: r.u32()?,
-                exp_type: r.u32()?,
-                data: r.rest().to_vec(),
-            }),
+            MsgType::Experimenter => {
+                let experimenter = r.u32()?;
+                let exp_type = r.u32()?;
+                if experimenter == NX_VENDOR_ID && NxMessage::is_modelled(exp_type) {
+                    Message::Nx(NxMessage::decode(version, exp_type, r)?)
+                } else {
+                    Message::Experimenter(Experimenter {
+                        experimenter,
+                        exp_type,
+                        data: r.rest().to_vec(),
+                    })
+                }
+            }
             MsgType::FeaturesRequest => Message::FeaturesRequest,
             MsgType::FeaturesReply => {
                 let mut f = FeaturesReply {
@@ -482,6 +494,11 @@ impl Message {
                 w.put_u32(e.exp_type);
                 w.extend_from_slice(&e.data);
             }
+            Message::Nx(n) => {
+                w.put_u32(NX_VENDOR_ID);
+                w.put_u32(n.subtype());
+                n.encode(version, w)?;
+            }
             Message::FeaturesRequest
             | Message::GetConfigRequest
             | Message::BarrierRequest
@@ -540,7 +557,7 @@ impl Message {
     }
 }
 
-fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
+pub(crate) fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
     if version == Version::V1_0 {
         if f & !0x7 != 0 {
             return Err(ErrorKind::FlowModFailedBadFlags);
@@ -553,7 +570,7 @@ fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
     }
 }
 
-fn flags_to_wire(version: Version, f: u16) -> Result<u16, EncodeError> {
+pub(crate) fn flags_to_wire(version: Version, f: u16) -> Result<u16, EncodeError> {
     if version == Version::V1_0 {
         if f & (ff::RESET_COUNTS | ff::NO_PKT_COUNTS | ff::NO_BYT_COUNTS) != 0 {
             return Err(EncodeError::NotInVersion("flow-mod flags in OpenFlow 1.0"));

@@ -35,6 +35,7 @@
 //! * [`control`]: PORT_MOD, TABLE_MOD, ROLE, ASYNC, QUEUE_GET_CONFIG,
 //!   BUNDLE_CONTROL/ADD.
 //! * [`stats`]: port, queue and table multipart entries.
+//! * [`nicira`]: the Nicira extension messages `ovs-ofctl` uses with 1.0.
 //!
 //! # Guarantees
 //!
@@ -62,6 +63,8 @@ pub mod matching;
 pub mod messages;
 pub mod meter;
 pub mod multipart;
+pub mod nicira;
+pub mod nx_actions;
 pub mod oxm;
 pub mod port;
 pub mod stats;
@@ -88,6 +91,8 @@ pub use meter::{
     Band, BandKind, MeterConfig, MeterFeatures, MeterMod, MeterModCommand, MeterStats,
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
+pub use nicira::{NxFlowMod, NxFlowStats, NxMessage};
+pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
 pub use port::{Port, PortNo};
 pub use stats::{PortStats, QueueStats, TableDesc, TableFeatures};

@@ -29,6 +29,7 @@ use super::instructions::{Instruction, decode_instructions, encode_instructions}
 use super::matching::Match;
 use super::messages::{GROUP_ANY, Message, of10_actions, of10_instructions};
 use super::meter::{MeterConfig, MeterFeatures, MeterStats};
+use super::nicira::{self, NxFlowStats};
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::stats::{
     PortStats, QueueStats, TableDesc, TableFeatures, decode_queue_desc, encode_queue_desc,
@@ -55,6 +56,7 @@ mod ty {
     pub const PORT_DESC: u16 = 13;
     pub const TABLE_DESC: u16 = 14;
     pub const QUEUE_DESC: u16 = 15;
+    pub const EXPERIMENTER: u16 = 0xffff;
 }
 
 /// "All queues" in queue requests.
@@ -153,6 +155,10 @@ pub enum RequestBody {
         /// Queue, or [`QUEUE_ALL`].
         queue_id: u32,
     },
+    /// Nicira NXST_FLOW (NXM match; cookie filter from `NXM_NX_COOKIE`).
+    NxFlow(FlowStatsRequest),
+    /// Nicira NXST_AGGREGATE.
+    NxAggregate(FlowStatsRequest),
     /// Anything else: type and body bytes.
     Other {
         /// Multipart type.
@@ -280,6 +286,10 @@ pub enum ReplyBody {
     TableDesc(Vec<TableDesc>),
     /// Queue descriptions (1.4+).
     QueueDesc(Vec<QueueConfig>),
+    /// Nicira NXST_FLOW reply entries.
+    NxFlow(Vec<NxFlowStats>),
+    /// Nicira NXST_AGGREGATE reply.
+    NxAggregate(AggregateStats),
     /// Anything else.
     Other {
         /// Multipart type.
@@ -311,6 +321,40 @@ fn write_hdr(version: Version, t: u16, flags: u16, w: &mut Vec<u8>) {
     w.put_u16(t);
     w.put_u16(flags);
     if version != Version::V1_0 {
+        w.put_u32(0);
+    }
+}
+
+/// If the body is a Nicira NXST_FLOW/NXST_AGGREGATE, consumes the vendor
+/// header and returns the subtype; otherwise consumes nothing.
+fn nx_stats_subtype(
+    version: Version,
+    t: u16,
+    r: &mut Reader<'_>,
+) -> Result<Option<u32>, ErrorKind> {
+    if t != ty::EXPERIMENTER {
+        return Ok(None);
+    }
+    let mut p = r.clone();
+    let (Ok(vendor), Ok(sub)) = (p.u32(), p.u32()) else {
+        return Ok(None);
+    };
+    if vendor != nicira::VENDOR
+        || !(sub == nicira::subtypes::ST_FLOW || sub == nicira::subtypes::ST_AGGREGATE)
+    {
+        return Ok(None);
+    }
+    if version == Version::V1_0 {
+        p.skip(4)?;
+    }
+    *r = p;
+    Ok(Some(sub))
+}
+
+fn write_nx_stats_prefix(version: Version, sub: u32, w: &mut Vec<u8>) {
+    w.put_u32(nicira::VENDOR);
+    w.put_u32(sub);
+    if version == Version::V1_0 {
         w.put_u32(0);
     }
 }
@@ -382,6 +426,15 @@ impl MultipartRequest {
     pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, ErrorKind> {
         let (t, flags) = read_hdr(version, r)?;
         let v10 = version == Version::V1_0;
+        if let Some(sub) = nx_stats_subtype(version, t, r)? {
+            let q = nicira::decode_flow_stats_request(r)?;
+            let body = if sub == nicira::subtypes::ST_FLOW {
+                RequestBody::NxFlow(q)
+            } else {
+                RequestBody::NxAggregate(q)
+            };
+            return Ok(MultipartRequest { flags, body });
+        }
         let body = match t {
             ty::DESC => RequestBody::Desc,
             ty::FLOW => RequestBody::Flow(decode_flow_req(version, r)?),
@@ -476,10 +529,22 @@ impl MultipartRequest {
             RequestBody::TableFeatures(_) => ty::TABLE_FEATURES,
             RequestBody::TableDesc => ty::TABLE_DESC,
             RequestBody::QueueDesc { .. } => ty::QUEUE_DESC,
+            RequestBody::NxFlow(_) | RequestBody::NxAggregate(_) => ty::EXPERIMENTER,
             RequestBody::Other { ty, .. } => *ty,
         };
         check_type_in_version(version, t)?;
         write_hdr(version, t, self.flags, w);
+        match &self.body {
+            RequestBody::NxFlow(q) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_FLOW, w);
+                return nicira::encode_flow_stats_request(q, w);
+            }
+            RequestBody::NxAggregate(q) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, w);
+                return nicira::encode_flow_stats_request(q, w);
+            }
+            _ => {}
+        }
         let v10 = version == Version::V1_0;
         match &self.body {
             RequestBody::Flow(q) | RequestBody::Aggregate(q) => encode_flow_req(version, q, w)?,
@@ -682,8 +747,25 @@ impl ReplyBody {
             ReplyBody::TableFeatures(_) => ty::TABLE_FEATURES,
             ReplyBody::TableDesc(_) => ty::TABLE_DESC,
             ReplyBody::QueueDesc(_) => ty::QUEUE_DESC,
+            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) => ty::EXPERIMENTER,
             ReplyBody::Other { ty, .. } => *ty,
         }
+    }
+
+    /// Bytes every message of this reply repeats after the multipart
+    /// header (the Nicira statistics header).
+    fn prefix(&self, version: Version) -> Vec<u8> {
+        let mut w = Vec::new();
+        match self {
+            ReplyBody::NxFlow(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_FLOW, &mut w)
+            }
+            ReplyBody::NxAggregate(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, &mut w)
+            }
+            _ => {}
+        }
+        w
     }
 
     /// The body as separately encoded entries (one for non-list bodies).
@@ -722,6 +804,17 @@ impl ReplyBody {
             ReplyBody::TableFeatures(v) => each(&mut out, v, |x, w| x.encode(w))?,
             ReplyBody::TableDesc(v) => each(&mut out, v, |x, w| x.encode(w))?,
             ReplyBody::QueueDesc(v) => each(&mut out, v, encode_queue_desc)?,
+            ReplyBody::NxFlow(v) => each(&mut out, v, |x, w| {
+                nicira::encode_nx_flow_stats(version, x, w)
+            })?,
+            ReplyBody::NxAggregate(a) => {
+                let mut w = Vec::new();
+                w.put_u64(a.packet_count);
+                w.put_u64(a.byte_count);
+                w.put_u32(a.flow_count);
+                w.put_u32(0);
+                out.push(w);
+            }
             ReplyBody::Desc(d) => {
                 let mut w = Vec::with_capacity(1056);
                 put_str(&mut w, &d.mfr_desc, 256);
@@ -789,6 +882,14 @@ impl MultipartReply {
         let (t, flags) = read_hdr(version, r)?;
         let v15 = version >= Version::V1_5;
         let v10 = version == Version::V1_0;
+        if let Some(sub) = nx_stats_subtype(version, t, r)? {
+            let body = if sub == nicira::subtypes::ST_FLOW {
+                ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
+            } else {
+                ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+            };
+            return Ok(MultipartReply { flags, body });
+        }
         let body = match t {
             ty::DESC => ReplyBody::Desc(DescStats {
                 mfr_desc: get_str(r, 256)?,
@@ -854,6 +955,7 @@ impl MultipartReply {
 
     pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_hdr(version, self.body.ty(), self.flags, w);
+        w.extend_from_slice(&self.body.prefix(version));
         for e in self.body.encode_entries(version)? {
             w.extend_from_slice(&e);
         }
@@ -868,7 +970,8 @@ impl MultipartReply {
             .msg_type()
             .wire(version)
             .ok_or(EncodeError::NotInVersion("multipart reply"))?;
-        let overhead = 8 + if version == Version::V1_0 { 4 } else { 8 };
+        let prefix = self.body.prefix(version);
+        let overhead = 8 + if version == Version::V1_0 { 4 } else { 8 } + prefix.len();
         let entries = self.body.encode_entries(version)?;
         let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
         for e in entries {
@@ -897,6 +1000,7 @@ impl MultipartReply {
             w.put_u16((overhead + c.len()) as u16);
             w.put_u32(xid);
             write_hdr(version, self.body.ty(), flags, &mut w);
+            w.extend_from_slice(&prefix);
             w.extend_from_slice(&c);
             out.push(w);
         }

@@ -54,4 +54,22 @@ for v in (1, 4, 5, 6):
             if rn == r: rn = r + '_reply'
             lines.append(f'{rn} (real switch)|{ {1: 10, 4: 13, 5: 14, 6: 15}[v]}|hex|{rep.hex()}')
     s.close()
+# Nicira statistics in 1.0: NXT_SET_FLOW_FORMAT(nxm), then NXST_FLOW and
+# NXST_AGGREGATE (requests from nx.txt) over flows with NXM-only fields.
+nx = {}
+name = None
+for l in open(MSGS.replace('mods.txt', 'nx.txt')):
+    if l.startswith('## '): name = l[3:].strip(); nx[name] = ''
+    elif name and l.strip() and not l.startswith('#') and not l.startswith('?='): nx[name] += l.strip()
+subprocess.run(['ovs-ofctl', 'del-flows', f'unix:{D}/br0.mgmt'])
+for f in ['reg0=1,actions=output:2', 'table=2,reg0=1,tcp,tp_dst=80,actions=load:3->NXM_NX_REG1[],resubmit(,3)', 'cookie=0x77,priority=9,ct_state=+trk,ip,actions=drop']:
+    subprocess.run(['ovs-ofctl', 'add-flow', f'unix:{D}/br0.mgmt', f])
+s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+s.sendall(m(1, 0, b'', 1)); recv_all(s, 0.3)
+s.sendall(bytes.fromhex(nx['nx/dump_flows#0 @OF1.0'])); recv_all(s, 0.3)
+for r in ['nx/dump_flows#1', 'nx/dump_flows_match#1', 'nx/dump_aggregate#1']:
+    s.sendall(bytes.fromhex(nx[r + ' @OF1.0']))
+    for rep in recv_all(s, 0.4):
+        lines.append(f"{r.replace('#1', '_reply')} (real switch)|10|hex|{rep.hex()}")
+s.close()
 open(OUT, 'w').write('\n'.join(lines) + '\n')
