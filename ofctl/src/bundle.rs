@@ -18,6 +18,7 @@ const ONFT_BUNDLE_CONTROL: u32 = 2300;
 const ONFT_BUNDLE_ADD_MESSAGE: u32 = 2301;
 const OPEN_REQUEST: u16 = 0;
 const COMMIT_REQUEST: u16 = 4;
+const DISCARD_REQUEST: u16 = 6;
 const FLAGS: u16 = 1 | 2; // ATOMIC | ORDERED
 
 fn control(v: Version, bundle_id: u32, ty: u16) -> Message {
@@ -56,10 +57,7 @@ pub fn send_bundle(c: &mut Conn, mods: &[ParsedMod]) -> Result<i32> {
     }
     let mut buf = Vec::with_capacity(mods.len() * 160);
     for m in mods {
-        let mut fm = m.fm.clone();
-        if fm.command == ofproto::ofp::FlowModCommand::Add && fm.table_id == 0xff {
-            fm.table_id = 0;
-        }
+        let fm = crate::flows::of11_table(&m.fm);
         let xid = next_xid();
         let inner = Message::FlowMod(fm)
             .encode(v, xid)
@@ -80,13 +78,19 @@ pub fn send_bundle(c: &mut Conn, mods: &[ParsedMod]) -> Result<i32> {
         }
     }
     c.send_bytes(&buf)?;
-    let commit = c.transact(&control(v, bundle_id, COMMIT_REQUEST))?;
-    let mut status = 0;
-    for (raw, e) in c.take_errors() {
-        status = report_error(&raw, &e);
+    // A refused ADD does not invalidate the bundle on the switch, it just
+    // leaves the message out: synchronise, and discard on any error.
+    c.barrier()?;
+    let errors = c.take_errors();
+    if !errors.is_empty() {
+        for (raw, e) in &errors {
+            report_error(raw, e);
+        }
+        let _ = c.transact(&control(v, bundle_id, DISCARD_REQUEST))?;
+        return Ok(1);
     }
-    if let Reply::Error(raw, e) = commit {
-        status = report_error(&raw, &e);
+    match c.transact(&control(v, bundle_id, COMMIT_REQUEST))? {
+        Reply::Error(raw, e) => Ok(report_error(&raw, &e)),
+        Reply::Ok(_) => Ok(0),
     }
-    Ok(status)
 }

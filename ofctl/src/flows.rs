@@ -22,10 +22,9 @@
 
 use crate::conn::{Conn, Raw, Reply};
 use crate::switch::report_error;
-use crate::{Opts, nx};
+use crate::{Opts, names, nx};
 use anyhow::{Context, Result, bail};
 use ofproto::ofp::multipart::{FlowStats, FlowStatsRequest, ReplyBody};
-use ofproto::ofp::port::ports;
 use ofproto::ofp::{
     FlowMod, FlowModCommand, Match, Message, MultipartRequest, PortNo, RequestBody, Version,
 };
@@ -240,7 +239,8 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
             if fm.table_id == 0xff || !need_tid {
                 fm.table_id = 0;
             }
-            if !use_nxm && fm.match_.encode_of10(&mut Vec::new()).is_err() {
+            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut Vec::new()).is_err())
+            {
                 use_nxm = true;
             }
             fms.push(fm);
@@ -256,13 +256,24 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
         return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
     }
     for m in mods {
-        let mut fm = m.fm.clone();
-        if fm.command == FlowModCommand::Add && fm.table_id == 0xff {
-            fm.table_id = 0;
-        }
-        msgs.push(Message::FlowMod(fm));
+        msgs.push(Message::FlowMod(of11_table(&m.fm)));
     }
     Ok((setup, msgs))
+}
+
+/// OpenFlow 1.1+ allow "all tables" (255) only for deletes: other commands
+/// without `table=` go to table 0, as `ovs-ofctl` sends them.
+pub fn of11_table(fm: &FlowMod) -> FlowMod {
+    let mut fm = fm.clone();
+    if fm.table_id == 0xff
+        && !matches!(
+            fm.command,
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict
+        )
+    {
+        fm.table_id = 0;
+    }
+    fm
 }
 
 /// Sends `msgs` in windows with a barrier after each; returns the exit
@@ -274,17 +285,23 @@ fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i3
             None => continue,
         }
     }
+    // Encode everything first: an encoding error sends nothing.
     let v = c.version();
-    let mut buf = Vec::with_capacity(WINDOW * 128);
+    let mut buf = Vec::with_capacity(msgs.len() * 128);
+    let mut ends = Vec::with_capacity(msgs.len().div_ceil(WINDOW));
     for chunk in msgs.chunks(WINDOW) {
-        buf.clear();
         for m in chunk {
             let b = m.encode(v, crate::conn::next_xid()).map_err(|e| {
                 anyhow::anyhow!("cannot encode flow mod for {}: {e}", crate::conn::vname(v))
             })?;
             buf.extend_from_slice(&b);
         }
-        c.send_bytes(&buf)?;
+        ends.push(buf.len());
+    }
+    let mut start = 0;
+    for end in ends {
+        c.send_bytes(&buf[start..end])?;
+        start = end;
         c.barrier()?;
         if let Some((raw, e)) = c.take_errors().into_iter().next() {
             return Ok(report_error(&raw, &e));
@@ -307,18 +324,27 @@ pub fn send_mods(o: &Opts, target: &str, mods: &[ParsedMod]) -> Result<i32> {
 /// stdin).
 pub fn flow_mod_cmd(o: &Opts, target: &str, text: &str, cmd: Cmd) -> Result<i32> {
     let command = command_of(cmd, o.strict);
+    let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
+        return Ok(1);
+    };
     let mods = if text == "-" {
-        let t = read_source("-")?;
+        let t = names::accept_names(&read_source("-")?, &pm, &tm)?;
         parse_flow_file("-", &t, command)?
     } else {
-        vec![parse_flow_mod(text, command)?]
+        vec![parse_flow_mod(
+            &names::accept_names(text, &pm, &tm)?,
+            command,
+        )?]
     };
     send_mods(o, target, &mods)
 }
 
 /// `add-flows FILE`.
 pub fn flow_mod_file(o: &Opts, target: &str, path: &str) -> Result<i32> {
-    let t = read_source(path)?;
+    let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
+        return Ok(1);
+    };
+    let t = names::accept_names(&read_source(path)?, &pm, &tm)?;
     let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
     send_mods(o, target, &mods)
 }
@@ -435,18 +461,19 @@ pub fn fetch_flows(
     o: &Opts,
     target: &str,
     match_text: Option<&str>,
-) -> Result<Option<Vec<Dumped>>> {
+) -> Result<Option<(Version, Vec<Dumped>)>> {
     let q = stats_request(match_text, false)?;
     let mut c = Conn::open(target, o.versions)?;
     let Some(reply) = run_dump(&mut c, &q, false)? else {
         return Ok(None);
     };
-    Ok(Some(
+    Ok(Some((
+        c.version(),
         decode_parts(&reply)?
             .into_iter()
             .flat_map(|p| p.2)
             .collect(),
-    ))
+    )))
 }
 
 /// `dump-flows` and `dump-aggregate`.
@@ -456,6 +483,17 @@ pub fn dump_flows(
     match_text: Option<&str>,
     aggregate: bool,
 ) -> Result<i32> {
+    let accepted;
+    let match_text = match match_text.filter(|t| !t.trim().is_empty()) {
+        Some(t) => {
+            let Some((pm, tm)) = names::fetch_for_parse(o, target, false)? else {
+                return Ok(1);
+            };
+            accepted = names::accept_names(t, &pm, &tm)?;
+            Some(accepted.as_str())
+        }
+        None => None,
+    };
     let q = stats_request(match_text, aggregate)?;
     let mut c = Conn::open(target, o.versions)?;
     let v = c.version();
@@ -502,7 +540,7 @@ pub fn dump_flows(
     let parts = decode_parts(&reply)?;
     let show_stats = !o.no_stats;
     let names = if o.show_names() {
-        Some(port_names(o, target)?)
+        Some(names::fetch_ports(o, target)?)
     } else {
         None
     };
@@ -520,17 +558,19 @@ pub fn dump_flows(
             s.push_str(more);
             for (fs, ages) in flows {
                 s.push_str("\n ");
-                format_flow_stats(&mut s, fs, *ages, true);
+                format_flow_stats(&mut s, fs, *ages, true, v);
             }
             s.push('\n');
         }
     } else {
         let all: Vec<Dumped> = parts.into_iter().flat_map(|p| p.2).collect();
         let all = sorted(o, all)?;
-        for (fs, ages) in &all {
+        for (fs, _) in &all {
             s.push(' ');
             let mut line = String::new();
-            format_flow_stats(&mut line, fs, *ages, show_stats);
+            // This path prints no ages, as ovs-ofctl's (it decodes the
+            // reply without the Nicira age extension).
+            format_flow_stats(&mut line, fs, FlowAges::default(), show_stats, v);
             if let Some(map) = &names {
                 line = substitute_port_names(&line, map);
             }
@@ -542,44 +582,6 @@ pub fn dump_flows(
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     Ok(0)
-}
-
-/// Port number -> name, from the switch (features in 1.0, port
-/// descriptions otherwise).
-pub fn port_names(o: &Opts, target: &str) -> Result<BTreeMap<PortNo, String>> {
-    let mut c = Conn::open(target, o.versions)?;
-    let mut map = BTreeMap::new();
-    let ports_list = if c.version() == Version::V1_0 {
-        match c.transact(&Message::FeaturesRequest)? {
-            Reply::Ok(p) => match p.first().map(Raw::decode).transpose()? {
-                Some(Message::FeaturesReply(f)) => f.ports,
-                _ => Vec::new(),
-            },
-            Reply::Error(..) => Vec::new(),
-        }
-    } else {
-        match crate::switch::dump(
-            &mut c,
-            RequestBody::PortDesc {
-                port_no: ports::ANY,
-            },
-        )? {
-            crate::switch::Parts::Ok(parts) => parts
-                .into_iter()
-                .flat_map(|(_, r)| match r.body {
-                    ReplyBody::PortDesc(p) => p,
-                    _ => Vec::new(),
-                })
-                .collect(),
-            crate::switch::Parts::Failed => Vec::new(),
-        }
-    };
-    for p in ports_list {
-        if p.port_no < ports::MAX {
-            map.insert(p.port_no, p.name);
-        }
-    }
-    Ok(map)
 }
 
 fn quote_name(n: &str) -> String {
@@ -631,8 +633,8 @@ fn sorted(o: &Opts, mut all: Vec<Dumped>) -> Result<Vec<Dumped>> {
     }
     let mut keys = Vec::new();
     for k in &o.sort {
-        let f = match &k.field {
-            None => None,
+        let f = match k.field.as_deref() {
+            None | Some("priority") => None,
             Some(name) => Some(
                 ofproto::text::lookup_field(name)
                     .ok_or_else(|| anyhow::anyhow!("{name}: unknown field name"))?,
@@ -640,6 +642,8 @@ fn sorted(o: &Opts, mut all: Vec<Dumped>) -> Result<Vec<Dumped>> {
         };
         keys.push((f, k.asc));
     }
+    // A final pass by descending priority, as ovs-ofctl always adds.
+    keys.push((None, false));
     all.sort_by(|a, b| {
         for (f, asc) in &keys {
             let ord = match f {
@@ -672,11 +676,15 @@ fn sorted(o: &Opts, mut all: Vec<Dumped>) -> Result<Vec<Dumped>> {
 /// The identity of a flow in a table: table, priority and match (as
 /// canonical text, so that the order of fields does not matter).
 fn flow_key(table: u8, priority: u16, m: &Match) -> (u8, u16, String) {
-    (table, priority, ofproto::text::format_match(m))
+    (
+        table,
+        priority,
+        ofproto::text::format_match(&ofproto::text::stats::display_match(m)),
+    )
 }
 
 /// What `diff-flows` compares besides the key: cookie, timeouts, actions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct FlowVal {
     text: String,
     cookie: u64,
@@ -685,9 +693,48 @@ struct FlowVal {
     actions: String,
 }
 
-fn val_of(fs: &FlowStats) -> FlowVal {
+/// Equal when cookie, timeouts and actions are (the printed text, which
+/// depends on the OpenFlow version, is not compared).
+impl PartialEq for FlowVal {
+    fn eq(&self, o: &FlowVal) -> bool {
+        (self.cookie, self.idle, self.hard, &self.actions) == (o.cookie, o.idle, o.hard, &o.actions)
+    }
+}
+
+/// The line `diff-flows` prints for a flow, in `ovs-ofctl`'s layout:
+/// `[table=N ]MATCH[ cookie=..][ idle_timeout=..][ hard_timeout=..] actions=..`.
+fn val_of(fs: &FlowStats, v: Version) -> FlowVal {
+    let bare = FlowStats {
+        cookie: 0,
+        table_id: 0,
+        idle_timeout: 0,
+        hard_timeout: 0,
+        flags: 0,
+        instructions: Vec::new(),
+        ..fs.clone()
+    };
+    let mut m = String::new();
+    format_flow_stats(&mut m, &bare, FlowAges::default(), false, v);
+    let m = m.trim_end_matches("actions=drop").trim_end();
     let mut text = String::new();
-    format_flow_stats(&mut text, fs, FlowAges::default(), false);
+    if fs.table_id != 0 {
+        text.push_str(&format!("table={} ", fs.table_id));
+    }
+    text.push_str(m);
+    if fs.cookie != 0 {
+        text.push_str(&format!(" cookie={:#x}", fs.cookie));
+    }
+    if fs.idle_timeout != 0 {
+        text.push_str(&format!(" idle_timeout={}", fs.idle_timeout));
+    }
+    if fs.hard_timeout != 0 {
+        text.push_str(&format!(" hard_timeout={}", fs.hard_timeout));
+    }
+    text.push_str(" actions=");
+    text.push_str(&ofproto::text::stats::format_actions_in(
+        &fs.instructions,
+        v,
+    ));
     FlowVal {
         text,
         cookie: fs.cookie,
@@ -726,21 +773,21 @@ fn flows_from_file(path: &str) -> Result<FlowSet> {
         let fs = stats_of_mod(&pm.fm);
         set.insert(
             flow_key(fs.table_id, fs.priority, &fs.match_),
-            (val_of(&fs), fs),
+            (val_of(&fs, Version::V1_0), fs),
         );
     }
     Ok(set)
 }
 
 fn flows_from_switch(o: &Opts, target: &str) -> Result<Option<FlowSet>> {
-    let Some(flows) = fetch_flows(o, target, None)? else {
+    let Some((v, flows)) = fetch_flows(o, target, None)? else {
         return Ok(None);
     };
     let mut set = FlowSet::new();
     for (fs, _) in flows {
         set.insert(
             flow_key(fs.table_id, fs.priority, &fs.match_),
-            (val_of(&fs), fs),
+            (val_of(&fs, v), fs),
         );
     }
     Ok(Some(set))

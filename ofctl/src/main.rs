@@ -13,6 +13,7 @@ mod bundle;
 mod conn;
 mod flows;
 mod json;
+mod names;
 mod nx;
 mod switch;
 

@@ -16,7 +16,7 @@
 use anyhow::{Result, bail};
 use ofproto::ofp::multipart::{AggregateStats, FlowStats, FlowStatsRequest};
 use ofproto::ofp::{
-    Action, Experimenter, FlowMod, FlowModCommand, Instruction, Match, Message, Version,
+    Action, Experimenter, Field, FlowMod, FlowModCommand, Instruction, Match, Message, Version,
     decode_action_list, encode_actions,
 };
 use ofproto::text::stats::FlowAges;
@@ -54,9 +54,38 @@ pub fn flow_mod_table_id(enable: bool) -> Message {
 /// The NXM bytes of `m` (unpadded) via the codec's 1.0 (NXM) OXM writer.
 fn nxm_bytes(m: &Match) -> Vec<u8> {
     let mut w = Vec::new();
+    // NXM carries the 16-bit NXM_OF_IN_PORT rather than the 32-bit OXM one.
+    let converted;
+    let m = match m.exact(Field::InPort) {
+        Some(p) => {
+            let mut c = m.clone();
+            c.remove(Field::InPort);
+            let p16 = ofproto::ofp::port::port_to_of10(p as u32).unwrap_or(0xffff);
+            c.set_u64(Field::NxInPort, u64::from(p16));
+            converted = c;
+            &converted
+        }
+        None => m,
+    };
     m.encode_oxm(Version::V1_0, &mut w);
     let len = usize::from(u16::from_be_bytes([w[2], w[3]]));
     w[4..len].to_vec()
+}
+
+/// Appends `NXM_NX_COOKIE[_W]` (class 1, field 30) when a cookie mask is
+/// given: Nicira's way of matching cookies.
+fn push_cookie(m: &mut Vec<u8>, cookie: u64, mask: u64) {
+    if mask == 0 {
+        return;
+    }
+    let masked = mask != u64::MAX;
+    let len: u32 = if masked { 16 } else { 8 };
+    let header = (1u32 << 16) | (30 << 9) | (u32::from(masked) << 8) | len;
+    m.extend_from_slice(&header.to_be_bytes());
+    m.extend_from_slice(&(cookie & mask).to_be_bytes());
+    if masked {
+        m.extend_from_slice(&mask.to_be_bytes());
+    }
 }
 
 fn pad8(w: &mut Vec<u8>) {
@@ -72,9 +101,17 @@ fn decode_nxm(b: &[u8]) -> Result<Match> {
     w.extend_from_slice(&((b.len() + 4) as u16).to_be_bytes());
     w.extend_from_slice(b);
     pad8(&mut w);
-    Match::decode_oxm_bytes(&w)
+    let mut m = Match::decode_oxm_bytes(&w)
         .map(|(m, _)| m)
-        .map_err(|e| anyhow::anyhow!("bad NXM match in reply ({})", e.name()))
+        .map_err(|e| anyhow::anyhow!("bad NXM match in reply ({})", e.name()))?;
+    if let Some(p) = m.exact(Field::NxInPort) {
+        m.remove(Field::NxInPort);
+        m.set_u64(
+            Field::InPort,
+            u64::from(ofproto::ofp::port::port_from_of10(p as u16)),
+        );
+    }
+    Ok(m)
 }
 
 fn actions_of(ins: &[Instruction]) -> Result<&[Action]> {
@@ -111,7 +148,8 @@ pub fn flow_mod(fm: &FlowMod) -> Result<Message> {
         .ok_or_else(|| anyhow::anyhow!("out_port {} has no OpenFlow 1.0 number", fm.out_port))?;
     d.extend_from_slice(&out.to_be_bytes());
     d.extend_from_slice(&(fm.flags & 0x7).to_be_bytes());
-    let m = nxm_bytes(&fm.match_);
+    let mut m = nxm_bytes(&fm.match_);
+    push_cookie(&mut m, fm.cookie, fm.cookie_mask);
     d.extend_from_slice(&(m.len() as u16).to_be_bytes());
     d.extend_from_slice(&[0; 6]);
     d.extend_from_slice(&m);
@@ -135,7 +173,8 @@ pub fn flow_stats_request(q: &FlowStatsRequest, aggregate: bool) -> Result<Messa
     let out = ofproto::ofp::port::port_to_of10(q.out_port)
         .ok_or_else(|| anyhow::anyhow!("out_port {} has no OpenFlow 1.0 number", q.out_port))?;
     b.extend_from_slice(&out.to_be_bytes());
-    let m = nxm_bytes(&q.match_);
+    let mut m = nxm_bytes(&q.match_);
+    push_cookie(&mut m, q.cookie, q.cookie_mask);
     b.extend_from_slice(&(m.len() as u16).to_be_bytes());
     b.push(q.table_id);
     b.extend_from_slice(&[0; 3]);

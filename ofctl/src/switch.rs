@@ -184,17 +184,11 @@ pub fn dump_ports_desc(o: &Opts, target: &str, port: Option<&str>) -> Result<i32
     let port_no = port.map(parse_port).transpose()?.unwrap_or(ports::ANY);
     let mut c = Conn::open(target, o.versions)?;
     let v = c.version();
-    let Parts::Ok(mut parts) = dump(&mut c, RequestBody::PortDesc { port_no })? else {
+    // As ovs-ofctl: the port only filters with OpenFlow 1.5+, whose
+    // request carries it; older versions list every port.
+    let Parts::Ok(parts) = dump(&mut c, RequestBody::PortDesc { port_no })? else {
         return Ok(1);
     };
-    if port_no != ports::ANY && v < Version::V1_5 {
-        // Only 1.5 filters on the switch; filter here for older versions.
-        for (_, r) in &mut parts {
-            if let ReplyBody::PortDesc(ps) = &mut r.body {
-                ps.retain(|p| p.port_no == port_no);
-            }
-        }
-    }
     print_port_parts(&parts, v);
     Ok(0)
 }

@@ -8,6 +8,7 @@
 //! install; nothing is skipped silently.
 
 pub mod netns;
+pub mod real_ovs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,7 +10,9 @@
 use super::{DEFAULT_PRIORITY, format_actions, format_match};
 use crate::ofp::multipart::{AggregateStats, DescStats, FlowStats};
 use crate::ofp::port::ports;
-use crate::ofp::{FeaturesReply, Port, PortNo, SwitchConfig, Version};
+use crate::ofp::{
+    Action, FeaturesReply, Field, Instruction, Match, Port, PortNo, SwitchConfig, Version,
+};
 use core::fmt::Write;
 
 /// The first line's prefix of a printed message: `NAME (OF1.3) (xid=0x2):`
@@ -65,7 +67,13 @@ pub struct FlowAges {
 /// Appends one flow as `ovs-ofctl dump-flows` prints it (without the
 /// leading space and the newline). With `show_stats` false it is the
 /// `--no-stats` form.
-pub fn format_flow_stats(out: &mut String, fs: &FlowStats, ages: FlowAges, show_stats: bool) {
+pub fn format_flow_stats(
+    out: &mut String,
+    fs: &FlowStats,
+    ages: FlowAges,
+    show_stats: bool,
+    version: Version,
+) {
     if show_stats || fs.cookie != 0 {
         let _ = write!(out, "cookie={:#x}, ", fs.cookie);
     }
@@ -100,14 +108,7 @@ pub fn format_flow_stats(out: &mut String, fs: &FlowStats, ages: FlowAges, show_
     if fs.priority != DEFAULT_PRIORITY {
         let _ = write!(out, "priority={}", fs.priority);
     }
-    // packet_type=0 (Ethernet) is the default and is not printed.
-    let m = if fs.match_.exact(crate::ofp::Field::PacketType) == Some(0) {
-        let mut mm = fs.match_.clone();
-        mm.remove(crate::ofp::Field::PacketType);
-        format_match(&mm)
-    } else {
-        format_match(&fs.match_)
-    };
+    let m = format_match(&display_match(&fs.match_));
     if !m.is_empty() {
         if out.len() != len {
             out.push(',');
@@ -118,7 +119,95 @@ pub fn format_flow_stats(out: &mut String, fs: &FlowStats, ages: FlowAges, show_
         out.push(' ');
     }
     out.push_str("actions=");
-    out.push_str(&format_actions(&fs.instructions));
+    out.push_str(&format_actions_in(&fs.instructions, version));
+}
+
+/// The match as Open vSwitch displays it: `packet_type=0` (Ethernet, the
+/// default) is not shown and an OXM `ip_dscp` shows as `nw_tos` (DSCP << 2).
+pub fn display_match(m: &Match) -> Match {
+    let mut mm = m.clone();
+    if mm.exact(Field::PacketType) == Some(0) {
+        mm.remove(Field::PacketType);
+    }
+    // OXM VLAN fields show as Open vSwitch's 802.1Q TCI (`dl_vlan=5`, ...).
+    let vid = mm
+        .get(Field::VlanVid)
+        .map(|e| (e.value.to_u64(), e.mask_or_ones().to_u64()));
+    let pcp = mm.exact(Field::VlanPcp);
+    if vid.is_some() || pcp.is_some() {
+        let (mut v, mut mk) = vid.map_or((0, 0), |(v, m)| (v & 0x1fff, m & 0x1fff));
+        if let Some(p) = pcp {
+            v |= (p << 13) | 0x1000;
+            mk |= 0xf000;
+        }
+        mm.remove(Field::VlanVid);
+        mm.remove(Field::VlanPcp);
+        mm.set_masked_u64(Field::VlanTci, v, mk);
+    }
+    if let Some(d) = mm.exact(Field::IpDscp) {
+        mm.remove(Field::IpDscp);
+        mm.set_u64(Field::NwTos, (d << 2) & 0xfc);
+    }
+    mm
+}
+
+/// The name Open vSwitch prints for a field in `set_field` (its meta-flow
+/// name, which differs from the OXM-style name for some fields).
+pub fn ovs_field_name(f: Field) -> &'static str {
+    match f.name() {
+        "ip_ecn" => "nw_ecn",
+        "ip_proto" => "nw_proto",
+        "ipv4_src" => "ip_src",
+        "ipv4_dst" => "ip_dst",
+        "icmpv4_type" => "icmp_type",
+        "icmpv4_code" => "icmp_code",
+        "ipv6_flabel" => "ipv6_label",
+        "ipv6_nd_target" => "nd_target",
+        "ipv6_nd_sll" => "nd_sll",
+        "ipv6_nd_tll" => "nd_tll",
+        "tunnel_id" => "tun_id",
+        "ip_frag" => "nw_frag",
+        "nxm_in_port" => "in_port",
+        n => n,
+    }
+}
+
+/// Actions as `ovs-ofctl` prints them for a reply in `version`: OpenFlow
+/// 1.0 has the `mod_*` / `strip_vlan` actions; from 1.1 on, the same effects
+/// are `set_field:V->FIELD` / `pop_vlan` on the wire and print that way.
+pub fn format_actions_in(ins: &[Instruction], version: Version) -> String {
+    if version == Version::V1_0 {
+        return format_actions(ins);
+    }
+    let one = |a: &Action| -> String {
+        match a {
+            Action::SetField(e) if e.mask.is_none() => {
+                // Open vSwitch formats the VLAN fields in decimal.
+                let v = match e.field {
+                    Field::VlanVid | Field::VlanPcp => e.value.to_u64().to_string(),
+                    f => super::fields::format_value(f, &e.value, None),
+                };
+                format!("set_field:{v}->{}", ovs_field_name(e.field))
+            }
+            Action::PopVlan => "pop_vlan".into(),
+            other => format_actions(&[Instruction::ApplyActions(vec![other.clone()])]),
+        }
+    };
+    let list = |acts: &[Action]| acts.iter().map(one).collect::<Vec<_>>().join(",");
+    let mut parts = Vec::new();
+    for i in ins {
+        match i {
+            Instruction::ApplyActions(a) if a.is_empty() => {}
+            Instruction::ApplyActions(a) => parts.push(list(a)),
+            Instruction::WriteActions(a) => parts.push(format!("write_actions({})", list(a))),
+            other => parts.push(format_actions(std::slice::from_ref(other))),
+        }
+    }
+    if parts.is_empty() {
+        "drop".into()
+    } else {
+        parts.join(",")
+    }
 }
 
 /// Flow-mod flags as words followed by a space each (`send_flow_rem
@@ -416,7 +505,6 @@ pub fn format_switch_config(out: &mut String, c: &SwitchConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ofp::Match;
 
     #[test]
     fn durations() {
@@ -461,13 +549,14 @@ mod tests {
                 hard_age: Some(0),
             },
             true,
+            Version::V1_0,
         );
         assert_eq!(
             s,
             "cookie=0x0, duration=0.352s, table=0, n_packets=0, n_bytes=0, idle_age=0, priority=0 actions=NORMAL"
         );
         let mut s = String::new();
-        format_flow_stats(&mut s, &fs, FlowAges::default(), false);
+        format_flow_stats(&mut s, &fs, FlowAges::default(), false, Version::V1_3);
         assert_eq!(s, "priority=0 actions=NORMAL");
     }
 
