@@ -57,8 +57,11 @@
 //! * `afxdp`: AF_XDP sockets with a minimal XDP redirect program.
 //! * `patch`: two ports joining two bridges, in memory.
 
+pub mod afxdp;
+pub mod bpf;
 pub mod dummy;
 pub mod packet;
+pub mod segment;
 pub mod sys;
 pub mod system;
 pub mod tap;
