@@ -707,34 +707,43 @@ impl TxState {
         true
     }
 
-    /// Publishes the enqueued frames and kicks the kernel if it asks.
+    /// Publishes the enqueued frames and kicks the kernel if it asks. In
+    /// copy mode the kernel sends at most 32 frames per kick and answers
+    /// `EAGAIN` while more wait, so this kicks until the ring is drained,
+    /// at most `pending / 32 + 2` times.
     fn flush(&mut self) -> Result<(), QueueError> {
         if self.pending == 0 {
             return Ok(());
         }
+        let mut tries = self.pending / 32 + 2;
         self.pending = 0;
         self.tx.submit();
-        if !self.tx.needs_wakeup() {
-            return Ok(());
-        }
-        // SAFETY: a zero-length nonblocking send that only kicks the kernel
-        // to process the TX ring.
-        let rc = unsafe {
-            libc::sendto(
-                self.xsk.fd.as_raw_fd(),
-                core::ptr::null(),
-                0,
-                libc::MSG_DONTWAIT,
-                core::ptr::null(),
-                0,
-            )
-        };
-        if rc < 0 {
-            let e = sys::errno();
-            if !matches!(e, libc::EAGAIN | libc::EBUSY | libc::ENOBUFS | libc::EINTR)
-                && QueueError::from_errno(e) == QueueError::Gone
-            {
-                return Err(QueueError::Gone);
+        while self.tx.needs_wakeup() && tries > 0 {
+            tries -= 1;
+            // SAFETY: a zero-length nonblocking send that only kicks the
+            // kernel to process the TX ring.
+            let rc = unsafe {
+                libc::sendto(
+                    self.xsk.fd.as_raw_fd(),
+                    core::ptr::null(),
+                    0,
+                    libc::MSG_DONTWAIT,
+                    core::ptr::null(),
+                    0,
+                )
+            };
+            if rc >= 0 {
+                if self.tx.cons().load(Ordering::Acquire) == self.tx.local {
+                    break;
+                }
+                continue;
+            }
+            match sys::errno() {
+                libc::EAGAIN | libc::EBUSY | libc::ENOBUFS | libc::EINTR => continue,
+                e if QueueError::from_errno(e) == QueueError::Gone => {
+                    return Err(QueueError::Gone);
+                }
+                _ => break,
             }
         }
         Ok(())

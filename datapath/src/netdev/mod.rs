@@ -61,6 +61,7 @@ pub mod afxdp;
 pub mod bpf;
 pub mod dummy;
 pub mod packet;
+pub mod patch;
 pub mod segment;
 pub mod sys;
 pub mod system;
