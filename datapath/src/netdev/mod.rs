@@ -34,7 +34,9 @@
 //! packet bytes. Errors on the packet path are the small `Copy`
 //! [`QueueError`]; `QueueError::Gone` means the device disappeared (deleted
 //! underneath us): the thread stops polling the queue and the control plane
-//! removes the port.
+//! removes the port. Not every backend can see a deletion on every path
+//! (an AF_PACKET ring just stays empty; its send reports `Gone`), so the
+//! control plane also watches the interface.
 //!
 //! Statistics are counted per queue in [`Counters`] (relaxed atomics, added
 //! once per batch) and summed by [`Netdev::stats`], from the switch's point
