@@ -90,3 +90,36 @@ fn afxdp_native_two_queues() {
 fn afxdp_generic_two_queues() {
     run(XdpMode::Generic, "10.9.11", 2);
 }
+
+#[test]
+fn afxdp_best_effort_falls_back_to_generic() {
+    require_tools();
+    // A kernel bridge device has no native XDP.
+    let name = tests::unique_name("dmx", 15);
+    tests::netns::sh(&["ip", "link", "add", &name, "type", "bridge"]);
+    let _guard = tests::netns::Link::adopt(&name);
+    let native = AfxdpConfig {
+        mode: XdpMode::Native,
+        ..AfxdpConfig::default()
+    };
+    let e = Afxdp::open(&name, &native).expect_err("native XDP on a bridge device");
+    assert!(e.to_string().contains("native"), "{e}");
+    let best = AfxdpConfig {
+        mode: XdpMode::BestEffort,
+        ..AfxdpConfig::default()
+    };
+    let p = Afxdp::open(&name, &best).expect("best-effort on a bridge device");
+    assert_eq!(p.mode(), XdpMode::Generic);
+    drop(p);
+    // On a veth, best-effort gets native.
+    let ns = Netns::new("nsz");
+    let l = veth_into_mq(&ns, "eth0", "10.9.12.1/24", 1);
+    let p = Afxdp::open(l.name(), &best).expect("best-effort on a veth");
+    assert_eq!(p.mode(), XdpMode::Native);
+    // Bad geometry is refused before touching the device.
+    let bad = AfxdpConfig {
+        frame_size: 1000,
+        ..AfxdpConfig::default()
+    };
+    assert!(Afxdp::open(l.name(), &bad).is_err());
+}
