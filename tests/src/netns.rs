@@ -167,17 +167,31 @@ impl Drop for Link {
 /// A veth pair: one end (`host`) in this namespace, up, IPv6 off; the other
 /// in `ns` named `inner`, with `addr` (CIDR) and up.
 pub fn veth_into(ns: &Netns, inner: &str, addr: &str) -> Link {
+    veth_into_mq(ns, inner, addr, 1)
+}
+
+/// As [`veth_into`], with `queues` receive and transmit queues on both ends.
+pub fn veth_into_mq(ns: &Netns, inner: &str, addr: &str, queues: u32) -> Link {
     let host = unique_name("vh", 15);
+    let q = queues.max(1).to_string();
     sh(&[
         "ip",
         "link",
         "add",
         &host,
+        "numtxqueues",
+        &q,
+        "numrxqueues",
+        &q,
         "type",
         "veth",
         "peer",
         "name",
         inner,
+        "numtxqueues",
+        &q,
+        "numrxqueues",
+        &q,
         "netns",
         ns.name(),
     ]);
@@ -199,6 +213,11 @@ pub fn move_into(ns: &Netns, dev: &str, addr: &str) {
 /// Runs a 2-second iperf3 TCP transfer from `client` to `server_addr` in
 /// `server`; returns the client's output. Panics when it fails.
 pub fn iperf3(server: &Netns, client: &Netns, server_addr: &str) -> String {
+    iperf3_with(server, client, server_addr, &[])
+}
+
+/// As [`iperf3`], with extra client arguments (`-P 4` for parallel flows).
+pub fn iperf3_with(server: &Netns, client: &Netns, server_addr: &str, extra: &[&str]) -> String {
     let port = 5201 + (std::process::id() % 1000) as u16;
     let port = port.to_string();
     let _srv = server.spawn(&["iperf3", "-s", "-1", "-p", &port]);
@@ -206,7 +225,7 @@ pub fn iperf3(server: &Netns, client: &Netns, server_addr: &str) -> String {
     let mut last = String::new();
     for _ in 0..50 {
         std::thread::sleep(Duration::from_millis(100));
-        let (ok, out) = client.try_exec(&[
+        let mut args = vec![
             "iperf3",
             "-c",
             server_addr,
@@ -216,7 +235,9 @@ pub fn iperf3(server: &Netns, client: &Netns, server_addr: &str) -> String {
             "2",
             "--connect-timeout",
             "2000",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out) = client.try_exec(&args);
         if ok {
             return out;
         }
@@ -252,6 +273,7 @@ pub struct Hub {
     /// Received frames that were GSO super-packets.
     pub gso: Arc<AtomicU64>,
     errors: Arc<Mutex<Vec<String>>>,
+    per_queue: Arc<Mutex<Vec<(String, usize, u64)>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -275,14 +297,16 @@ impl Hub {
         let csum_partial = Arc::new(AtomicU64::new(0));
         let gso = Arc::new(AtomicU64::new(0));
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let (s, f, c, g, e) = (
-            stop.clone(),
-            forwarded.clone(),
-            csum_partial.clone(),
-            gso.clone(),
-            errors.clone(),
-        );
-        let thread = std::thread::spawn(move || hub_loop(rx, s, f, c, g, e));
+        let per_queue = Arc::new(Mutex::new(Vec::new()));
+        let counts = Counts {
+            forwarded: forwarded.clone(),
+            csum: csum_partial.clone(),
+            gso: gso.clone(),
+            errors: errors.clone(),
+            per_queue: per_queue.clone(),
+        };
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || hub_loop(rx, s, counts));
         Hub {
             cmds: tx,
             stop,
@@ -291,7 +315,19 @@ impl Hub {
             csum_partial,
             gso,
             errors,
+            per_queue,
         }
+    }
+
+    /// Frames received so far on queue `queue` of port `name`.
+    pub fn rx_on_queue(&self, name: &str, queue: usize) -> u64 {
+        self.per_queue
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, q, _)| n == name && *q == queue)
+            .map(|e| e.2)
+            .sum()
     }
 
     /// Adds a port (takes all its receive queues and transmit queue 0).
@@ -326,14 +362,22 @@ impl Drop for Hub {
     }
 }
 
-fn hub_loop(
-    cmds: mpsc::Receiver<Cmd>,
-    stop: Arc<AtomicBool>,
+struct Counts {
     forwarded: Arc<AtomicU64>,
     csum: Arc<AtomicU64>,
     gso: Arc<AtomicU64>,
     errors: Arc<Mutex<Vec<String>>>,
-) {
+    per_queue: Arc<Mutex<Vec<(String, usize, u64)>>>,
+}
+
+fn hub_loop(cmds: mpsc::Receiver<Cmd>, stop: Arc<AtomicBool>, counts: Counts) {
+    let Counts {
+        forwarded,
+        csum,
+        gso,
+        errors,
+        per_queue,
+    } = counts;
     let mut ports: Vec<Port> = Vec::new();
     let mut inb = Batch::default();
     let mut fds: Vec<libc::pollfd> = Vec::new();
@@ -386,6 +430,14 @@ fn hub_loop(
                     }
                 }
                 moved += inb.len();
+                {
+                    let mut pq = per_queue.lock().unwrap();
+                    let name = ports[i].dev.name();
+                    match pq.iter_mut().find(|(n, qq, _)| n == name && *qq == q) {
+                        Some(e) => e.2 += inb.len() as u64,
+                        None => pq.push((name.to_owned(), q, inb.len() as u64)),
+                    }
+                }
                 for p in inb.packets() {
                     if p.offload.csum.is_some() {
                         csum.fetch_add(1, Ordering::Relaxed);

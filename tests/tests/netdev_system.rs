@@ -7,7 +7,7 @@
 
 use datapath::netdev::system::{System, SystemConfig};
 use datapath::netdev::{LinkState, Netdev};
-use tests::netns::{Hub, Netns, iperf3, require_tools, veth_into};
+use tests::netns::{Hub, Netns, iperf3_with, require_tools, veth_into};
 
 #[test]
 fn system_forwards_icmp_and_tcp_with_offloads_on() {
@@ -36,9 +36,14 @@ fn system_forwards_icmp_and_tcp_with_offloads_on() {
     hub.add(p1.clone());
     hub.add(p2.clone());
     assert!(ns1.ping("10.9.0.2", 3), "ping through the system ports");
-    let out = iperf3(&ns2, &ns1, "10.9.0.2");
+    // Sixteen flows, so the fanout group spreads them over both of p2's
+    // sockets (all on one: probability 2^-15).
+    let out = iperf3_with(&ns2, &ns1, "10.9.0.2", &["-P", "16"]);
     assert!(out.contains("receiver"), "{out}");
-    for l in out.lines().filter(|l| l.contains("receiver")) {
+    for l in out
+        .lines()
+        .filter(|l| l.contains("SUM") && l.contains("receiver"))
+    {
         eprintln!("iperf3: {l}");
     }
     let csum = hub.csum_partial.load(std::sync::atomic::Ordering::Relaxed);
@@ -53,6 +58,12 @@ fn system_forwards_icmp_and_tcp_with_offloads_on() {
     assert!(s2.rx_packets > 0 && s2.tx_packets > 0, "{s2:?}");
     assert_eq!(s1.tx_errors + s2.tx_errors, 0, "{s1:?} {s2:?}");
     assert!(hub.errors().is_empty(), "{:?}", hub.errors());
+    let (q0, q1) = (hub.rx_on_queue(p2.name(), 0), hub.rx_on_queue(p2.name(), 1));
+    eprintln!("fanout: queue 0 received {q0}, queue 1 received {q1}");
+    assert!(
+        q0 > 0 && q1 > 0,
+        "fanout did not use both sockets: {q0} {q1}"
+    );
     // MTU and MAC control.
     p1.set_mtu(1400).unwrap();
     assert_eq!(p1.mtu().unwrap(), 1400);

@@ -87,3 +87,18 @@ fn internal_port_to_system_port() {
     assert!(hub.errors().is_empty(), "{:?}", hub.errors());
     assert_eq!(local.stats().tx_errors + sys.stats().tx_errors, 0);
 }
+
+#[test]
+fn tap_opens_an_existing_persistent_tap_and_leaves_it() {
+    require_tools();
+    let name = unique_name("tpp", 15);
+    tests::netns::sh(&["ip", "tuntap", "add", "name", &name, "mode", "tap"]);
+    let _guard = tests::netns::Link::adopt(&name);
+    let t = Tap::open(&name).expect("open the persistent tap");
+    let idx = t.ifindex().unwrap();
+    drop(t);
+    // Still there, same device: we did not create it, we do not delete it.
+    assert_eq!(datapath::netdev::sys::ifindex(&name).unwrap(), idx);
+    let t = Tap::open(&name).expect("open it again");
+    assert_eq!(t.ifindex(), Some(idx));
+}

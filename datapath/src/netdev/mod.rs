@@ -34,7 +34,9 @@
 //! packet bytes. Errors on the packet path are the small `Copy`
 //! [`QueueError`]; `QueueError::Gone` means the device disappeared (deleted
 //! underneath us): the thread stops polling the queue and the control plane
-//! removes the port.
+//! removes the port. Not every backend can see a deletion on every path
+//! (an AF_PACKET ring just stays empty; its send reports `Gone`), so the
+//! control plane also watches the interface.
 //!
 //! Statistics are counted per queue in [`Counters`] (relaxed atomics, added
 //! once per batch) and summed by [`Netdev::stats`], from the switch's point
@@ -50,15 +52,29 @@
 //! # Backends
 //!
 //! * [`dummy`]: in memory, for tests: inject frames, read what was sent.
-//! * `system`: an existing Linux interface over AF_PACKET (TPACKET_V3 ring,
-//!   vnet header offloads, fanout for several queues).
-//! * `tap`, `internal`: a tap device (`/dev/net/tun`, vnet header,
-//!   multi-queue); `internal` is the bridge's LOCAL port, created by us.
-//! * `afxdp`: AF_XDP sockets with a minimal XDP redirect program.
-//! * `patch`: two ports joining two bridges, in memory.
+//! * [`system`]: an existing Linux interface over AF_PACKET (TPACKET_V3
+//!   ring, vnet header offloads, fanout for several queues).
+//! * [`tap`]: `tap` and `internal` ports, a tap device (`/dev/net/tun`,
+//!   vnet header, multi-queue); `internal` is the bridge's LOCAL port.
+//! * [`afxdp`]: AF_XDP sockets with a minimal XDP redirect program loaded
+//!   by [`bpf`].
+//! * [`patch`]: two ports joining two bridges, in memory, zero-copy.
+//!
+//! [`open()`] opens any of them (but patch) from the database's interface
+//! type and options. Helpers: [`packet`] (buffers, batches, offload state),
+//! [`vnet`] (the virtio-net header), [`segment`] (software GSO), [`sys`]
+//! (interface ioctls).
+//!
+//! Endianness: the virtio-net header is host-endian (legacy virtio), which
+//! is what the kernel uses for AF_PACKET and tap on little-endian hosts.
 
+pub mod afxdp;
+pub mod bpf;
 pub mod dummy;
+pub mod open;
 pub mod packet;
+pub mod patch;
+pub mod segment;
 pub mod sys;
 pub mod system;
 pub mod tap;
@@ -67,6 +83,7 @@ pub mod vnet;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use open::open;
 pub use packet::{BATCH_SIZE, Batch, CsumPartial, Gso, GsoKind, Offload, Packet};
 
 /// A 48-bit Ethernet address.

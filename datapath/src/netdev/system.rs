@@ -7,7 +7,7 @@
 //! * `PACKET_VNET_HDR`: each received frame is preceded by a virtio-net
 //!   header, so frames whose checksum the sender left to "hardware"
 //!   (`CHECKSUM_PARTIAL`, the default between veths) and GSO super-packets
-//!   arrive with that state in [`Offload`] instead of with a wrong checksum;
+//!   arrive with that state in [`super::Offload`] instead of with a wrong checksum;
 //!   sends carry the same header, so the kernel completes or segments.
 //! * `PACKET_IGNORE_OUTGOING`: our own transmissions are not received back.
 //! * promiscuous membership, dropped when the socket closes.

@@ -1,0 +1,150 @@
+//! Opening a netdev from what the database says of an interface: its
+//! `type` ([`Kind`], parsed with [`Kind::from_db`]) and its `options`
+//! (string keys and values).
+//!
+//! Options understood (an unknown key or a bad value is an error, so typos
+//! do not go unnoticed):
+//!
+//! | kind | option | meaning (default) |
+//! | --- | --- | --- |
+//! | system, tap, internal, afxdp, dummy | `n_rxq` | receive queues (1) |
+//! | afxdp | `xdp-mode` | `native`, `native-with-zerocopy`, `generic`, `best-effort` (best-effort) |
+//! | afxdp | `umem-frames` | UMEM chunks per queue (4096) |
+//! | afxdp | `frame-size` | UMEM chunk size, 2048 or 4096 (4096) |
+//! | afxdp | `ring-size` | RX and TX ring entries (2048) |
+//! | afxdp | `fill-ring-size` | fill and completion ring entries (2048) |
+//! | system | `ring-block-size`, `ring-blocks` | TPACKET_V3 geometry (131072, 64) |
+//!
+//! Patch ports are made in pairs with [`super::patch::pair`], once both
+//! ends are known; [`open`] refuses them.
+
+use std::sync::Arc;
+
+use super::afxdp::{Afxdp, AfxdpConfig, XdpMode};
+use super::dummy::Dummy;
+use super::system::{System, SystemConfig};
+use super::tap::{Tap, TapConfig};
+use super::{Error, Kind, Netdev};
+
+impl Kind {
+    /// Parses the database's `Interface.type` (`""` is `system`).
+    pub fn from_db(s: &str) -> Option<Kind> {
+        Some(match s {
+            "" | "system" => Kind::System,
+            "afxdp" => Kind::Afxdp,
+            "tap" => Kind::Tap,
+            "internal" => Kind::Internal,
+            "patch" => Kind::Patch,
+            "dummy" => Kind::Dummy,
+            _ => return None,
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(name: &str, key: &str, v: &str) -> Result<T, Error> {
+    v.parse().map_err(|_| Error::Config {
+        name: name.to_owned(),
+        reason: format!("option {key}={v:?} is not a valid number"),
+    })
+}
+
+/// Opens interface `name` of `kind` with `options` (see the module
+/// documentation).
+pub fn open<'a>(
+    kind: Kind,
+    name: &str,
+    options: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Arc<dyn Netdev>, Error> {
+    let mut n_rxq = 1usize;
+    let mut sys_cfg = SystemConfig::default();
+    let mut xdp = AfxdpConfig::default();
+    for (k, v) in options {
+        match (kind, k) {
+            (Kind::Patch, _) => break,
+            (_, "n_rxq") => {
+                n_rxq = parse(name, k, v)?;
+                if n_rxq == 0 || n_rxq > 256 {
+                    return Err(Error::Config {
+                        name: name.to_owned(),
+                        reason: format!("n_rxq={n_rxq} (1 to 256)"),
+                    });
+                }
+            }
+            (Kind::Afxdp, "xdp-mode") => {
+                xdp.mode = match v {
+                    "native" | "native-with-zerocopy" => XdpMode::Native,
+                    "generic" => XdpMode::Generic,
+                    "best-effort" => XdpMode::BestEffort,
+                    _ => {
+                        return Err(Error::Config {
+                            name: name.to_owned(),
+                            reason: format!("xdp-mode={v:?} (native, generic or best-effort)"),
+                        });
+                    }
+                }
+            }
+            (Kind::Afxdp, "umem-frames") => xdp.frames = parse(name, k, v)?,
+            (Kind::Afxdp, "frame-size") => xdp.frame_size = parse(name, k, v)?,
+            (Kind::Afxdp, "ring-size") => xdp.ring = parse(name, k, v)?,
+            (Kind::Afxdp, "fill-ring-size") => xdp.fill_ring = parse(name, k, v)?,
+            (Kind::System, "ring-block-size") => sys_cfg.block_size = parse(name, k, v)?,
+            (Kind::System, "ring-blocks") => sys_cfg.block_nr = parse(name, k, v)?,
+            _ => {
+                return Err(Error::Config {
+                    name: name.to_owned(),
+                    reason: format!("unknown option {k:?} for a {kind} port"),
+                });
+            }
+        }
+    }
+    Ok(match kind {
+        Kind::System => {
+            sys_cfg.n_rxq = n_rxq;
+            System::open_with(name, &sys_cfg)?
+        }
+        Kind::Tap => Tap::open_with(name, &TapConfig { n_queues: n_rxq })?,
+        Kind::Internal => Tap::internal(name, n_rxq)?,
+        Kind::Afxdp => {
+            xdp.n_rxq = n_rxq;
+            Afxdp::open(name, &xdp)?
+        }
+        Kind::Dummy => Dummy::new(name, n_rxq)?,
+        Kind::Patch => {
+            return Err(Error::Unsupported {
+                name: name.to_owned(),
+                what: "opening one end alone (patch ports are made with patch::pair)",
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_options() {
+        for k in ["", "system", "afxdp", "tap", "internal", "patch", "dummy"] {
+            let kind = Kind::from_db(k).unwrap();
+            if !k.is_empty() {
+                assert_eq!(kind.as_str(), k);
+            }
+        }
+        assert!(Kind::from_db("vxlan").is_none());
+        let d = open(Kind::Dummy, "d", [("n_rxq", "3")]).unwrap();
+        assert_eq!(d.n_rxq(), 3);
+        assert!(matches!(
+            open(Kind::Dummy, "d", [("n_rxq", "x")]),
+            Err(Error::Config { .. })
+        ));
+        assert!(matches!(
+            open(Kind::Dummy, "d", [("xdp-mode", "native")]),
+            Err(Error::Config { .. })
+        ));
+        assert!(matches!(
+            open(Kind::Patch, "p", []),
+            Err(Error::Unsupported { .. })
+        ));
+        assert!(open(Kind::Afxdp, "nonexistent0", [("xdp-mode", "sideways")]).is_err());
+    }
+}
