@@ -124,11 +124,11 @@ fn fallback_action(tok: &str) -> Option<Action> {
             src: field_ref(v),
             max_len: 0,
         },
-        ("learn", _) => Action::Experimenter {
+        _ if tok.starts_with("learn(") => Action::Experimenter {
             experimenter: NX_VENDOR_ID,
             data: vec![0, 16, 0, 0, 0, 0],
         },
-        ("conjunction", _) => Action::Conjunction {
+        _ if tok.starts_with("conjunction(") => Action::Conjunction {
             id: 1,
             clause: 0,
             n_clauses: 2,
@@ -329,7 +329,11 @@ fn meter_mod(s: &str) -> MeterMod {
 fn packet_key(s: &str) -> datapath::flow::FlowKey {
     let f = parse_flow(&format!("{s},actions=drop"))
         .unwrap_or_else(|e| panic!("cannot parse packet '{s}': {e}"));
-    let (k, _) = f.match_.to_flow().expect("packet fields");
+    let (mut k, _) = f.match_.to_flow().expect("packet fields");
+    // A received tag has a TPID.
+    if k.vlans[0].present() && k.vlans[0].tpid == 0 {
+        k.vlans[0].tpid = 0x8100;
+    }
     k
 }
 

@@ -279,6 +279,11 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         cx.out.actions.clear();
     }
     let mut out = cx.out;
+    // Metadata and registers are pipeline state, zero when a packet enters
+    // it: the datapath key does not carry them (a lookup that read them
+    // read a constant).
+    cx.wc.metadata = 0;
+    cx.wc.regs = [0; 16];
     out.mask = cx.wc;
     out.final_flow = cx.flow;
     out
@@ -1159,6 +1164,38 @@ impl Ctx<'_, '_> {
     /// Emits the datapath actions that turn `base` into `flow` (see the
     /// module documentation) and un-wildcards the fields compared.
     fn commit(&mut self) {
+        self.commit_headers();
+        self.commit_meta();
+    }
+
+    /// Queue priority and packet mark, after the headers (as Open vSwitch
+    /// orders them).
+    fn commit_meta(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        if nz(&w.skb_priority) {
+            wc.skb_priority = !0;
+            if f.skb_priority != b.skb_priority {
+                acts.push(Dp::Set(SetMasked::SkbPriority(f.skb_priority)));
+                b.skb_priority = f.skb_priority;
+            }
+        }
+        if nz(&w.pkt_mark) {
+            wc.pkt_mark = !0;
+            if f.pkt_mark != b.pkt_mark {
+                acts.push(Dp::Set(SetMasked::PktMark {
+                    mark: f.pkt_mark,
+                    mask: u32::MAX,
+                }));
+                b.pkt_mark = f.pkt_mark;
+            }
+        }
+    }
+
+    fn commit_headers(&mut self) {
         let f = self.flow;
         let w = self.written;
         let b = &mut self.base;
@@ -1176,23 +1213,6 @@ impl Ctx<'_, '_> {
             if f.tun_id != b.tun_id {
                 acts.push(Dp::Set(SetMasked::TunnelId(f.tun_id)));
                 b.tun_id = f.tun_id;
-            }
-        }
-        if touched!(skb_priority) {
-            wc.skb_priority = !0;
-            if f.skb_priority != b.skb_priority {
-                acts.push(Dp::Set(SetMasked::SkbPriority(f.skb_priority)));
-                b.skb_priority = f.skb_priority;
-            }
-        }
-        if touched!(pkt_mark) {
-            wc.pkt_mark = !0;
-            if f.pkt_mark != b.pkt_mark {
-                acts.push(Dp::Set(SetMasked::PktMark {
-                    mark: f.pkt_mark,
-                    mask: u32::MAX,
-                }));
-                b.pkt_mark = f.pkt_mark;
             }
         }
         if touched!(dl_src, dl_dst) {
