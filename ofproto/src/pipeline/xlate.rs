@@ -1220,7 +1220,7 @@ impl Ctx<'_, '_> {
             wc.dl_dst = [0xff; 6];
             if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
                 let m = |d: bool| if d { [0xff; 6] } else { [0; 6] };
-                acts.push(Dp::Set(SetMasked::Eth {
+                acts.push(set_masked(SetMasked::Eth {
                     src: f.dl_src,
                     src_mask: m(f.dl_src != b.dl_src),
                     dst: f.dl_dst,
@@ -1260,7 +1260,7 @@ impl Ctx<'_, '_> {
                         mask |= sub;
                     }
                 }
-                acts.push(Dp::Set(SetMasked::Mpls {
+                acts.push(set_masked(SetMasked::Mpls {
                     lse: f.mpls_lse,
                     lse_mask: mask,
                 }));
@@ -1280,7 +1280,7 @@ impl Ctx<'_, '_> {
                     if (f.nw_src, f.nw_dst, f.nw_tos, f.nw_ttl)
                         != (b.nw_src, b.nw_dst, b.nw_tos, b.nw_ttl)
                     {
-                        acts.push(Dp::Set(SetMasked::Ipv4 {
+                        acts.push(set_masked(SetMasked::Ipv4 {
                             src: f.nw_src,
                             src_mask: full(f.nw_src != b.nw_src, u32::MAX),
                             dst: f.nw_dst,
@@ -1311,7 +1311,7 @@ impl Ctx<'_, '_> {
                     if (f.ipv6_src, f.ipv6_dst, f.ipv6_label, f.nw_tos, f.nw_ttl)
                         != (b.ipv6_src, b.ipv6_dst, b.ipv6_label, b.nw_tos, b.nw_ttl)
                     {
-                        acts.push(Dp::Set(SetMasked::Ipv6 {
+                        acts.push(set_masked(SetMasked::Ipv6 {
                             src: f.ipv6_src,
                             src_mask: full(f.ipv6_src != b.ipv6_src, [0xff; 16]),
                             dst: f.ipv6_dst,
@@ -1345,7 +1345,7 @@ impl Ctx<'_, '_> {
                     if (f.nw_src, f.nw_dst, f.arp_sha, f.arp_tha, f.arp_op)
                         != (b.nw_src, b.nw_dst, b.arp_sha, b.arp_tha, b.arp_op)
                     {
-                        acts.push(Dp::Set(SetMasked::Arp {
+                        acts.push(set_masked(SetMasked::Arp {
                             sip: f.nw_src,
                             sip_mask: full(f.nw_src != b.nw_src, u32::MAX),
                             tip: f.nw_dst,
@@ -1384,7 +1384,7 @@ impl Ctx<'_, '_> {
                             dst: f.tp_dst,
                             dst_mask: full(f.tp_dst != b.tp_dst, u16::MAX),
                         };
-                        acts.push(Dp::Set(match f.nw_proto {
+                        acts.push(set_masked(match f.nw_proto {
                             6 => SetMasked::Tcp(p),
                             17 => SetMasked::Udp(p),
                             _ => SetMasked::Sctp(p),
@@ -1406,7 +1406,7 @@ impl Ctx<'_, '_> {
                         wc.arp_tha = [0xff; 6];
                     }
                     if (f.nd_target, f.arp_sha, f.arp_tha) != (b.nd_target, b.arp_sha, b.arp_tha) {
-                        acts.push(Dp::Set(SetMasked::Nd {
+                        acts.push(set_masked(SetMasked::Nd {
                             target: f.nd_target,
                             target_mask: full(f.nd_target != b.nd_target, [0xff; 16]),
                             sll: f.arp_sha,
@@ -1423,6 +1423,126 @@ impl Ctx<'_, '_> {
             _ => {}
         }
     }
+}
+
+fn and6(v: [u8; 6], m: [u8; 6]) -> [u8; 6] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+fn and16(v: [u8; 16], m: [u8; 16]) -> [u8; 16] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+/// A masked set with the value bits outside the mask cleared, so equal
+/// writes compare equal.
+fn set_masked(s: SetMasked) -> Dp {
+    use SetMasked as S;
+    let l4 = |p: L4Ports| L4Ports {
+        src: p.src & p.src_mask,
+        dst: p.dst & p.dst_mask,
+        ..p
+    };
+    Dp::Set(match s {
+        S::Eth {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+        } => S::Eth {
+            src: and6(src, src_mask),
+            src_mask,
+            dst: and6(dst, dst_mask),
+            dst_mask,
+        },
+        S::Ipv4 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            tos,
+            tos_mask,
+            ttl,
+            ttl_mask,
+        } => S::Ipv4 {
+            src: src & src_mask,
+            src_mask,
+            dst: dst & dst_mask,
+            dst_mask,
+            tos: tos & tos_mask,
+            tos_mask,
+            ttl: ttl & ttl_mask,
+            ttl_mask,
+        },
+        S::Ipv6 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            label,
+            label_mask,
+            tclass,
+            tclass_mask,
+            hlimit,
+            hlimit_mask,
+        } => S::Ipv6 {
+            src: and16(src, src_mask),
+            src_mask,
+            dst: and16(dst, dst_mask),
+            dst_mask,
+            label: label & label_mask,
+            label_mask,
+            tclass: tclass & tclass_mask,
+            tclass_mask,
+            hlimit: hlimit & hlimit_mask,
+            hlimit_mask,
+        },
+        S::Tcp(p) => S::Tcp(l4(p)),
+        S::Udp(p) => S::Udp(l4(p)),
+        S::Sctp(p) => S::Sctp(l4(p)),
+        S::Arp {
+            sip,
+            sip_mask,
+            tip,
+            tip_mask,
+            sha,
+            sha_mask,
+            tha,
+            tha_mask,
+            op,
+            op_mask,
+        } => S::Arp {
+            sip: sip & sip_mask,
+            sip_mask,
+            tip: tip & tip_mask,
+            tip_mask,
+            sha: and6(sha, sha_mask),
+            sha_mask,
+            tha: and6(tha, tha_mask),
+            tha_mask,
+            op: op & op_mask,
+            op_mask,
+        },
+        S::Nd {
+            target,
+            target_mask,
+            sll,
+            sll_mask,
+            tll,
+            tll_mask,
+        } => S::Nd {
+            target: and16(target, target_mask),
+            target_mask,
+            sll: and6(sll, sll_mask),
+            sll_mask,
+            tll: and6(tll, tll_mask),
+            tll_mask,
+        },
+        S::Mpls { lse, lse_mask } => S::Mpls {
+            lse: lse & lse_mask,
+            lse_mask,
+        },
+        other => other,
+    })
 }
 
 fn nz<T: PartialEq + Default>(x: &T) -> bool {
