@@ -11,10 +11,12 @@
 //! * [`text`]: the `ovs-ofctl` flow syntax (match and actions).
 //! * [`pipeline`]: flow tables, groups, meters, NORMAL, translation and
 //!   trace.
+//! * [`controller`]: controller roles and asynchronous-message configuration.
 //! * [`bridge`]: one switch's state and the operations `vswitchd` drives.
 
 pub mod bridge;
 pub mod classifier;
+pub mod controller;
 pub mod ofp;
 pub mod pipeline;
 pub mod text;

@@ -157,7 +157,10 @@ pub fn check_actions(
                 if !is_settable(e.field) {
                     return Err(E::BadActionBadSetType);
                 }
-                if !facts.prereq_ok(e.field.info().prereq) {
+                // set_field vlan_vid needs an existing tag (as Open vSwitch
+                // requires), although the OXM field has no prerequisite.
+                let vlan_ok = e.field != Field::VlanVid || facts.prereq_ok(Prereq::Vlan);
+                if !facts.prereq_ok(e.field.info().prereq) || !vlan_ok {
                     return Err(E::BadActionMatchInconsistent);
                 }
                 if e.field == Field::VlanVid

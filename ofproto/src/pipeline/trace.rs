@@ -19,6 +19,7 @@
 
 use super::xlate::XlateOutput;
 use crate::ofp::matching::Match;
+use crate::ofp::oxm::{Field, Value};
 use crate::text::format_match;
 use datapath::actions::ActionList;
 use datapath::flow::key::{FRAG_LATER, Vlan};
@@ -104,9 +105,27 @@ fn frag_names(s: &str) -> String {
         .join(",")
 }
 
+/// The match for `k` under `m`, with the VLAN as one `vlan_tci` field (as
+/// Open vSwitch prints flows) rather than VID and PCP.
+fn to_match(k: &FlowKey, m: &FlowMask) -> Match {
+    let mut out = Match::from_flow(k, m);
+    let tm = m.vlans[0].tci;
+    if tm != 0 {
+        out.remove(Field::VlanVid);
+        out.remove(Field::VlanPcp);
+        let mask = (tm != 0xffff).then(|| Value::from_u64(2, tm.into()));
+        out.set(
+            Field::VlanTci,
+            Value::from_u64(2, (k.vlans[0].tci & tm).into()),
+            mask,
+        );
+    }
+    out
+}
+
 /// A packet's fields in `ovs-ofctl` syntax.
 pub fn flow_text(k: &FlowKey) -> String {
-    frag_names(&format_match(&Match::from_flow(k, &packet_mask(k))))
+    frag_names(&format_match(&to_match(k, &packet_mask(k))))
 }
 
 /// A megaflow (key under mask) in `ovs-ofctl` syntax, as the trace's
@@ -114,7 +133,7 @@ pub fn flow_text(k: &FlowKey) -> String {
 pub fn megaflow_text(k: &FlowKey, mask: &FlowMask) -> String {
     let mut m = *mask;
     m.recirc_id = 0;
-    let body = frag_names(&format_match(&Match::from_flow(k, &m)));
+    let body = frag_names(&format_match(&to_match(k, &m)));
     if body.is_empty() {
         format!("recirc_id={},eth", k.recirc_id)
     } else {

@@ -279,6 +279,11 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         cx.out.actions.clear();
     }
     let mut out = cx.out;
+    // Metadata and registers are pipeline state, zero when a packet enters
+    // it: the datapath key does not carry them (a lookup that read them
+    // read a constant).
+    cx.wc.metadata = 0;
+    cx.wc.regs = [0; 16];
     out.mask = cx.wc;
     out.final_flow = cx.flow;
     out
@@ -1159,6 +1164,38 @@ impl Ctx<'_, '_> {
     /// Emits the datapath actions that turn `base` into `flow` (see the
     /// module documentation) and un-wildcards the fields compared.
     fn commit(&mut self) {
+        self.commit_headers();
+        self.commit_meta();
+    }
+
+    /// Queue priority and packet mark, after the headers (as Open vSwitch
+    /// orders them).
+    fn commit_meta(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        if nz(&w.skb_priority) {
+            wc.skb_priority = !0;
+            if f.skb_priority != b.skb_priority {
+                acts.push(Dp::Set(SetMasked::SkbPriority(f.skb_priority)));
+                b.skb_priority = f.skb_priority;
+            }
+        }
+        if nz(&w.pkt_mark) {
+            wc.pkt_mark = !0;
+            if f.pkt_mark != b.pkt_mark {
+                acts.push(Dp::Set(SetMasked::PktMark {
+                    mark: f.pkt_mark,
+                    mask: u32::MAX,
+                }));
+                b.pkt_mark = f.pkt_mark;
+            }
+        }
+    }
+
+    fn commit_headers(&mut self) {
         let f = self.flow;
         let w = self.written;
         let b = &mut self.base;
@@ -1178,29 +1215,12 @@ impl Ctx<'_, '_> {
                 b.tun_id = f.tun_id;
             }
         }
-        if touched!(skb_priority) {
-            wc.skb_priority = !0;
-            if f.skb_priority != b.skb_priority {
-                acts.push(Dp::Set(SetMasked::SkbPriority(f.skb_priority)));
-                b.skb_priority = f.skb_priority;
-            }
-        }
-        if touched!(pkt_mark) {
-            wc.pkt_mark = !0;
-            if f.pkt_mark != b.pkt_mark {
-                acts.push(Dp::Set(SetMasked::PktMark {
-                    mark: f.pkt_mark,
-                    mask: u32::MAX,
-                }));
-                b.pkt_mark = f.pkt_mark;
-            }
-        }
         if touched!(dl_src, dl_dst) {
             wc.dl_src = [0xff; 6];
             wc.dl_dst = [0xff; 6];
             if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
                 let m = |d: bool| if d { [0xff; 6] } else { [0; 6] };
-                acts.push(Dp::Set(SetMasked::Eth {
+                acts.push(set_masked(SetMasked::Eth {
                     src: f.dl_src,
                     src_mask: m(f.dl_src != b.dl_src),
                     dst: f.dl_dst,
@@ -1240,7 +1260,7 @@ impl Ctx<'_, '_> {
                         mask |= sub;
                     }
                 }
-                acts.push(Dp::Set(SetMasked::Mpls {
+                acts.push(set_masked(SetMasked::Mpls {
                     lse: f.mpls_lse,
                     lse_mask: mask,
                 }));
@@ -1260,7 +1280,7 @@ impl Ctx<'_, '_> {
                     if (f.nw_src, f.nw_dst, f.nw_tos, f.nw_ttl)
                         != (b.nw_src, b.nw_dst, b.nw_tos, b.nw_ttl)
                     {
-                        acts.push(Dp::Set(SetMasked::Ipv4 {
+                        acts.push(set_masked(SetMasked::Ipv4 {
                             src: f.nw_src,
                             src_mask: full(f.nw_src != b.nw_src, u32::MAX),
                             dst: f.nw_dst,
@@ -1291,7 +1311,7 @@ impl Ctx<'_, '_> {
                     if (f.ipv6_src, f.ipv6_dst, f.ipv6_label, f.nw_tos, f.nw_ttl)
                         != (b.ipv6_src, b.ipv6_dst, b.ipv6_label, b.nw_tos, b.nw_ttl)
                     {
-                        acts.push(Dp::Set(SetMasked::Ipv6 {
+                        acts.push(set_masked(SetMasked::Ipv6 {
                             src: f.ipv6_src,
                             src_mask: full(f.ipv6_src != b.ipv6_src, [0xff; 16]),
                             dst: f.ipv6_dst,
@@ -1325,7 +1345,7 @@ impl Ctx<'_, '_> {
                     if (f.nw_src, f.nw_dst, f.arp_sha, f.arp_tha, f.arp_op)
                         != (b.nw_src, b.nw_dst, b.arp_sha, b.arp_tha, b.arp_op)
                     {
-                        acts.push(Dp::Set(SetMasked::Arp {
+                        acts.push(set_masked(SetMasked::Arp {
                             sip: f.nw_src,
                             sip_mask: full(f.nw_src != b.nw_src, u32::MAX),
                             tip: f.nw_dst,
@@ -1364,7 +1384,7 @@ impl Ctx<'_, '_> {
                             dst: f.tp_dst,
                             dst_mask: full(f.tp_dst != b.tp_dst, u16::MAX),
                         };
-                        acts.push(Dp::Set(match f.nw_proto {
+                        acts.push(set_masked(match f.nw_proto {
                             6 => SetMasked::Tcp(p),
                             17 => SetMasked::Udp(p),
                             _ => SetMasked::Sctp(p),
@@ -1386,7 +1406,7 @@ impl Ctx<'_, '_> {
                         wc.arp_tha = [0xff; 6];
                     }
                     if (f.nd_target, f.arp_sha, f.arp_tha) != (b.nd_target, b.arp_sha, b.arp_tha) {
-                        acts.push(Dp::Set(SetMasked::Nd {
+                        acts.push(set_masked(SetMasked::Nd {
                             target: f.nd_target,
                             target_mask: full(f.nd_target != b.nd_target, [0xff; 16]),
                             sll: f.arp_sha,
@@ -1403,6 +1423,126 @@ impl Ctx<'_, '_> {
             _ => {}
         }
     }
+}
+
+fn and6(v: [u8; 6], m: [u8; 6]) -> [u8; 6] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+fn and16(v: [u8; 16], m: [u8; 16]) -> [u8; 16] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+/// A masked set with the value bits outside the mask cleared, so equal
+/// writes compare equal.
+fn set_masked(s: SetMasked) -> Dp {
+    use SetMasked as S;
+    let l4 = |p: L4Ports| L4Ports {
+        src: p.src & p.src_mask,
+        dst: p.dst & p.dst_mask,
+        ..p
+    };
+    Dp::Set(match s {
+        S::Eth {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+        } => S::Eth {
+            src: and6(src, src_mask),
+            src_mask,
+            dst: and6(dst, dst_mask),
+            dst_mask,
+        },
+        S::Ipv4 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            tos,
+            tos_mask,
+            ttl,
+            ttl_mask,
+        } => S::Ipv4 {
+            src: src & src_mask,
+            src_mask,
+            dst: dst & dst_mask,
+            dst_mask,
+            tos: tos & tos_mask,
+            tos_mask,
+            ttl: ttl & ttl_mask,
+            ttl_mask,
+        },
+        S::Ipv6 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            label,
+            label_mask,
+            tclass,
+            tclass_mask,
+            hlimit,
+            hlimit_mask,
+        } => S::Ipv6 {
+            src: and16(src, src_mask),
+            src_mask,
+            dst: and16(dst, dst_mask),
+            dst_mask,
+            label: label & label_mask,
+            label_mask,
+            tclass: tclass & tclass_mask,
+            tclass_mask,
+            hlimit: hlimit & hlimit_mask,
+            hlimit_mask,
+        },
+        S::Tcp(p) => S::Tcp(l4(p)),
+        S::Udp(p) => S::Udp(l4(p)),
+        S::Sctp(p) => S::Sctp(l4(p)),
+        S::Arp {
+            sip,
+            sip_mask,
+            tip,
+            tip_mask,
+            sha,
+            sha_mask,
+            tha,
+            tha_mask,
+            op,
+            op_mask,
+        } => S::Arp {
+            sip: sip & sip_mask,
+            sip_mask,
+            tip: tip & tip_mask,
+            tip_mask,
+            sha: and6(sha, sha_mask),
+            sha_mask,
+            tha: and6(tha, tha_mask),
+            tha_mask,
+            op: op & op_mask,
+            op_mask,
+        },
+        S::Nd {
+            target,
+            target_mask,
+            sll,
+            sll_mask,
+            tll,
+            tll_mask,
+        } => S::Nd {
+            target: and16(target, target_mask),
+            target_mask,
+            sll: and6(sll, sll_mask),
+            sll_mask,
+            tll: and6(tll, tll_mask),
+            tll_mask,
+        },
+        S::Mpls { lse, lse_mask } => S::Mpls {
+            lse: lse & lse_mask,
+            lse_mask,
+        },
+        other => other,
+    })
 }
 
 fn nz<T: PartialEq + Default>(x: &T) -> bool {
