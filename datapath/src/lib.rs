@@ -15,5 +15,8 @@
 //! a port; the extraction path allocates nothing.
 
 pub mod actions;
+pub mod execute;
 pub mod flow;
+pub mod packet;
+pub mod stats;
 pub mod wire;
