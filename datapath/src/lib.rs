@@ -15,8 +15,10 @@
 //! a port; the extraction path allocates nothing.
 
 pub mod actions;
+pub mod emc;
 pub mod execute;
 pub mod flow;
+pub mod megaflow;
 pub mod packet;
 pub mod stats;
 pub mod wire;
