@@ -423,7 +423,7 @@ impl MegaflowCache {
     /// Orders subtables by hits since the last ranking (most first) and
     /// restarts the counts.
     pub fn rank(&mut self) {
-        self.subtables.sort_by(|a, b| b.hits.cmp(&a.hits));
+        self.subtables.sort_by_key(|s| core::cmp::Reverse(s.hits));
         for s in self.subtables.iter_mut() {
             s.hits = 0;
         }
