@@ -15,6 +15,7 @@
 //! a port; the extraction path allocates nothing.
 
 pub mod actions;
+pub mod dpif;
 pub mod emc;
 pub mod execute;
 pub mod flow;

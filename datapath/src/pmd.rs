@@ -860,4 +860,4 @@ fn normalize_mask(mask: &mut FlowMask) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
