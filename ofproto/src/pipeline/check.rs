@@ -240,7 +240,11 @@ pub fn check_actions(
             Action::PushPbb(_)
             | Action::PopPbb
             | Action::CopyTtlIn
-            | Action::Conjunction { .. } => {
+            | Action::Conjunction { .. }
+            | Action::Ct(_)
+            | Action::Nat(_)
+            | Action::CtClear
+            | Action::Learn(_) => {
                 return Err(E::BadActionBadType);
             }
             Action::Experimenter { experimenter, .. } => {

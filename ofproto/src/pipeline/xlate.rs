@@ -693,6 +693,10 @@ impl Ctx<'_, '_> {
             | Action::PopPbb
             | Action::CopyTtlIn
             | Action::Conjunction { .. }
+            | Action::Ct(_)
+            | Action::Nat(_)
+            | Action::CtClear
+            | Action::Learn(_)
             | Action::Experimenter { .. } => {
                 self.line(indent + 1, "-> unsupported action, ignored");
             }
