@@ -89,9 +89,7 @@ fn megaflow_setup(n: usize) -> (MegaflowCache, Vec<FlowKey>) {
         mask.tp_src = (i as u16 + 1) << 4;
         for j in 0..64u8 {
             let k = extract(&udp([10, i as u8, j, 1], 0), 1);
-            flows
-                .insert(&k, &mask, &[Action::Output(2)], 1, 0)
-                .unwrap();
+            flows.insert(&k, &mask, &[Action::Output(2)], 1, 0).unwrap();
         }
     }
     // A batch spread evenly over the subtables (and over flows in each).
@@ -157,13 +155,7 @@ fn pmd_with(cfg: PmdConfig) -> (Pmd, Arc<Sink>) {
         })
         .unwrap();
     let snap = Arc::new(Snapshot::new(table));
-    let pmd = Pmd::new(
-        0,
-        cfg,
-        Arc::new(Trivial),
-        snap,
-        Clock::Real(Instant::now()),
-    );
+    let pmd = Pmd::new(0, cfg, Arc::new(Trivial), snap, Clock::Real(Instant::now()));
     (pmd, sink)
 }
 
