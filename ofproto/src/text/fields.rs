@@ -471,6 +471,7 @@ pub(crate) fn format_value(f: Field, v: &Value, mask: Option<&Value>) -> String 
     let mask = mask.filter(|m| !m.is_ones());
     match (f, info.format) {
         (CtZone | ConjId | NwTos, _) if mask.is_none() => v.to_u64().to_string(),
+        (ActsetOutput, _) if mask.is_none() => port_name(v.to_u64() as u32),
         (Ipv6Flabel, _) => match mask {
             None => format!("{:#07x}", v.to_u64()),
             Some(m) => format!("{:#07x}/{:#07x}", v.to_u64(), m.to_u64()),
