@@ -16,8 +16,10 @@
 //! * Group and meter bodies exist from 1.1 (decoded for 1.3+), TABLE_DESC
 //!   and QUEUE_DESC from 1.4; encoding them for an older version is
 //!   `NotInVersion`.
-//! * OpenFlow 1.5 FLOW and AGGREGATE replies (OXS statistics) are not
-//!   modelled yet and decode as [`ReplyBody::Other`].
+//! * OpenFlow 1.5 FLOW and AGGREGATE replies carry OXS statistics: they
+//!   decode as [`ReplyBody::Flow15`] and [`ReplyBody::Aggregate15`]
+//!   (lossless). [`ReplyBody::Flow`] and [`ReplyBody::Aggregate`] also
+//!   encode in 1.5, with the statistics Open vSwitch sends.
 
 use super::Version;
 use super::actions::{decode_actions, encode_actions};
@@ -30,6 +32,7 @@ use super::matching::Match;
 use super::messages::{GROUP_ANY, Message, of10_actions, of10_instructions};
 use super::meter::{MeterConfig, MeterFeatures, MeterStats};
 use super::nicira::{self, NxFlowStats};
+use super::oxs::{FlowStats15, OxsEntry, decode_stats, encode_stats};
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::stats::{
     PortStats, QueueStats, TableDesc, TableFeatures, decode_queue_desc, encode_queue_desc,
@@ -286,6 +289,10 @@ pub enum ReplyBody {
     TableDesc(Vec<TableDesc>),
     /// Queue descriptions (1.4+).
     QueueDesc(Vec<QueueConfig>),
+    /// OpenFlow 1.5 flow statistics (OXS).
+    Flow15(Vec<FlowStats15>),
+    /// OpenFlow 1.5 aggregate statistics (OXS, in wire order).
+    Aggregate15(Vec<OxsEntry>),
     /// Nicira NXST_FLOW reply entries.
     NxFlow(Vec<NxFlowStats>),
     /// Nicira NXST_AGGREGATE reply.
@@ -747,6 +754,8 @@ impl ReplyBody {
             ReplyBody::TableFeatures(_) => ty::TABLE_FEATURES,
             ReplyBody::TableDesc(_) => ty::TABLE_DESC,
             ReplyBody::QueueDesc(_) => ty::QUEUE_DESC,
+            ReplyBody::Flow15(_) => ty::FLOW,
+            ReplyBody::Aggregate15(_) => ty::AGGREGATE,
             ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) => ty::EXPERIMENTER,
             ReplyBody::Other { ty, .. } => *ty,
         }
@@ -824,10 +833,36 @@ impl ReplyBody {
                 put_str(&mut w, &d.dp_desc, 256);
                 out.push(w);
             }
-            ReplyBody::Flow(v) => {
-                if version >= Version::V1_5 {
-                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 flow stats"));
+            ReplyBody::Flow(v) if version >= Version::V1_5 => {
+                each(&mut out, v, |x, w| FlowStats15::from_stats(x).encode(w))?
+            }
+            ReplyBody::Flow15(v) => {
+                if version < Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OXS flow stats before 1.5"));
                 }
+                each(&mut out, v, |x, w| x.encode(w))?
+            }
+            ReplyBody::Aggregate(a) if version >= Version::V1_5 => {
+                let mut w = Vec::new();
+                encode_stats(
+                    &[
+                        OxsEntry::PacketCount(a.packet_count),
+                        OxsEntry::ByteCount(a.byte_count),
+                        OxsEntry::FlowCount(a.flow_count),
+                    ],
+                    &mut w,
+                )?;
+                out.push(w);
+            }
+            ReplyBody::Aggregate15(v) => {
+                if version < Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OXS aggregate stats before 1.5"));
+                }
+                let mut w = Vec::new();
+                encode_stats(v, &mut w)?;
+                out.push(w);
+            }
+            ReplyBody::Flow(v) => {
                 for s in v {
                     let mut w = Vec::new();
                     encode_flow_stats(version, s, &mut w)?;
@@ -835,9 +870,6 @@ impl ReplyBody {
                 }
             }
             ReplyBody::Aggregate(a) => {
-                if version >= Version::V1_5 {
-                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 aggregate stats"));
-                }
                 let mut w = Vec::new();
                 w.put_u64(a.packet_count);
                 w.put_u64(a.byte_count);
@@ -905,7 +937,9 @@ impl MultipartReply {
                 }
                 ReplyBody::Flow(v)
             }
-            ty::AGGREGATE if !v15 => {
+            ty::FLOW => ReplyBody::Flow15(list(r, FlowStats15::decode)?),
+            ty::AGGREGATE if v15 => ReplyBody::Aggregate15(decode_stats(r)?),
+            ty::AGGREGATE => {
                 let a = AggregateStats {
                     packet_count: r.u64()?,
                     byte_count: r.u64()?,

@@ -72,4 +72,18 @@ for r in ['nx/dump_flows#1', 'nx/dump_flows_match#1', 'nx/dump_aggregate#1']:
     for rep in recv_all(s, 0.4):
         lines.append(f"{r.replace('#1', '_reply')} (real switch)|10|hex|{rep.hex()}")
 s.close()
+# OpenFlow 1.5 flow and aggregate statistics (OXS) over the flows above,
+# with the requests of messages.txt.
+msgs = {}
+name = None
+for l in open(MSGS.replace('mods.txt', 'messages.txt')):
+    if l.startswith('## '): name = l[3:].strip(); msgs[name] = ''
+    elif name and l.strip() and not l.startswith('#') and not l.startswith('?='): msgs[name] += l.strip()
+s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+s.sendall(m(6, 0, b'', 1)); recv_all(s, 0.3)
+for r in ['stats/flow_request', 'stats/aggregate_request']:
+    s.sendall(bytes.fromhex(msgs[r + ' @OF1.5']))
+    for rep in recv_all(s, 0.4):
+        lines.append(f"{r.replace('_request', '_reply')} (real switch)|15|hex|{rep.hex()}")
+s.close()
 open(OUT, 'w').write('\n'.join(lines) + '\n')

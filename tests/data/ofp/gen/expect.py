@@ -41,6 +41,7 @@ exp = {
   'instruction/meter @OF1.5': ['ApplyActions([Meter(1), Output'],
  },
  'replies.txt': {
+  'flow_removed (real switch) @OF1.5': ['FlowRemoved(FlowRemoved { cookie: 0, priority: 1, reason: 2'],
   'features_reply (real switch) @OF1.0': ['datapath_id: 2748', 'n_tables: 254', 'name: "p1"', 'name: "br0"'],
   'features_reply (real switch) @OF1.3': ['datapath_id: 2748', 'ports: []'],
   'stats/port_desc_reply (real switch) @OF1.3': ['port_no: 4294967294', 'name: "p2"'],
@@ -116,6 +117,8 @@ exp = {
   'nx/flow_mod_table_id_disable-hand @OF1.0': ['Nx(FlowModTableId(false))'],
  },
  'replies_mods.txt': {
+  'stats/flow_reply (real switch) @OF1.5': ['Flow15([FlowStats15 { table_id: 0, reason: 0, priority: 32768', 'flags: 4', 'IdleTime(', 'PacketCount(0), ByteCount(0)'],
+  'stats/aggregate_reply (real switch) @OF1.5': ['Aggregate15([PacketCount(0), ByteCount(0), FlowCount(2)])'],
   'nx/dump_flows_reply (real switch) @OF1.0': ['NxFlow([NxFlowStats { stats: FlowStats { table_id: 0', 'cookie: 119', 'ct_state=0x20/0x20'],
   'nx/dump_aggregate_reply (real switch) @OF1.0': ['NxAggregate(AggregateStats { packet_count: 0, byte_count: 0, flow_count: 2 })'],
   'stats/port_stats_reply_one (real switch) @OF1.0': ['PortStats([PortStats { port_no: 2,'],
