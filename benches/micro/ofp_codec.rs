@@ -18,7 +18,8 @@ fn flow_mod() -> FlowMod {
     f.match_.set_u64(Field::InPort, 3);
     f.match_.set_u64(Field::EthType, 0x0800);
     f.match_.set_u64(Field::IpProto, 6);
-    f.match_.set_masked_u64(Field::Ipv4Dst, 0x0a01_0200, 0xffff_ff00);
+    f.match_
+        .set_masked_u64(Field::Ipv4Dst, 0x0a01_0200, 0xffff_ff00);
     f.match_.set_u64(Field::TcpDst, 443);
     f.instructions = vec![Instruction::ApplyActions(vec![
         Action::PushVlan(0x8100),

@@ -84,7 +84,9 @@ fn group_mod_15_bucket_array_and_properties() {
     assert_eq!(err(&msg(6, 15, &b)), ErrorKind::GroupModFailedBadBucket);
     // weight property with a bad length.
     let b = g.replacen("0000 0008 000a 0000", "0000 0006 000a 0000", 1);
-    assert_eq!(err(&msg(6, 15, &b)), ErrorKind::GroupModFailedBadBucket);
+    assert_eq!(err(&msg(6, 15, &b)), ErrorKind::BadPropertyBadLen);
+    let b = g.replacen("0000 0008 000a 0000", "0000 0010 000a 0000", 1);
+    assert_eq!(err(&msg(6, 15, &b)), ErrorKind::BadPropertyBadLen);
 }
 
 // METER_MOD: add, kbps, meter 1, one drop band.
@@ -116,7 +118,7 @@ fn truncated_control_bodies() {
         (4, 24, "00000002 00000000 00000000"),
         (4, 28, "00000001 00000002"),
         (5, 33, "00000001 0000"),
-        (5, 34, "00000001 0000 0000"),
+        (5, 34, "00000001 0000"),
     ] {
         assert_eq!(
             err(&msg(v, t, body)),
@@ -133,12 +135,17 @@ fn bundle_add_inner_message() {
     // Inner length past the end.
     assert_eq!(
         err(&msg(5, 34, "00000001 0000 0003 0502 0010 00000009")),
-        ErrorKind::BadRequestBadLen
+        ErrorKind::BundleFailedMsgBadLen
     );
     // Inner length below a header.
     assert_eq!(
         err(&msg(5, 34, "00000001 0000 0003 0502 0004 00000009")),
-        ErrorKind::BadRequestBadLen
+        ErrorKind::BundleFailedMsgBadLen
+    );
+    // No inner header at all.
+    assert_eq!(
+        err(&msg(5, 34, "00000001 0000 0003 0502")),
+        ErrorKind::BundleFailedMsgBadLen
     );
     // Inner version differs.
     assert_eq!(
@@ -152,7 +159,7 @@ fn bundle_add_inner_message() {
             34,
             "00000001 0000 0003 0521 0010 00000009 00000001 0000 0000"
         )),
-        ErrorKind::BadRequestBadType
+        ErrorKind::BundleFailedMsgUnsup
     );
 }
 
@@ -242,6 +249,32 @@ fn ct_nat_learn_malformed() {
             "1010 00000002 0000 0000 0000 0000 0001"
         ))),
         ErrorKind::BadActionBadArgument
+    );
+}
+
+#[test]
+fn bad_properties() {
+    // 1.4 PORT_MOD with a property shorter than its header.
+    let pm = "00000002 00000000 aa55aa55000e 0000 00000001 00000001";
+    ok(&msg(5, 16, &format!("{pm} 0000 0008 00000000")));
+    assert_eq!(
+        err(&msg(5, 16, &format!("{pm} 0000 0002 00000000"))),
+        ErrorKind::BadPropertyBadLen
+    );
+    // 1.4 SET_ASYNC with a property of length 12.
+    assert_eq!(
+        err(&msg(5, 28, "0000 000c 00000001 00000000")),
+        ErrorKind::BadPropertyBadLen
+    );
+    // Their wire codes are 1.4's OFPET_BAD_PROPERTY / OFPET_BUNDLE_FAILED.
+    use ofproto::ofp::{ErrorCode, Version};
+    assert_eq!(
+        ErrorKind::BadPropertyBadLen.code(Version::V1_4),
+        ErrorCode::Std(14, 1)
+    );
+    assert_eq!(
+        ErrorKind::BundleFailedMsgBadLen.code(Version::V1_5),
+        ErrorCode::Std(17, 8)
     );
 }
 

@@ -13,7 +13,8 @@
 //! * Decoding never panics. A bucket whose length is below its fixed part,
 //!   not a multiple of 8, or past the end is `GroupModFailedBadBucket`; an
 //!   unknown command `GroupModFailedBadCommand`; an unknown group type
-//!   `GroupModFailedBadType`; a truncated fixed part `BadRequestBadLen`.
+//!   `GroupModFailedBadType`; a truncated fixed part `BadRequestBadLen`; a
+//!   1.5 bucket property with a bad length `BadPropertyBadLen`.
 //!   Errors inside a bucket's actions are the action errors.
 //! * OpenFlow 1.5 group properties (and unknown bucket properties) are kept
 //!   as bytes so that decode -> encode reproduces the message.
@@ -260,7 +261,7 @@ fn decode_buckets(
                 let ptype = b.peek_u16(0)?;
                 let plen = usize::from(b.peek_u16(2)?);
                 if plen < 4 || plen > b.remaining() {
-                    return Err(bad);
+                    return Err(ErrorKind::BadPropertyBadLen);
                 }
                 let mut p = b.sub(round8_within(plen, b.remaining()), bad)?;
                 match (ptype, plen) {
@@ -276,7 +277,7 @@ fn decode_buckets(
                         p.skip(4)?;
                         bucket.watch_group = p.u32()?;
                     }
-                    (0..=2, _) => return Err(bad),
+                    (0..=2, _) => return Err(ErrorKind::BadPropertyBadLen),
                     _ => bucket.other_properties.extend_from_slice(p.rest()),
                 }
             }
