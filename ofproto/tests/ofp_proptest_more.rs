@@ -304,6 +304,25 @@ proptest! {
     }
 
     #[test]
+    fn nx_packet_in2_roundtrip(
+        packet in prop::collection::vec(any::<u8>(), 0..80),
+        o in any::<(Option<u32>, Option<u32>, Option<u8>, Option<u64>, Option<u8>, bool)>(),
+        userdata in prop::option::of(prop::collection::vec(any::<u8>(), 0..20)),
+        cont in prop::option::of(prop::collection::vec(any::<u8>(), 0..20)),
+    ) {
+        let mut md = ofproto::ofp::Match::new();
+        md.set_u64(ofproto::ofp::Field::InPort, 7);
+        let p = ofproto::ofp::NxPacketIn2 {
+            packet, full_len: o.0, buffer_id: o.1, table_id: o.2, cookie: o.3, reason: o.4,
+            metadata: o.5.then_some(md), userdata, continuation: cont, other: Vec::new(),
+        };
+        let m = Message::Nx(NxMessage::PacketIn2(p));
+        for v in [Version::V1_0, Version::V1_3, Version::V1_5] {
+            prop_assert_eq!(&roundtrip(&m, v), &m);
+        }
+    }
+
+    #[test]
     fn oxs_stats_roundtrip_in_1_5(x in any::<(u64, u64, u32, u32, u16, u8)>(), acts in prop::collection::vec(arb_simple_action(), 0..3)) {
         use ofproto::ofp::multipart::{AggregateStats, FlowStats};
         use ofproto::ofp::{FlowRemoved, FlowStats15, Match, OxsEntry};

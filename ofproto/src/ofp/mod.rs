@@ -92,7 +92,7 @@ pub use meter::{
     Band, BandKind, MeterConfig, MeterFeatures, MeterMod, MeterModCommand, MeterStats,
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
-pub use nicira::{NxFlowMod, NxFlowStats, NxMessage};
+pub use nicira::{NxFlowMod, NxFlowStats, NxMessage, NxPacketIn2};
 pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
 pub use oxs::{FlowStats15, OxsEntry};

@@ -117,6 +117,8 @@ exp = {
   'nx/flow_mod_table_id_disable-hand @OF1.0': ['Nx(FlowModTableId(false))'],
  },
  'replies_mods.txt': {
+  'nx_packet_in2 (real switch) @OF1.0': ['Nx(PacketIn2(NxPacketIn2 { packet: [255, 255, 255, 255, 255, 255', 'table_id: Some(0), cookie: None, reason: Some(1), metadata: Some(Match(in_port=0xfffffffd))'],
+  'nx_packet_in2 (real switch) @OF1.3': ['Nx(PacketIn2(NxPacketIn2 {', 'reason: Some(1)'],
   'stats/flow_reply (real switch) @OF1.5': ['Flow15([FlowStats15 { table_id: 0, reason: 0, priority: 32768', 'flags: 4', 'IdleTime(', 'PacketCount(0), ByteCount(0)'],
   'stats/aggregate_reply (real switch) @OF1.5': ['Aggregate15([PacketCount(0), ByteCount(0), FlowCount(2)])'],
   'nx/dump_flows_reply (real switch) @OF1.0': ['NxFlow([NxFlowStats { stats: FlowStats { table_id: 0', 'cookie: 119', 'ct_state=0x20/0x20'],
