@@ -162,6 +162,11 @@ pub enum RequestBody {
     NxFlow(FlowStatsRequest),
     /// Nicira NXST_AGGREGATE.
     NxAggregate(FlowStatsRequest),
+    /// Nicira NXST_GROUP_DESC (groups over OpenFlow 1.0).
+    NxGroupDesc {
+        /// Group, or [`GROUP_ALL`].
+        group_id: u32,
+    },
     /// Anything else: type and body bytes.
     Other {
         /// Multipart type.
@@ -297,6 +302,8 @@ pub enum ReplyBody {
     NxFlow(Vec<NxFlowStats>),
     /// Nicira NXST_AGGREGATE reply.
     NxAggregate(AggregateStats),
+    /// Nicira NXST_GROUP_DESC reply (1.5 layout, the connection's actions).
+    NxGroupDesc(Vec<GroupDesc>),
     /// Anything else.
     Other {
         /// Multipart type.
@@ -346,9 +353,8 @@ fn nx_stats_subtype(
     let (Ok(vendor), Ok(sub)) = (p.u32(), p.u32()) else {
         return Ok(None);
     };
-    if vendor != nicira::VENDOR
-        || !(sub == nicira::subtypes::ST_FLOW || sub == nicira::subtypes::ST_AGGREGATE)
-    {
+    use nicira::subtypes::{ST_AGGREGATE, ST_FLOW, ST_GROUP_DESC};
+    if vendor != nicira::VENDOR || !matches!(sub, ST_FLOW | ST_AGGREGATE | ST_GROUP_DESC) {
         return Ok(None);
     }
     if version == Version::V1_0 {
@@ -434,11 +440,16 @@ impl MultipartRequest {
         let (t, flags) = read_hdr(version, r)?;
         let v10 = version == Version::V1_0;
         if let Some(sub) = nx_stats_subtype(version, t, r)? {
-            let q = nicira::decode_flow_stats_request(r)?;
-            let body = if sub == nicira::subtypes::ST_FLOW {
-                RequestBody::NxFlow(q)
-            } else {
-                RequestBody::NxAggregate(q)
+            let body = match sub {
+                nicira::subtypes::ST_FLOW => {
+                    RequestBody::NxFlow(nicira::decode_flow_stats_request(r)?)
+                }
+                nicira::subtypes::ST_AGGREGATE => {
+                    RequestBody::NxAggregate(nicira::decode_flow_stats_request(r)?)
+                }
+                _ => RequestBody::NxGroupDesc {
+                    group_id: id_pad(r)?,
+                },
             };
             return Ok(MultipartRequest { flags, body });
         }
@@ -536,7 +547,9 @@ impl MultipartRequest {
             RequestBody::TableFeatures(_) => ty::TABLE_FEATURES,
             RequestBody::TableDesc => ty::TABLE_DESC,
             RequestBody::QueueDesc { .. } => ty::QUEUE_DESC,
-            RequestBody::NxFlow(_) | RequestBody::NxAggregate(_) => ty::EXPERIMENTER,
+            RequestBody::NxFlow(_)
+            | RequestBody::NxAggregate(_)
+            | RequestBody::NxGroupDesc { .. } => ty::EXPERIMENTER,
             RequestBody::Other { ty, .. } => *ty,
         };
         check_type_in_version(version, t)?;
@@ -549,6 +562,12 @@ impl MultipartRequest {
             RequestBody::NxAggregate(q) => {
                 write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, w);
                 return nicira::encode_flow_stats_request(q, w);
+            }
+            RequestBody::NxGroupDesc { group_id } => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_GROUP_DESC, w);
+                w.put_u32(*group_id);
+                w.put_u32(0);
+                return Ok(());
             }
             _ => {}
         }
@@ -756,7 +775,9 @@ impl ReplyBody {
             ReplyBody::QueueDesc(_) => ty::QUEUE_DESC,
             ReplyBody::Flow15(_) => ty::FLOW,
             ReplyBody::Aggregate15(_) => ty::AGGREGATE,
-            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) => ty::EXPERIMENTER,
+            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) | ReplyBody::NxGroupDesc(_) => {
+                ty::EXPERIMENTER
+            }
             ReplyBody::Other { ty, .. } => *ty,
         }
     }
@@ -771,6 +792,9 @@ impl ReplyBody {
             }
             ReplyBody::NxAggregate(_) => {
                 write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, &mut w)
+            }
+            ReplyBody::NxGroupDesc(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_GROUP_DESC, &mut w)
             }
             _ => {}
         }
@@ -816,6 +840,7 @@ impl ReplyBody {
             ReplyBody::NxFlow(v) => each(&mut out, v, |x, w| {
                 nicira::encode_nx_flow_stats(version, x, w)
             })?,
+            ReplyBody::NxGroupDesc(v) => each(&mut out, v, |x, w| x.encode_nx(version, w))?,
             ReplyBody::NxAggregate(a) => {
                 let mut w = Vec::new();
                 w.put_u64(a.packet_count);
@@ -915,10 +940,14 @@ impl MultipartReply {
         let v15 = version >= Version::V1_5;
         let v10 = version == Version::V1_0;
         if let Some(sub) = nx_stats_subtype(version, t, r)? {
-            let body = if sub == nicira::subtypes::ST_FLOW {
-                ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
-            } else {
-                ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+            let body = match sub {
+                nicira::subtypes::ST_FLOW => {
+                    ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
+                }
+                nicira::subtypes::ST_AGGREGATE => {
+                    ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+                }
+                _ => ReplyBody::NxGroupDesc(list(r, |r| GroupDesc::decode_nx(version, r))?),
             };
             return Ok(MultipartReply { flags, body });
         }

@@ -2,8 +2,8 @@
 //! OpenFlow 1.0: NXT_SET_FLOW_FORMAT, NXT_FLOW_MOD (flow mods with an NXM
 //! match), NXT_FLOW_MOD_TABLE_ID, NXT_SET_PACKET_IN_FORMAT,
 //! NXT_SET_CONTROLLER_ID, NXT_ROLE_REQUEST/REPLY, NXT_PACKET_IN2 (what a
-//! switch sends `ovs-ofctl monitor`, which asks for it), and the NXST_FLOW
-//! and NXST_AGGREGATE statistics bodies.
+//! switch sends `ovs-ofctl monitor`, which asks for it), NXT_GROUP_MOD, and
+//! the NXST_FLOW, NXST_AGGREGATE and NXST_GROUP_DESC statistics bodies.
 //!
 //! Contract:
 //! * These messages are VENDOR/EXPERIMENTER messages with the Nicira id
@@ -30,6 +30,7 @@
 use super::Version;
 use super::actions::{decode_actions, encode_actions};
 use super::error::{EncodeError, ErrorKind, NX_VENDOR_ID};
+use super::group::GroupMod;
 use super::matching::Match;
 use super::messages::{FlowMod, FlowModCommand, of10_actions, of10_instructions};
 use super::multipart::{AggregateStats, FlowStats, FlowStatsRequest};
@@ -55,6 +56,10 @@ pub mod subtypes {
     pub const SET_CONTROLLER_ID: u32 = 20;
     /// NXT_PACKET_IN2.
     pub const PACKET_IN2: u32 = 30;
+    /// NXT_GROUP_MOD.
+    pub const GROUP_MOD: u32 = 31;
+    /// NXST_GROUP_DESC (statistics subtype).
+    pub const ST_GROUP_DESC: u32 = 8;
     /// NXST_FLOW (statistics subtype).
     pub const ST_FLOW: u32 = 0;
     /// NXST_AGGREGATE (statistics subtype).
@@ -109,6 +114,9 @@ pub enum NxMessage {
     RoleReply(u32),
     /// A packet-in in the NXT_PACKET_IN2 format.
     PacketIn2(NxPacketIn2),
+    /// Groups over OpenFlow 1.0: the 1.5 GROUP_MOD layout with the
+    /// connection's actions.
+    GroupMod(GroupMod),
 }
 
 /// NXT_PACKET_IN2 body.
@@ -325,6 +333,7 @@ impl NxMessage {
                 | SET_PACKET_IN_FORMAT
                 | SET_CONTROLLER_ID
                 | PACKET_IN2
+                | GROUP_MOD
         )
     }
 
@@ -340,6 +349,7 @@ impl NxMessage {
             NxMessage::RoleRequest(_) => ROLE_REQUEST,
             NxMessage::RoleReply(_) => ROLE_REPLY,
             NxMessage::PacketIn2(_) => PACKET_IN2,
+            NxMessage::GroupMod(_) => GROUP_MOD,
         }
     }
 
@@ -366,6 +376,7 @@ impl NxMessage {
             }
             FLOW_MOD => NxMessage::FlowMod(decode_nx_flow_mod(version, r)?),
             PACKET_IN2 => NxMessage::PacketIn2(NxPacketIn2::decode(r)?),
+            GROUP_MOD => NxMessage::GroupMod(GroupMod::decode_nx(version, r)?),
             _ => return Err(ErrorKind::BadRequestBadSubtype),
         })
     }
@@ -387,6 +398,7 @@ impl NxMessage {
             }
             NxMessage::FlowMod(f) => encode_nx_flow_mod(version, f, w)?,
             NxMessage::PacketIn2(p) => p.encode(w)?,
+            NxMessage::GroupMod(g) => g.encode_nx(version, w)?,
         }
         Ok(())
     }

@@ -86,6 +86,18 @@ for r in ['stats/flow_request', 'stats/aggregate_request']:
     for rep in recv_all(s, 0.4):
         lines.append(f"{r.replace('_request', '_reply')} (real switch)|15|hex|{rep.hex()}")
 s.close()
+# Groups over OpenFlow 1.0: NXT_GROUP_MOD of nx.txt, then NXST_GROUP_DESC.
+ofctl(4, 'del-groups')
+ofctl(4, 'add-group', 'group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,actions=mod_vlan_vid:7,output:2')
+s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+s.sendall(m(1, 0, b'', 1)); recv_all(s, 0.3)
+s.sendall(bytes.fromhex(nx['nx/group_add @OF1.0']))
+for rep in recv_all(s, 0.3):
+    lines.append(f"nx/group_add_reply (real switch)|10|hex|{rep.hex()}")
+s.sendall(bytes.fromhex(nx['nx/group_dump @OF1.0']))
+for rep in recv_all(s, 0.4):
+    lines.append(f"nx/group_desc_reply (real switch)|10|hex|{rep.hex()}")
+s.close()
 # NXT_PACKET_IN2: ask for the format, then send a packet to the controller
 # (packet-out of messages.txt with output:CONTROLLER), at 1.0 and 1.3.
 po_gold = {1: msgs['packet_out/output @OF1.0'], 4: msgs['packet_out/output @OF1.3']}
