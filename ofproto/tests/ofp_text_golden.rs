@@ -1,6 +1,6 @@
 //! Golden tables checked in both directions between hex and text.
 //!
-//! Every flow-mod block of `tests/data/ofp/{actions,actions2,match,messages,nx}.txt`
+//! Every flow-mod block of `tests/data/ofp/{actions,actions2,match,match2,messages,nx}.txt`
 //! carries the real `ovs-ofctl ofp-print` text of the message (`ADD <flow>`).
 //! For each one:
 //! * text -> encode: the flow text parsed with `ofproto::text::parse_flow`
@@ -254,6 +254,7 @@ fn flow_mods_text_and_hex_agree_both_ways() {
         "actions.txt",
         "actions2.txt",
         "match.txt",
+        "match2.txt",
         "messages.txt",
         "nx.txt",
     ] {

@@ -557,10 +557,24 @@ pub(crate) fn format_value(f: Field, v: &Value, mask: Option<&Value>) -> String 
             None => Disp(*v, Format::Mac).to_string(),
             Some(m) => format!("{}/{}", Disp(*v, Format::Mac), Disp(*m, Format::Mac)),
         },
+        // Open vSwitch prints hexadecimal with C's "%#x", which writes zero
+        // as "0".
         (_, fmt) => match mask {
-            None => Disp(*v, fmt).to_string(),
-            Some(m) => format!("{}/{}", Disp(*v, Format::Hex), Disp(*m, Format::Hex)),
+            None => c_hex(Disp(*v, fmt).to_string()),
+            Some(m) => format!(
+                "{}/{}",
+                c_hex(Disp(*v, Format::Hex).to_string()),
+                c_hex(Disp(*m, Format::Hex).to_string())
+            ),
         },
+    }
+}
+
+/// `0x0`, `0x00`, ... as `0`.
+fn c_hex(s: String) -> String {
+    match s.strip_prefix("0x") {
+        Some(d) if !d.is_empty() && d.bytes().all(|b| b == b'0') => "0".into(),
+        _ => s,
     }
 }
 
@@ -632,7 +646,8 @@ pub fn format_match(m: &Match) -> String {
         out.push(s);
     };
     for f in [
-        PktMark, RecircId, DpHash, ConjId, CtState, CtZone, CtMark, CtLabel,
+        PktMark, RecircId, DpHash, ConjId, CtState, CtZone, CtMark, CtLabel, CtNwSrc, CtNwDst,
+        CtIpv6Src, CtIpv6Dst, CtNwProto, CtTpSrc, CtTpDst,
     ] {
         emit(&mut out, &mut done, f);
     }
