@@ -278,7 +278,7 @@ pub fn of11_table(fm: &FlowMod) -> FlowMod {
 
 /// Sends `msgs` in windows with a barrier after each; returns the exit
 /// status (1 after printing the first error).
-fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
+pub fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
     for m in setup {
         match c.transact_noreply(m)? {
             Some((raw, e)) => return Ok(report_error(&raw, &e)),

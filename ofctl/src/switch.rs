@@ -179,9 +179,25 @@ pub fn parse_port(s: &str) -> Result<PortNo> {
     Ok(p)
 }
 
+/// A port argument: number, reserved name, or the name of one of the
+/// switch's ports (looked up only when needed).
+pub fn resolve_port(o: &Opts, target: &str, s: &str) -> Result<PortNo> {
+    if let Ok(p) = parse_port(s) {
+        return Ok(p);
+    }
+    let map = crate::names::fetch_ports(o, target)?;
+    map.iter()
+        .find(|(_, n)| n.as_str() == s)
+        .map(|(p, _)| *p)
+        .ok_or_else(|| anyhow::anyhow!("{target}: unknown port `{s}'"))
+}
+
 /// `dump-ports-desc [PORT]`.
 pub fn dump_ports_desc(o: &Opts, target: &str, port: Option<&str>) -> Result<i32> {
-    let port_no = port.map(parse_port).transpose()?.unwrap_or(ports::ANY);
+    let port_no = match port {
+        Some(p) => resolve_port(o, target, p)?,
+        None => ports::ANY,
+    };
     let mut c = Conn::open(target, o.versions)?;
     let v = c.version();
     // As ovs-ofctl: the port only filters with OpenFlow 1.5+, whose

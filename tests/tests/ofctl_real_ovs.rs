@@ -34,7 +34,7 @@ fn mask(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
-        let next = ["duration=", "idle_age=", "hard_age="]
+        let next = ["duration=", "duration:", "idle_age=", "hard_age="]
             .iter()
             .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
             .min();
@@ -526,4 +526,189 @@ fn mask_hides_times_only() {
         ),
         " cookie=0x0, duration=?, table=0, idle_age=?, hard_age=?, priority=1 actions=drop"
     );
+}
+
+#[test]
+fn groups_equal_ovs_ofctl() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    ovs.add_port("p2", 2);
+    let br = ovs.bridge().to_string();
+    let dir = TempDir::new("ofctlgrp");
+    let file = dir.join("groups.txt");
+    std::fs::write(
+        &file,
+        "group_id=1,type=all,bucket=output:1,bucket=output:p2\n\
+         # comment\n\
+         group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,actions=mod_dl_src:00:00:00:00:00:01,output:2\n\
+         group_id=3,type=ff,bucket=watch_port:1,actions=output:1,bucket=watch_port:2,actions=output:2\n\
+         group_id=4,type=indirect,bucket=actions=mod_nw_dst:10.0.0.1,output:2\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    for v in ["OpenFlow13", "OpenFlow15"] {
+        ours_ok(&ovs, &["-O", v, "del-groups", &br]);
+        ours_ok(&ovs, &["-O", v, "add-groups", &br, f]);
+        for dv in ["OpenFlow11", "OpenFlow13", "OpenFlow14", "OpenFlow15"] {
+            if dv == "OpenFlow11" {
+                continue; // our codec does not speak 1.1
+            }
+            same_output(&ovs, &["-O", dv, "dump-groups", &br]);
+            same_output(&ovs, &["-O", dv, "dump-group-stats", &br]);
+            same_output(&ovs, &["-O", dv, "dump-group-stats", &br, "group_id=2"]);
+        }
+        // A flow using a group; ref_count follows.
+        ours_ok(
+            &ovs,
+            &["-O", v, "add-flow", &br, "priority=5,actions=group:1"],
+        );
+        let st = ours_ok(&ovs, &["-O", v, "dump-group-stats", &br, "group_id=1"]);
+        assert!(
+            st.contains("group_id=1,") && st.contains("ref_count=1"),
+            "{st}"
+        );
+        ours_ok(&ovs, &["-O", v, "del-flows", &br]);
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "mod-group",
+                &br,
+                "group_id=2,type=all,bucket=output:2",
+            ],
+        );
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert!(d.contains("group_id=2,type=all,bucket="), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-groups", &br, "group_id=2"]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert!(
+            !d.contains("group_id=2,") && d.contains("group_id=3,"),
+            "{d}"
+        );
+        ours_ok(&ovs, &["-O", v, "del-groups", &br]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert_eq!(d.lines().count(), 1, "{d}");
+    }
+    // Clear errors: a weight outside a select group; OpenFlow 1.0.
+    let o = ours(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-group",
+            &br,
+            "group_id=9,type=all,bucket=weight:2,output:1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("weight:2"));
+    let o = ours(
+        &ovs,
+        &["add-group", &br, "group_id=9,type=all,bucket=output:1"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-O OpenFlow13"));
+}
+
+#[test]
+fn meters_equal_ovs_ofctl() {
+    let ovs = RealOvsVswitchd::start();
+    let br = ovs.bridge().to_string();
+    for v in ["OpenFlow13", "OpenFlow15"] {
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "add-meter",
+                &br,
+                "meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100",
+            ],
+        );
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "add-meter",
+                &br,
+                "meter=2,pktps,stats,band=type=drop,rate=10",
+            ],
+        );
+        for dv in ["OpenFlow13", "OpenFlow15"] {
+            same_output(&ovs, &["-O", dv, "dump-meters", &br]);
+            same_output(&ovs, &["-O", dv, "dump-meters", &br, "meter=2"]);
+            same_output(&ovs, &["-O", dv, "meter-stats", &br]);
+            same_output(&ovs, &["-O", dv, "meter-stats", &br, "meter=1"]);
+        }
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "mod-meter",
+                &br,
+                "meter=2,pktps,band=type=drop,rate=20",
+            ],
+        );
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br, "meter=2"]);
+        assert!(d.contains("type=drop rate=20"), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-meters", &br, "meter=1"]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br]);
+        assert!(!d.contains("meter=1 ") && d.contains("meter=2 "), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-meters", &br]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br]);
+        assert_eq!(d.lines().count(), 1, "{d}");
+    }
+    let o = ours(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-meter",
+            &br,
+            "meter=3,kbps,band=type=zap,rate=1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("zap"));
+    let o = ours(&ovs, &["dump-meters", &br]);
+    assert_eq!(o.status.code(), Some(1), "meters need OpenFlow 1.3");
+}
+
+#[test]
+fn ports_stats_and_mod_port() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    ovs.add_port("p2", 2);
+    let br = ovs.bridge().to_string();
+    // Give p1 some tx traffic.
+    ours_ok(
+        &ovs,
+        &[
+            "packet-out",
+            &br,
+            "in_port=LOCAL packet=0002000000010002000000020800450000140000000040ff0000c0a80001c0a80002 actions=output:1",
+        ],
+    );
+    for v in VERSIONS {
+        same_output(&ovs, &["-O", v, "dump-ports", &br]);
+        same_output(&ovs, &["-O", v, "dump-ports", &br, "1"]);
+        same_output(&ovs, &["-O", v, "dump-ports", &br, "p2"]);
+    }
+    ours_ok(&ovs, &["mod-port", &br, "p1", "down"]);
+    assert!(
+        ovs.ovs_ofctl(&["show", &br])
+            .contains("config:     PORT_DOWN")
+    );
+    ours_ok(&ovs, &["-O", "OpenFlow13", "mod-port", &br, "1", "up"]);
+    ours_ok(&ovs, &["mod-port", &br, "p2", "no-flood"]);
+    let s = ovs.ovs_ofctl(&["show", &br]);
+    assert!(!s.contains("PORT_DOWN") && s.contains("NO_FLOOD"), "{s}");
+    let o = ours(&ovs, &["mod-port", &br, "p9", "up"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("p9"));
+    let o = ours(&ovs, &["mod-port", &br, "p1", "sideways"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sideways"));
 }

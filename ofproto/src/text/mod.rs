@@ -15,6 +15,8 @@
 
 mod actions;
 mod fields;
+pub mod group;
+pub mod meter;
 pub mod stats;
 
 use crate::ofp::{Instruction, Match};

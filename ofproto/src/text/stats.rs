@@ -431,6 +431,44 @@ pub fn format_port(out: &mut String, p: &Port, version: Version) {
     );
 }
 
+/// One port's counters as `dump-ports` prints them (three lines with the
+/// duration from OpenFlow 1.3 on). Unknown counters (all ones) print `?`.
+pub fn format_port_stats(out: &mut String, p: &crate::ofp::PortStats, version: Version) {
+    let c = |out: &mut String, name: &str, v: u64, last: bool| {
+        out.push_str(name);
+        if v == u64::MAX {
+            out.push('?');
+        } else {
+            let _ = write!(out, "{v}");
+        }
+        out.push_str(if last { "\n" } else { ", " });
+    };
+    out.push_str("  port ");
+    if p.port_no < 10 {
+        out.push(' ');
+    }
+    out.push_str(&port_name(p.port_no));
+    out.push_str(": rx ");
+    c(out, "pkts=", p.rx_packets, false);
+    c(out, "bytes=", p.rx_bytes, false);
+    c(out, "drop=", p.rx_dropped, false);
+    c(out, "errs=", p.rx_errors, false);
+    c(out, "frame=", p.rx_frame_err, false);
+    c(out, "over=", p.rx_over_err, false);
+    c(out, "crc=", p.rx_crc_err, true);
+    out.push_str("           tx ");
+    c(out, "pkts=", p.tx_packets, false);
+    c(out, "bytes=", p.tx_bytes, false);
+    c(out, "drop=", p.tx_dropped, false);
+    c(out, "errs=", p.tx_errors, false);
+    c(out, "coll=", p.collisions, true);
+    if version >= Version::V1_3 && p.duration_sec != u32::MAX {
+        out.push_str("           duration=");
+        format_duration(out, p.duration_sec, p.duration_nsec);
+        out.push('\n');
+    }
+}
+
 /// Ports sorted by number as `ovs-ofctl` prints them (`LOCAL` last).
 pub fn sort_ports(ports: &mut [Port]) {
     ports.sort_by_key(|p| p.port_no);
