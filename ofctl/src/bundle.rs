@@ -57,7 +57,7 @@ pub fn send_bundle(c: &mut Conn, mods: &[ParsedMod]) -> Result<i32> {
     }
     let mut buf = Vec::with_capacity(mods.len() * 160);
     for m in mods {
-        let fm = crate::flows::of11_table(&m.fm);
+        let fm = crate::flows::of11_table(m.fm.clone());
         let xid = next_xid();
         let inner = Message::FlowMod(fm)
             .encode(v, xid)

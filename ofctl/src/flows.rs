@@ -29,7 +29,7 @@ use ofproto::ofp::{
     FlowMod, FlowModCommand, Match, Message, MultipartRequest, PortNo, RequestBody, Version,
 };
 use ofproto::text::stats::{FlowAges, format_aggregate, format_flow_stats, msg_header};
-use ofproto::text::{Flow, parse_flow};
+use ofproto::text::{Flow, parse_flow_ext};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -68,69 +68,67 @@ const FLAG_WORDS: [(&str, u16); 5] = [
 /// `out_group=`, `importance=` and the flag words).
 pub fn parse_flow_mod(text: &str, command: FlowModCommand) -> Result<ParsedMod> {
     let s = text.trim();
-    let act = find_actions(s);
-    let (head, tail) = match act {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    };
-    let mut fm = FlowMod::new(command);
-    let mut kept = Vec::new();
-    let mut explicit_table = false;
-    for tok in head
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-    {
-        let (k, v) = match tok.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (tok, None),
-        };
-        match (k, v) {
-            ("out_port", Some(v)) => fm.out_port = crate::switch::parse_port(v)?,
-            ("out_group", Some(v)) => {
-                fm.out_group = match v {
-                    "any" | "ANY" => 0xffff_ffff,
-                    _ => v
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("invalid out_group '{v}'"))?,
-                }
-            }
-            ("importance", Some(v)) => {
-                fm.importance = v
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("invalid importance '{v}'"))?
-            }
-            (w, None) if FLAG_WORDS.iter().any(|f| f.0 == w) => {
-                fm.flags |= FLAG_WORDS.iter().find(|f| f.0 == w).map_or(0, |f| f.1);
-            }
-            _ => {
-                if k == "table" {
-                    explicit_table = true;
-                }
-                kept.push(tok);
-            }
-        }
-    }
     let is_del = matches!(
         command,
         FlowModCommand::Delete | FlowModCommand::DeleteStrict
     );
-    if tail.is_empty() && !is_del {
-        bail!("must specify an action ('actions=' missing in '{s}')");
-    }
-    if !tail.is_empty() && is_del {
+    if is_del && find_actions(s).is_some() {
         bail!("actions are not allowed when deleting flows ('{s}')");
     }
-    let rebuilt = format!(
-        "{}{}{}",
-        kept.join(","),
-        if kept.is_empty() { "" } else { "," },
-        if tail.is_empty() {
-            "actions=drop"
-        } else {
-            tail
+    let mut fm = FlowMod::new(command);
+    let head = &s[..find_actions(s).unwrap_or(s.len())];
+    let explicit_table = head
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|t| t.starts_with("table="));
+    let mut bad: Option<anyhow::Error> = None;
+    let f = parse_flow_ext(s, !is_del, |k, v| {
+        let r: Result<bool> = (|| {
+            Ok(match (k, v) {
+                ("out_port", Some(v)) => {
+                    fm.out_port = crate::switch::parse_port(v)?;
+                    true
+                }
+                ("out_group", Some(v)) => {
+                    fm.out_group = match v {
+                        "any" | "ANY" => 0xffff_ffff,
+                        _ => v
+                            .parse()
+                            .map_err(|_| anyhow::anyhow!("invalid out_group '{v}'"))?,
+                    };
+                    true
+                }
+                ("importance", Some(v)) => {
+                    fm.importance = v
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("invalid importance '{v}'"))?;
+                    true
+                }
+                (w, None) => match FLAG_WORDS.iter().find(|f| f.0 == w) {
+                    Some(f) => {
+                        fm.flags |= f.1;
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            })
+        })();
+        r.map_err(|e| {
+            let msg = ofproto::text::ParseError(e.to_string());
+            bad = Some(e);
+            msg
+        })
+    });
+    let f: Flow = match (f, bad) {
+        (Ok(f), _) => f,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => {
+            if e.0.contains("'actions=' missing") {
+                bail!("must specify an action ('actions=' missing in '{s}')");
+            }
+            bail!("{e}")
         }
-    );
-    let f: Flow = parse_flow(&rebuilt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
     if command == FlowModCommand::Add && f.cookie_mask != 0 {
         bail!("cannot set cookie mask when adding a flow ('{s}')");
     }
@@ -145,9 +143,7 @@ pub fn parse_flow_mod(text: &str, command: FlowModCommand) -> Result<ParsedMod> 
     fm.idle_timeout = f.idle_timeout;
     fm.hard_timeout = f.hard_timeout;
     fm.match_ = f.match_;
-    if !is_del {
-        fm.instructions = f.instructions;
-    }
+    fm.instructions = f.instructions;
     Ok(ParsedMod { fm, explicit_table })
 }
 
@@ -224,7 +220,7 @@ pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Resul
 /// Encodes the flow mods for `v`, adding the Nicira set-up messages an
 /// OpenFlow 1.0 connection needs. Returns the messages (each as bytes, with
 /// a fresh xid) in order.
-fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Message>)> {
+fn encode_mods(c: &Conn, mods: Vec<ParsedMod>) -> Result<(Vec<Message>, Vec<Message>)> {
     let v = c.version();
     let mut setup = Vec::new();
     let mut msgs = Vec::with_capacity(mods.len());
@@ -234,13 +230,14 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
             .any(|m| m.explicit_table && m.fm.table_id != 0xff);
         let mut use_nxm = false;
         let mut fms = Vec::with_capacity(mods.len());
+        let mut scratch = Vec::with_capacity(64);
         for m in mods {
-            let mut fm = m.fm.clone();
+            let mut fm = m.fm;
             if fm.table_id == 0xff || !need_tid {
                 fm.table_id = 0;
             }
-            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut Vec::new()).is_err())
-            {
+            scratch.clear();
+            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut scratch).is_err()) {
                 use_nxm = true;
             }
             fms.push(fm);
@@ -256,15 +253,14 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
         return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
     }
     for m in mods {
-        msgs.push(Message::FlowMod(of11_table(&m.fm)));
+        msgs.push(Message::FlowMod(of11_table(m.fm)));
     }
     Ok((setup, msgs))
 }
 
 /// OpenFlow 1.1+ allow "all tables" (255) only for deletes: other commands
 /// without `table=` go to table 0, as `ovs-ofctl` sends them.
-pub fn of11_table(fm: &FlowMod) -> FlowMod {
-    let mut fm = fm.clone();
+pub fn of11_table(mut fm: FlowMod) -> FlowMod {
     if fm.table_id == 0xff
         && !matches!(
             fm.command,
@@ -311,10 +307,10 @@ pub fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Resul
 }
 
 /// Sends flow mods as configured (`--bundle` or windows).
-pub fn send_mods(o: &Opts, target: &str, mods: &[ParsedMod]) -> Result<i32> {
+pub fn send_mods(o: &Opts, target: &str, mods: Vec<ParsedMod>) -> Result<i32> {
     let mut c = Conn::open(target, o.versions)?;
     if o.bundle {
-        return crate::bundle::send_bundle(&mut c, mods);
+        return crate::bundle::send_bundle(&mut c, &mods);
     }
     let (setup, msgs) = encode_mods(&c, mods)?;
     send_windowed(&mut c, &setup, &msgs)
@@ -336,7 +332,7 @@ pub fn flow_mod_cmd(o: &Opts, target: &str, text: &str, cmd: Cmd) -> Result<i32>
             command,
         )?]
     };
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
 }
 
 /// `add-flows FILE`.
@@ -346,7 +342,39 @@ pub fn flow_mod_file(o: &Opts, target: &str, path: &str) -> Result<i32> {
     };
     let t = names::accept_names(&read_source(path)?, &pm, &tm)?;
     let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
+}
+
+/// `parse-flows FILE` (offline): parses a flow file and prints each flow
+/// mod as `COMMAND FLOW` in the `--no-stats` text, one per line.
+pub fn parse_flows(path: &str) -> Result<i32> {
+    let t = read_source(path)?;
+    let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
+    let mut out = String::with_capacity(mods.len() * 96);
+    for m in &mods {
+        let cmd = match m.fm.command {
+            FlowModCommand::Add => "add",
+            FlowModCommand::Modify => "modify",
+            FlowModCommand::ModifyStrict => "modify_strict",
+            FlowModCommand::Delete => "delete",
+            FlowModCommand::DeleteStrict => "delete_strict",
+        };
+        out.push_str(cmd);
+        out.push(' ');
+        format_flow_stats(
+            &mut out,
+            &stats_of_mod(&m.fm),
+            FlowAges::default(),
+            false,
+            Version::V1_0,
+        );
+        out.push('\n');
+    }
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        r => r.map(|_| 0).map_err(Into::into),
+    }
 }
 
 /// A dumped flow with its Nicira ages.
@@ -840,7 +868,7 @@ pub fn replace_flows(o: &Opts, target: &str, path: &str) -> Result<i32> {
     if mods.is_empty() {
         return Ok(0);
     }
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
 }
 
 /// `diff-flows SOURCE1 SOURCE2`: prints `-FLOW` for flows only in (or

@@ -87,6 +87,7 @@ Switch commands:
   diff-flows SOURCE1 SOURCE2  compare flows from two sources
   packet-out SWITCH \"in_port=P packet=HEX actions=A\"  send a packet
   dump-ports SWITCH [PORT]    print port statistics
+  parse-flows FILE            parse a flow file offline and print it
   mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
   add-group SWITCH GROUP      add a group (also add-groups FILE)
   mod-group SWITCH GROUP      modify a group
@@ -98,6 +99,7 @@ Switch commands:
   dump-meters SWITCH [METER]  print meter configurations
   meter-stats SWITCH [METER]  print meter statistics
   dump-ports SWITCH [PORT]    print port statistics
+  parse-flows FILE            parse a flow file offline and print it
   mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
   add-group SWITCH GROUP      add a group (also add-groups FILE)
   mod-group SWITCH GROUP      modify a group
@@ -235,6 +237,7 @@ fn run(args: &[String]) -> Result<i32> {
         ("diff-flows", 2, 2),
         ("packet-out", 2, 5),
         ("dump-ports", 1, 2),
+        ("parse-flows", 1, 1),
         ("mod-port", 3, 3),
         ("add-group", 2, 2),
         ("add-groups", 2, 2),
@@ -273,6 +276,7 @@ fn run(args: &[String]) -> Result<i32> {
         "diff-flows" => flows::diff_flows(&o, &a[0], &a[1]),
         "packet-out" => switch::packet_out(&o, &a[0], &a[1..]),
         "dump-ports" => groups::dump_ports(&o, &a[0], arg1),
+        "parse-flows" => flows::parse_flows(&a[0]),
         "mod-port" => groups::mod_port(&o, &a[0], &a[1], &a[2]),
         "add-group" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, false),
         "add-groups" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, true),

@@ -108,7 +108,19 @@ pub fn format_flow_stats(
     if fs.priority != DEFAULT_PRIORITY {
         let _ = write!(out, "priority={}", fs.priority);
     }
-    let m = format_match(&display_match(&fs.match_));
+    let needs = [
+        Field::PacketType,
+        Field::IpDscp,
+        Field::VlanVid,
+        Field::VlanPcp,
+    ]
+    .iter()
+    .any(|f| fs.match_.get(*f).is_some());
+    let m = if needs {
+        format_match(&display_match(&fs.match_))
+    } else {
+        format_match(&fs.match_)
+    };
     if !m.is_empty() {
         if out.len() != len {
             out.push(',');
