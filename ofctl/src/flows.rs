@@ -186,7 +186,57 @@ fn read_source(path: &str) -> Result<String> {
 
 /// Parses a flow file; `default` is the command of lines without one.
 pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Result<Vec<ParsedMod>> {
-    let mut out = Vec::new();
+    // Large files are parsed in parallel, one chunk of whole lines per
+    // core; the result (and the first error, by line number) is the same as
+    // parsing in order.
+    const PARALLEL_MIN: usize = 1 << 20;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if text.len() < PARALLEL_MIN || threads < 2 {
+        return parse_lines(path, text, 0, default);
+    }
+    let mut chunks = Vec::with_capacity(threads);
+    let (mut start, mut first_line) = (0, 0);
+    for k in 1..=threads {
+        let end = if k == threads {
+            text.len()
+        } else {
+            let want = text.len() * k / threads;
+            text[want..].find('\n').map_or(text.len(), |i| want + i + 1)
+        };
+        if end > start {
+            let chunk = &text[start..end];
+            chunks.push((chunk, first_line));
+            first_line += chunk.matches('\n').count();
+            start = end;
+        }
+    }
+    let results: Vec<Result<Vec<ParsedMod>>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = chunks
+            .iter()
+            .map(|(c, l)| sc.spawn(move || parse_lines(path, c, *l, default)))
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("parser thread panicked")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(results.iter().map(|r| r.as_ref().map_or(0, Vec::len)).sum());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// Parses the lines of `text`, numbering them from `first_line + 1`.
+fn parse_lines(
+    path: &str,
+    text: &str,
+    first_line: usize,
+    default: FlowModCommand,
+) -> Result<Vec<ParsedMod>> {
+    let mut out = Vec::with_capacity(text.len() / 64);
     for (n, line) in text.lines().enumerate() {
         let line = match line.find('#') {
             Some(i) => &line[..i],
@@ -211,7 +261,8 @@ pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Resul
                 l = rest.trim();
             }
         }
-        let pm = parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", n + 1))?;
+        let pm =
+            parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", first_line + n + 1))?;
         out.push(pm);
     }
     Ok(out)
@@ -910,4 +961,69 @@ pub fn diff_flows(o: &Opts, a: &str, b: &str) -> Result<i32> {
     }
     print!("{s}");
     Ok(if differ { 2 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(n: usize, bad_at: Option<usize>) -> String {
+        let mut s = String::new();
+        for i in 1..=n {
+            if Some(i) == bad_at {
+                s.push_str("priority=1,tcp,tp_dst=99999,actions=drop\n");
+            } else {
+                s.push_str(&format!(
+                    "priority={},ip,nw_src=10.0.{}.{},actions=output:{}\n",
+                    i % 60000,
+                    (i >> 8) & 255,
+                    i & 255,
+                    i % 7 + 1
+                ));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn parallel_parse_keeps_order() {
+        let text = big(40_000, None);
+        assert!(text.len() > 1 << 20, "exercise the parallel path");
+        let mods = parse_flow_file("f", &text, FlowModCommand::Add).unwrap();
+        assert_eq!(mods.len(), 40_000);
+        for (i, m) in mods.iter().enumerate() {
+            assert_eq!(usize::from(m.fm.priority), (i + 1) % 60000);
+        }
+    }
+
+    #[test]
+    fn parallel_parse_reports_the_first_bad_line() {
+        let text = big(40_000, Some(37_001));
+        let e = parse_flow_file("f.txt", &text, FlowModCommand::Add).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.starts_with("f.txt:37001: ") && msg.contains("99999"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn flow_mod_keys() {
+        let m = parse_flow_mod(
+            "table=3,priority=7,out_port=2,send_flow_rem,tcp,actions=drop",
+            FlowModCommand::Modify,
+        )
+        .unwrap();
+        assert!(m.explicit_table);
+        assert_eq!(
+            (m.fm.table_id, m.fm.priority, m.fm.out_port, m.fm.flags),
+            (3, 7, 2, 1)
+        );
+        let d = parse_flow_mod("tcp", FlowModCommand::Delete).unwrap();
+        assert_eq!(d.fm.table_id, 0xff);
+        let e = parse_flow_mod("tcp,actions=drop", FlowModCommand::Delete).unwrap_err();
+        assert!(e.to_string().contains("not allowed"));
+        let e = parse_flow_mod("tcp", FlowModCommand::Add).unwrap_err();
+        assert!(e.to_string().contains("actions="), "{e}");
+    }
 }
