@@ -14,6 +14,7 @@ mod conn;
 mod flows;
 mod groups;
 mod json;
+mod monitor;
 mod names;
 mod nx;
 mod switch;
@@ -88,6 +89,8 @@ Switch commands:
   packet-out SWITCH \"in_port=P packet=HEX actions=A\"  send a packet
   dump-ports SWITCH [PORT]    print port statistics
   parse-flows FILE            parse a flow file offline and print it
+  monitor SWITCH [MISS-LEN]   print messages the switch sends
+  snoop SWITCH                print the switch's controller traffic
   mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
   add-group SWITCH GROUP      add a group (also add-groups FILE)
   mod-group SWITCH GROUP      modify a group
@@ -100,6 +103,8 @@ Switch commands:
   meter-stats SWITCH [METER]  print meter statistics
   dump-ports SWITCH [PORT]    print port statistics
   parse-flows FILE            parse a flow file offline and print it
+  monitor SWITCH [MISS-LEN]   print messages the switch sends
+  snoop SWITCH                print the switch's controller traffic
   mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
   add-group SWITCH GROUP      add a group (also add-groups FILE)
   mod-group SWITCH GROUP      modify a group
@@ -238,6 +243,8 @@ fn run(args: &[String]) -> Result<i32> {
         ("packet-out", 2, 5),
         ("dump-ports", 1, 2),
         ("parse-flows", 1, 1),
+        ("monitor", 1, 3),
+        ("snoop", 1, 1),
         ("mod-port", 3, 3),
         ("add-group", 2, 2),
         ("add-groups", 2, 2),
@@ -277,6 +284,8 @@ fn run(args: &[String]) -> Result<i32> {
         "packet-out" => switch::packet_out(&o, &a[0], &a[1..]),
         "dump-ports" => groups::dump_ports(&o, &a[0], arg1),
         "parse-flows" => flows::parse_flows(&a[0]),
+        "monitor" => monitor::monitor(&o, &a[0], &a[1..]),
+        "snoop" => monitor::snoop(&o, &a[0]),
         "mod-port" => groups::mod_port(&o, &a[0], &a[1], &a[2]),
         "add-group" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, false),
         "add-groups" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, true),

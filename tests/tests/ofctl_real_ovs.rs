@@ -712,3 +712,145 @@ fn ports_stats_and_mod_port() {
     let o = ours(&ovs, &["mod-port", &br, "p1", "sideways"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("sideways"));
 }
+
+/// Runs `program args` in the background until `done` holds for its
+/// stdout (or 10 s pass), then kills it and returns what it printed.
+fn background_until(
+    ovs: &RealOvsVswitchd,
+    program: &std::path::Path,
+    args: &[&str],
+    act: impl FnOnce(),
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = ovs
+        .tool(program)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let mut stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Let it connect and configure itself.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    act();
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done(&text) && std::time::Instant::now() < deadline {
+        if let Ok(b) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            text.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    // SIGTERM, so that ovs-ofctl flushes its buffered stdout on exit.
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .output();
+    if !tests::wait_for(std::time::Duration::from_secs(5), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    }) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    let _ = reader.join();
+    while let Ok(b) = rx.try_recv() {
+        text.push_str(&String::from_utf8_lossy(&b));
+    }
+    text
+}
+
+#[test]
+fn monitor_prints_async_messages() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    let br = ovs.bridge().to_string();
+    let ours_bin = our_bin("ofctl");
+    let act = || {
+        ours_ok(
+            &ovs,
+            &[
+                "packet-out",
+                &br,
+                "in_port=LOCAL packet=0002000000010002000000020800450000140000000040ff0000c0a80001c0a80002 actions=CONTROLLER:128",
+            ],
+        );
+        ours_ok(&ovs, &["mod-port", &br, "p1", "down"]);
+    };
+    let text = background_until(
+        &ovs,
+        &ours_bin,
+        &["-O", "OpenFlow13", "monitor", &br, "65534"],
+        act,
+        |t| t.contains("PACKET_IN") && t.matches("OFPT_PORT_STATUS").count() >= 2,
+    );
+    assert!(
+        text.contains(
+            "OFPT_PACKET_IN (OF1.3) (xid=0x0): table_id=0 cookie=0xffffffffffffffff total_len=34 in_port=LOCAL (via action) data_len=34 (unbuffered)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ipv4(src=192.168.0.1,dst=192.168.0.2"),
+        "{text}"
+    );
+    // PORT_STATUS: the port printed as `ovs-ofctl show` prints it.
+    let show = ovs.ovs_ofctl(&["-O", "OpenFlow13", "show", &br]);
+    let addr_line = show
+        .lines()
+        .find(|l| l.starts_with(" 1(p1): addr:"))
+        .expect("p1 in show")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "OFPT_PORT_STATUS (OF1.3) (xid=0x0): MOD:{addr_line}\n     config:     PORT_DOWN\n"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn snoop_shows_controller_traffic() {
+    use std::io::{Read, Write};
+    let ovs = RealOvsVswitchd::start();
+    let br = ovs.bridge().to_string();
+    // A minimal controller first: Open vSwitch closes a snoop connection
+    // when no controller is connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")]);
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).unwrap();
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf);
+    let text = background_until(
+        &ovs,
+        &our_bin("ofctl"),
+        &["snoop", &br],
+        || {
+            let mut s = &s;
+            s.write_all(&[4, 5, 0, 8, 0, 0, 0, 7]).unwrap();
+            let _ = s.read(&mut buf);
+        },
+        |t| t.contains("OFPT_FEATURES_REPLY"),
+    );
+    assert!(
+        text.contains("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x7):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OFPT_FEATURES_REPLY (OF1.3) (xid=0x7):"),
+        "{text}"
+    );
+    drop(s);
+}
