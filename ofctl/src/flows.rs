@@ -26,7 +26,8 @@ use crate::{Opts, names, nx};
 use anyhow::{Context, Result, bail};
 use ofproto::ofp::multipart::{FlowStats, FlowStatsRequest, ReplyBody};
 use ofproto::ofp::{
-    FlowMod, FlowModCommand, Match, Message, MultipartRequest, PortNo, RequestBody, Version,
+    Action, Field, FlowMod, FlowModCommand, Instruction, Match, MatchEntry, Message,
+    MultipartRequest, PortNo, RequestBody, Value, Version,
 };
 use ofproto::text::stats::{FlowAges, format_aggregate, format_flow_stats, msg_header};
 use ofproto::text::{Flow, parse_flow_ext};
@@ -304,9 +305,99 @@ fn encode_mods(c: &Conn, mods: Vec<ParsedMod>) -> Result<(Vec<Message>, Vec<Mess
         return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
     }
     for m in mods {
-        msgs.push(Message::FlowMod(of11_table(m.fm)));
+        let mut fm = of11_table(m.fm);
+        actions_for_of11(&fm.match_, &mut fm.instructions)?;
+        msgs.push(Message::FlowMod(fm));
     }
     Ok((setup, msgs))
+}
+
+/// Rewrites the OpenFlow 1.0-only actions of a flow for OpenFlow 1.1+, as
+/// `ovs-ofctl` encodes them there: `mod_tp_src/dst` become `set_field` on
+/// the flow's L4 protocol (`tcp_src`, `udp_dst`, ...; an error without a
+/// TCP, UDP or SCTP match), and `mod_vlan_vid`/`mod_vlan_pcp` become
+/// `set_field` on `vlan_vid`/`vlan_pcp`, preceded by `push_vlan:0x8100`
+/// unless the flow matches a VLAN header.
+pub fn actions_for_of11(m: &Match, ins: &mut [Instruction]) -> Result<()> {
+    let proto = m.exact(Field::IpProto);
+    let has_vlan = m
+        .get(Field::VlanTci)
+        .map(|e| e.value.to_u64() & e.mask_or_ones().to_u64() & 0x1000 != 0)
+        .unwrap_or(false)
+        || m.get(Field::VlanVid)
+            .map(|e| e.value.to_u64() & 0x1000 != 0)
+            .unwrap_or(false);
+    let set = |f: Field, v: u64| {
+        Action::SetField(MatchEntry {
+            field: f,
+            value: Value::from_u64(f.info().width, v),
+            mask: None,
+        })
+    };
+    for i in ins.iter_mut() {
+        let acts = match i {
+            Instruction::ApplyActions(a) | Instruction::WriteActions(a) => a,
+            _ => continue,
+        };
+        if !acts.iter().any(|a| {
+            matches!(
+                a,
+                Action::SetTpSrc(_)
+                    | Action::SetTpDst(_)
+                    | Action::SetVlanVid(_)
+                    | Action::SetVlanPcp(_)
+            )
+        }) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(acts.len() + 1);
+        let mut pushed = has_vlan;
+        for a in acts.drain(..) {
+            match a {
+                Action::SetTpSrc(p) | Action::SetTpDst(p) => {
+                    let src = matches!(a, Action::SetTpSrc(_));
+                    let f = match (proto, src) {
+                        (Some(6), true) => Field::TcpSrc,
+                        (Some(6), false) => Field::TcpDst,
+                        (Some(17), true) => Field::UdpSrc,
+                        (Some(17), false) => Field::UdpDst,
+                        (Some(132), true) => Field::SctpSrc,
+                        (Some(132), false) => Field::SctpDst,
+                        _ => bail!(
+                            "mod_tp_{}:{p} needs a tcp, udp or sctp match with OpenFlow 1.1 or later",
+                            if src { "src" } else { "dst" }
+                        ),
+                    };
+                    out.push(set(f, u64::from(p)));
+                }
+                Action::SetVlanVid(v) => {
+                    if !pushed {
+                        out.push(Action::PushVlan(0x8100));
+                        pushed = true;
+                    }
+                    out.push(set(Field::VlanVid, 0x1000 | u64::from(v & 0xfff)));
+                }
+                Action::SetVlanPcp(p) => {
+                    if !pushed {
+                        out.push(Action::PushVlan(0x8100));
+                        pushed = true;
+                    }
+                    out.push(set(Field::VlanPcp, u64::from(p & 7)));
+                }
+                Action::PopVlan => {
+                    pushed = false;
+                    out.push(a);
+                }
+                Action::PushVlan(_) => {
+                    pushed = true;
+                    out.push(a);
+                }
+                other => out.push(other),
+            }
+        }
+        *acts = out;
+    }
+    Ok(())
 }
 
 /// OpenFlow 1.1+ allow "all tables" (255) only for deletes: other commands
@@ -1005,6 +1096,26 @@ mod tests {
             msg.starts_with("f.txt:37001: ") && msg.contains("99999"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn of10_actions_for_of13() {
+        let mut m = parse_flow_mod(
+            "udp,actions=mod_tp_dst:53,mod_vlan_vid:5",
+            FlowModCommand::Add,
+        )
+        .unwrap()
+        .fm;
+        actions_for_of11(&m.match_, &mut m.instructions).unwrap();
+        assert_eq!(
+            ofproto::text::stats::format_actions_in(&m.instructions, Version::V1_3),
+            "set_field:53->udp_dst,push_vlan:0x8100,set_field:4101->vlan_vid"
+        );
+        let mut m = parse_flow_mod("ip,actions=mod_tp_dst:53", FlowModCommand::Add)
+            .unwrap()
+            .fm;
+        let e = actions_for_of11(&m.match_, &mut m.instructions).unwrap_err();
+        assert!(e.to_string().contains("mod_tp_dst:53"), "{e}");
     }
 
     #[test]

@@ -90,16 +90,19 @@ fn flow_file(n: usize) -> String {
                 i % 3 + 1
             ),
             1 => format!(
-                "priority={p},dl_src=00:00:00:00:{a:02x}:{b:02x},dl_dst=02:00:00:00:{a:02x}:{b:02x},dl_vlan=7,actions=mod_vlan_vid:{},output:2",
+                "priority={p},dl_src=00:00:00:00:{a:02x}:{b:02x},dl_dst=02:00:00:00:{a:02x}:{b:02x},actions=mod_vlan_vid:{},output:2",
                 i % 4000 + 1
             ),
             2 => format!("priority={p},ip,nw_src=10.{a}.{b}.0/24,actions=drop"),
             3 => format!(
-                "priority={p},tcp,nw_dst=192.168.{a}.{b},tp_dst={},actions=mod_nw_src:1.2.3.4,output:1",
+                "priority={p},tcp,nw_dst=192.168.{a}.{b},tp_dst={},actions=mod_nw_src:1.2.3.4,mod_tp_dst:8080,output:1",
                 1000 + i
             ),
             4 => format!("cookie={i:#x},priority={p},udp,tp_src={i},actions=NORMAL"),
-            5 => format!("priority={p},dl_vlan={},actions=output:3", i % 4095),
+            5 => format!(
+                "priority={p},dl_vlan={},actions=mod_vlan_pcp:3,output:3",
+                i % 4095
+            ),
             6 => format!(
                 "priority={p},hard_timeout=3600,icmp,icmp_type=8,nw_src=172.16.{a}.{b},actions=output:2,output:3"
             ),
