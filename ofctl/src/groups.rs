@@ -141,6 +141,17 @@ pub fn dump_groups(o: &Opts, target: &str, arg: Option<&str>) -> Result<i32> {
     let Parts::Ok(parts) = dump(&mut c, RequestBody::GroupDesc { group_id })? else {
         return Ok(1);
     };
+    if o.json {
+        let all: Vec<_> = parts
+            .iter()
+            .flat_map(|(_, r)| match &r.body {
+                ReplyBody::GroupDesc(g) => g.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        println!("{}", crate::json::groups_json(&all, v));
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         s.push_str(&msg_header("OFPST_GROUP_DESC reply", v, raw.header.xid));
@@ -172,6 +183,17 @@ pub fn dump_group_stats(o: &Opts, target: &str, arg: Option<&str>) -> Result<i32
     let Parts::Ok(parts) = dump(&mut c, RequestBody::Group { group_id })? else {
         return Ok(1);
     };
+    if o.json {
+        let all: Vec<_> = parts
+            .iter()
+            .flat_map(|(_, r)| match &r.body {
+                ReplyBody::Group(g) => g.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        println!("{}", crate::json::group_stats_json(&all));
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         s.push_str(&msg_header("OFPST_GROUP reply", v, raw.header.xid));
@@ -217,6 +239,23 @@ pub fn dump_meters(o: &Opts, target: &str, arg: Option<&str>, stats: bool) -> Re
     let Parts::Ok(parts) = dump(&mut c, body)? else {
         return Ok(1);
     };
+    if o.json {
+        let mut cfg = Vec::new();
+        let mut st = Vec::new();
+        for (_, r) in &parts {
+            match &r.body {
+                ReplyBody::MeterConfig(m) => cfg.extend(m.iter().cloned()),
+                ReplyBody::Meter(m) => st.extend(m.iter().cloned()),
+                _ => {}
+            }
+        }
+        if stats {
+            println!("{}", crate::json::meter_stats_json(&st));
+        } else {
+            println!("{}", crate::json::meters_json(&cfg));
+        }
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         let name = if stats {
@@ -264,6 +303,17 @@ pub fn dump_ports(o: &Opts, target: &str, port: Option<&str>) -> Result<i32> {
     let Parts::Ok(parts) = dump(&mut c, RequestBody::PortStats { port_no })? else {
         return Ok(1);
     };
+    if o.json {
+        let all: Vec<_> = parts
+            .iter()
+            .flat_map(|(_, r)| match &r.body {
+                ReplyBody::PortStats(p) => p.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        println!("{}", crate::json::port_stats_json(&all, v));
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         if let ReplyBody::PortStats(ps) = &r.body {

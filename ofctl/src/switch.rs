@@ -149,6 +149,14 @@ pub fn dump_desc(o: &Opts, target: &str) -> Result<i32> {
     let Parts::Ok(parts) = dump(&mut c, RequestBody::Desc)? else {
         return Ok(1);
     };
+    if o.json {
+        for (_, r) in &parts {
+            if let ReplyBody::Desc(d) = &r.body {
+                println!("{}", crate::json::desc_json(d));
+            }
+        }
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         s.push_str(&msg_header("OFPST_DESC reply", v, raw.header.xid));
@@ -205,6 +213,18 @@ pub fn dump_ports_desc(o: &Opts, target: &str, port: Option<&str>) -> Result<i32
     let Parts::Ok(parts) = dump(&mut c, RequestBody::PortDesc { port_no })? else {
         return Ok(1);
     };
+    if o.json {
+        let mut all: Vec<_> = parts
+            .iter()
+            .flat_map(|(_, r)| match &r.body {
+                ReplyBody::PortDesc(p) => p.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        ofproto::text::stats::sort_ports(&mut all);
+        println!("{}", crate::json::port_desc_json(&all, v));
+        return Ok(0);
+    }
     print_port_parts(&parts, v);
     Ok(0)
 }

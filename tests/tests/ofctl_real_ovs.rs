@@ -519,6 +519,46 @@ fn json_output_lists_every_flow() {
     let a = ours_ok(&ovs, &["--format", "json", "dump-aggregate", &br]);
     let a: serde_json::Value = serde_json::from_str(&a).expect("valid JSON");
     assert_eq!(a["flow_count"], 2);
+    // Other dump commands.
+    let p = ours_ok(&ovs, &["--format=json", "dump-ports", &br]);
+    let p: serde_json::Value = serde_json::from_str(&p).expect("valid JSON");
+    assert!(
+        p.as_array().unwrap().iter().any(|x| x["port"] == "LOCAL"),
+        "{p}"
+    );
+    let d = ours_ok(&ovs, &["--format=json", "dump-ports-desc", &br]);
+    let d: serde_json::Value = serde_json::from_str(&d).expect("valid JSON");
+    assert!(
+        d.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == br.as_str()),
+        "{d}"
+    );
+    ours_ok(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-group",
+            &br,
+            "group_id=4,type=select,bucket=weight:5,output:1",
+        ],
+    );
+    let g = ours_ok(
+        &ovs,
+        &["-O", "OpenFlow13", "--format=json", "dump-groups", &br],
+    );
+    let g: serde_json::Value = serde_json::from_str(&g).expect("valid JSON");
+    assert_eq!(g[0]["group_id"], 4);
+    assert_eq!(g[0]["type"], "select");
+    assert_eq!(g[0]["buckets"][0]["weight"], 5);
+    assert_eq!(g[0]["buckets"][0]["actions"], "output:1");
+    let m = ours_ok(
+        &ovs,
+        &["-O", "OpenFlow13", "--format=json", "dump-meters", &br],
+    );
+    assert_eq!(m.trim(), "[]");
 }
 
 #[test]
