@@ -159,6 +159,7 @@ impl Ring {
         size: u32,
         entry: usize,
         pgoff: u64,
+        we_produce: bool,
         name: &str,
     ) -> Result<Ring, Error> {
         let len = off.desc as usize + size as usize * entry;
@@ -185,8 +186,13 @@ impl Ring {
             local: 0,
             cached: 0,
         };
-        r.local = r.prod().load(Ordering::Relaxed);
-        r.cached = r.cons().load(Ordering::Relaxed);
+        // Both indices start where the kernel has them; which one is ours
+        // (`local`) depends on the ring's direction.
+        let (p, c) = (
+            r.prod().load(Ordering::Relaxed),
+            r.cons().load(Ordering::Relaxed),
+        );
+        (r.local, r.cached) = if we_produce { (p, c) } else { (c, p) };
         Ok(r)
     }
 
@@ -430,6 +436,7 @@ fn open_queue(
         cfg.fill_ring,
         8,
         libc::XDP_UMEM_PGOFF_FILL_RING,
+        true,
         name,
     )?;
     let comp = Ring::new(
@@ -438,6 +445,7 @@ fn open_queue(
         cfg.fill_ring,
         8,
         libc::XDP_UMEM_PGOFF_COMPLETION_RING,
+        false,
         name,
     )?;
     let rx = Ring::new(
@@ -446,6 +454,7 @@ fn open_queue(
         cfg.ring,
         desc,
         libc::XDP_PGOFF_RX_RING as u64,
+        false,
         name,
     )?;
     let tx = Ring::new(
@@ -454,6 +463,7 @@ fn open_queue(
         cfg.ring,
         desc,
         libc::XDP_PGOFF_TX_RING as u32 as u64,
+        true,
         name,
     )?;
     // Receive frames: the first half, as many as the fill ring takes.
