@@ -63,7 +63,8 @@
 //! [`open()`] opens any of them (but patch) from the database's interface
 //! type and options. Helpers: [`packet`] (buffers, batches, offload state),
 //! [`vnet`] (the virtio-net header), [`segment`] (software GSO), [`sys`]
-//! (interface ioctls).
+//! (interface ioctls), [`wrap`] (fault injector and pcap writer around any
+//! port, for tests).
 //!
 //! Endianness: the virtio-net header is host-endian (legacy virtio), which
 //! is what the kernel uses for AF_PACKET and tap on little-endian hosts.
@@ -79,6 +80,7 @@ pub mod sys;
 pub mod system;
 pub mod tap;
 pub mod vnet;
+pub mod wrap;
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
