@@ -18,6 +18,16 @@
 //! a port; the extraction path allocates nothing.
 
 pub mod actions;
+pub mod dpif;
+pub mod emc;
+pub mod execute;
 pub mod flow;
+pub mod megaflow;
 pub mod netdev;
+pub mod packet;
+pub mod pmd;
+pub mod port;
+pub mod snapshot;
+pub mod stats;
+pub mod upcall;
 pub mod wire;

@@ -9,7 +9,14 @@
 //! * [`classifier`]: tuple-space search over `FlowKey`s with un-wildcarding.
 //! * [`ofp`]: the OpenFlow wire codec (1.0, 1.3, 1.4, 1.5).
 //! * [`text`]: the `ovs-ofctl` flow syntax (match and actions).
+//! * [`pipeline`]: flow tables, groups, meters, NORMAL, translation and
+//!   trace.
+//! * [`controller`]: controller roles and asynchronous-message configuration.
+//! * [`bridge`]: one switch's state and the operations `vswitchd` drives.
 
+pub mod bridge;
 pub mod classifier;
+pub mod controller;
 pub mod ofp;
+pub mod pipeline;
 pub mod text;

@@ -108,3 +108,23 @@ fn golden_actions_and_instructions() {
 fn golden_switch_replies() {
     run("replies.txt");
 }
+
+#[test]
+fn golden_groups_meters_and_control_messages() {
+    run("mods.txt");
+}
+
+#[test]
+fn golden_group_meter_and_statistics_replies() {
+    run("replies_mods.txt");
+}
+
+#[test]
+fn golden_nicira_messages() {
+    run("nx.txt");
+}
+
+#[test]
+fn golden_more_actions() {
+    run("actions2.txt");
+}

@@ -270,8 +270,51 @@ impl Message {
 
     /// The message as compact JSON text (no trailing newline).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_value().to_string().into_bytes()
+        // Written member by member, in the order of `into_value`, so that
+        // the (possibly large) params are not cloned first.
+        let mut out = Vec::with_capacity(128);
+        type Member<'a> = (&'a str, &'a Value);
+        let (a, b, c): (Member<'_>, Member<'_>, Member<'_>);
+        let method;
+        match self {
+            Message::Request {
+                method: m,
+                params,
+                id,
+            } => {
+                method = Value::String(m.clone());
+                (a, b, c) = (("method", &method), ("params", params), ("id", id));
+            }
+            Message::Notification { method: m, params } => {
+                method = Value::String(m.clone());
+                (a, b, c) = (
+                    ("method", &method),
+                    ("params", params),
+                    ("id", &Value::Null),
+                );
+            }
+            Message::Response { result, id } => {
+                (a, b, c) = (("result", result), ("error", &Value::Null), ("id", id));
+            }
+            Message::Error { error, id } => {
+                (a, b, c) = (("result", &Value::Null), ("error", error), ("id", id));
+            }
+        }
+        for (i, (k, v)) in [a, b, c].into_iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+            write_json(&mut out, v);
+        }
+        out.push(b'}');
+        out
     }
+}
+
+/// Appends `v` as compact JSON text. (Writing a `Value` into a `Vec`
+/// cannot fail: its keys are strings and its numbers finite.)
+pub fn write_json(out: &mut Vec<u8>, v: &Value) {
+    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 fn reject_leftovers(obj: Map<String, Value>) -> Result<(), RpcError> {
@@ -640,6 +683,22 @@ mod tests {
             });
         }
         (bytes, values)
+    }
+
+    #[test]
+    fn to_bytes_is_the_compact_text_of_the_value() {
+        for m in [
+            Message::request(
+                "transact",
+                vec![json!("db"), json!({"a": [1, 2.5]})],
+                json!(3),
+            ),
+            Message::notification("update2", vec![json!(["x"]), json!({"T": {}})]),
+            Message::response(json!({"k": "v\"q"}), json!("id")),
+            Message::error(json!("unknown method"), json!(null)),
+        ] {
+            assert_eq!(m.to_bytes(), m.to_value().to_string().into_bytes());
+        }
     }
 
     #[test]

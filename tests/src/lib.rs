@@ -8,6 +8,7 @@
 //! install; nothing is skipped silently.
 
 pub mod netns;
+pub mod real_ovs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -42,6 +43,8 @@ pub fn require(cmd: &str, package: &str) {
     );
 }
 
+pub mod daemon;
+
 /// A temporary directory removed on drop.
 #[derive(Debug)]
 pub struct TempDir {
@@ -54,6 +57,11 @@ impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
         let path = std::env::temp_dir().join(unique_name(&format!("{prefix}-"), 40));
         std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    /// Takes ownership of an existing directory (removed on drop).
+    pub fn adopt(path: PathBuf) -> TempDir {
         TempDir { path }
     }
 

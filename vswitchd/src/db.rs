@@ -57,8 +57,26 @@ fn parse_remote(s: &str) -> Result<Remote> {
     }
 }
 
-/// Runs the server until SIGTERM or SIGINT.
-pub async fn serve(opts: Options) -> Result<()> {
+/// The embedded server, listening.
+#[derive(Debug)]
+pub struct Running {
+    /// The server, kept for the daemon's lifetime.
+    pub _server: Server,
+    /// Unix socket paths to remove on exit.
+    pub sockets: Vec<PathBuf>,
+}
+
+impl Running {
+    /// Removes the sockets this server created.
+    pub fn cleanup(&self) {
+        for p in &self.sockets {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Opens (or creates) the database and starts every listener.
+pub async fn start(opts: &Options) -> Result<Running> {
     let remotes: Vec<Remote> = opts
         .remotes
         .iter()
@@ -73,7 +91,7 @@ pub async fn serve(opts: Options) -> Result<()> {
     let (store, warnings) = DbStore::open_or_create(&path, &schema, opts.sync)
         .with_context(|| format!("cannot open database {}", path.display()))?;
     for w in warnings {
-        eprintln!("vswitchd: warning: {}: {w}", path.display());
+        tracing::warn!("{}: {w}", path.display());
     }
     let served = vec![(store.name().to_owned(), store.schema_value())];
     let mut core = Core::new();
@@ -82,7 +100,7 @@ pub async fn serve(opts: Options) -> Result<()> {
     let server = Server::new(core, ServerConfig::default());
 
     let sock = opts.rundir.join("db.sock");
-    let mut unix_paths = vec![sock.clone()];
+    let mut sockets = vec![sock.clone()];
     server
         .listen_unix(&sock)
         .await
@@ -94,39 +112,41 @@ pub async fn serve(opts: Options) -> Result<()> {
                     .listen_tcp(addr)
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
-                eprintln!("vswitchd: OVSDB listening on tcp:{bound}");
+                tracing::info!("OVSDB listening on tcp:{bound}");
             }
             Remote::Unix(p) => {
                 server
                     .listen_unix(&p)
                     .await
                     .with_context(|| format!("cannot listen on {}", p.display()))?;
-                unix_paths.push(p);
+                sockets.push(p);
             }
         }
     }
     server.spawn_timers();
-    let pidfile = opts.pidfile.map(|p| {
+    tracing::info!("OVSDB listening on unix:{}", sock.display());
+    Ok(Running {
+        _server: server,
+        sockets,
+    })
+}
+
+/// `--db-only`: runs the server until SIGTERM or SIGINT.
+pub async fn serve(opts: Options) -> Result<()> {
+    let running = start(&opts).await?;
+    let pidfile = opts.pidfile.as_ref().map(|p| {
         if p.is_empty() {
             opts.rundir.join("vswitchd.pid")
         } else {
             PathBuf::from(p)
         }
     });
-    if let Some(p) = &pidfile {
-        std::fs::write(p, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write pidfile {}", p.display()))?;
-    }
-    eprintln!("vswitchd: OVSDB listening on unix:{}", sock.display());
-
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    for p in unix_paths {
-        let _ = std::fs::remove_file(p);
-    }
+    let _lock = match &pidfile {
+        Some(p) => Some(crate::daemon::write_pidfile(p)?),
+        None => None,
+    };
+    crate::wait_for_signal().await?;
+    running.cleanup();
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }

@@ -10,7 +10,7 @@
 //!   `BadActionBadSetLen` (lengths), `BadActionBadSetArgument` (value) or
 //!   `BadActionBadSetMask` (a mask before 1.5).
 //! * Experimenter actions round-trip: Nicira actions this codec does not
-//!   model (learn, ct, nat, controller2, bundle, multipath, ...) and every
+//!   model (learn2, controller2, bundle, multipath, ...) and every
 //!   other experimenter's actions are kept as [`Action::Experimenter`] with
 //!   their bytes.
 //! * [`encode_actions`] writes the version's preferred form (for example
@@ -24,6 +24,7 @@
 use super::Version;
 use super::error::{EncodeError, ErrorKind, NX_VENDOR_ID};
 use super::matching::MatchEntry;
+use super::nx_actions::{self, Ct, Learn, Nat};
 use super::oxm::{self, Field, Value};
 use super::port::{PortNo, of10_port, port_from_of10};
 use super::wire::{Put, Reader, round8};
@@ -47,11 +48,11 @@ impl FieldRef {
         oxm::field_of_header(self.header)
     }
 
-    fn ofs_nbits(&self) -> u16 {
+    pub(crate) fn ofs_nbits(&self) -> u16 {
         (self.ofs << 6) | (self.n_bits.saturating_sub(1) & 0x3f)
     }
 
-    fn from_ofs_nbits(header: u32, v: u16) -> FieldRef {
+    pub(crate) fn from_ofs_nbits(header: u32, v: u16) -> FieldRef {
         FieldRef {
             header,
             ofs: v >> 6,
@@ -189,9 +190,18 @@ pub enum Action {
         /// Number of clauses.
         n_clauses: u8,
     },
+    /// Nicira `ct(...)` with its nested actions.
+    Ct(Box<Ct>),
+    /// Nicira `nat(...)` (meaningful inside `ct`).
+    Nat(Nat),
+    /// Nicira `ct_clear`.
+    CtClear,
+    /// Nicira `learn(...)`.
+    Learn(Box<Learn>),
     /// An experimenter action kept as bytes (everything after the
     /// experimenter id, padding included). Nicira actions not modelled above
-    /// (learn, ct, ...) appear here with the subtype in `data[0..2]`.
+    /// (learn2, controller2, multipath, bundle, ...) appear here with the
+    /// subtype in `data[0..2]`.
     Experimenter {
         /// Experimenter (vendor) id.
         experimenter: u32,
@@ -212,6 +222,7 @@ mod nx {
     pub const SET_TUNNEL64: u16 = 9;
     pub const RESUBMIT_TABLE: u16 = 14;
     pub const OUTPUT_REG: u16 = 15;
+    pub const LEARN: u16 = 16;
     pub const EXIT: u16 = 17;
     pub const DEC_TTL: u16 = 18;
     pub const CONTROLLER: u16 = 20;
@@ -220,8 +231,13 @@ mod nx {
     pub const POP_MPLS: u16 = 24;
     pub const SET_MPLS_TTL: u16 = 25;
     pub const DEC_MPLS_TTL: u16 = 26;
+    pub const SET_MPLS_LABEL: u16 = 30;
+    pub const SET_MPLS_TC: u16 = 31;
     pub const REG_LOAD2: u16 = 33;
     pub const CONJUNCTION: u16 = 34;
+    pub const CT: u16 = 35;
+    pub const NAT: u16 = 36;
+    pub const CT_CLEAR: u16 = 43;
     pub const GROUP: u16 = 40;
 }
 
@@ -237,6 +253,22 @@ pub(crate) fn decode_actions(
     version: Version,
     r: &mut Reader<'_>,
 ) -> Result<Vec<Action>, ErrorKind> {
+    decode_actions_at(version, r, false)
+}
+
+/// Decodes the nested action list of `ct` (where another `ct` is refused).
+pub(crate) fn decode_actions_nested(
+    version: Version,
+    r: &mut Reader<'_>,
+) -> Result<Vec<Action>, ErrorKind> {
+    decode_actions_at(version, r, true)
+}
+
+fn decode_actions_at(
+    version: Version,
+    r: &mut Reader<'_>,
+    nested: bool,
+) -> Result<Vec<Action>, ErrorKind> {
     let mut out = Vec::new();
     while !r.is_empty() {
         let ty = r.peek_u16(0).map_err(|_| ErrorKind::BadActionBadLen)?;
@@ -246,7 +278,7 @@ pub(crate) fn decode_actions(
         }
         let mut a = r.sub(len, ErrorKind::BadActionBadLen)?;
         a.skip(4)?;
-        out.push(decode_one(version, ty, len, &mut a)?);
+        out.push(decode_one(version, ty, len, &mut a, nested)?);
     }
     Ok(out)
 }
@@ -264,11 +296,12 @@ fn decode_one(
     ty: u16,
     len: usize,
     a: &mut Reader<'_>,
+    nested: bool,
 ) -> Result<Action, ErrorKind> {
     if ty == OFPAT_EXPERIMENTER {
         let experimenter = a.u32()?;
         if experimenter == NX_VENDOR_ID {
-            return decode_nx(len, a);
+            return decode_nx(version, len, a, nested);
         }
         return Ok(Action::Experimenter {
             experimenter,
@@ -437,7 +470,12 @@ fn decode_of10(ty: u16, len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorK
     })
 }
 
-fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
+fn decode_nx(
+    version: Version,
+    len: usize,
+    a: &mut Reader<'_>,
+    nested: bool,
+) -> Result<Action, ErrorKind> {
     let sub = a.peek_u16(0)?;
     let body_start = a.clone();
     a.skip(2)?;
@@ -580,6 +618,34 @@ fn decode_nx(len: usize, a: &mut Reader<'_>) -> Result<Action, ErrorKind> {
             a.skip(2)?;
             Action::Group(a.u32()?)
         }
+        nx::SET_MPLS_LABEL => {
+            fixed(16)?;
+            a.skip(2)?;
+            let label = a.u32()?;
+            let e = MatchEntry {
+                field: Field::MplsLabel,
+                value: Value::from_u64(4, u64::from(label)),
+                mask: None,
+            };
+            oxm::check_value(e.field, &e.value, None)
+                .map_err(|_| ErrorKind::BadActionBadArgument)?;
+            Action::SetField(e)
+        }
+        nx::SET_MPLS_TC => {
+            fixed(16)?;
+            let tc = a.u8()?;
+            if tc > 7 {
+                return Err(ErrorKind::BadActionBadArgument);
+            }
+            set_field_u64(Field::MplsTc, u64::from(tc))
+        }
+        nx::CT => nx_actions::decode_ct(version, len, a, nested)?,
+        nx::NAT => nx_actions::decode_nat(len, a)?,
+        nx::CT_CLEAR => {
+            fixed(16)?;
+            Action::CtClear
+        }
+        nx::LEARN => nx_actions::decode_learn(len, a)?,
         _ => Action::Experimenter {
             experimenter: NX_VENDOR_ID,
             data: body_start.rest().to_vec(),
@@ -706,6 +772,9 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
                     Field::Ipv4Src => Some(6),
                     Field::Ipv4Dst => Some(7),
                     Field::IpDscp => Some(8),
+                    // Nicira set_mpls_label/tc (not standard 1.0 types).
+                    Field::MplsLabel => Some(0xf01e),
+                    Field::MplsTc => Some(0xf01f),
                     _ => None,
                 };
                 match of10 {
@@ -713,6 +782,16 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
                         std_hdr(w, t, 16);
                         w.extend_from_slice(e.value.as_bytes());
                         w.put_zeros(6);
+                    }
+                    Some(0xf01e) => {
+                        nx_hdr(w, 16, nx::SET_MPLS_LABEL);
+                        w.put_u16(0);
+                        w.put_u32(e.value.to_u64() as u32);
+                    }
+                    Some(0xf01f) => {
+                        nx_hdr(w, 16, nx::SET_MPLS_TC);
+                        w.put_u8(e.value.to_u64() as u8);
+                        w.put_zeros(5);
                     }
                     Some(t @ (6 | 7)) => {
                         std_hdr(w, t, 8);
@@ -969,6 +1048,28 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
             w.put_u8(*clause);
             w.put_u8(*n_clauses);
             w.put_u32(*id);
+        }
+        Action::Ct(ct) => {
+            let start = w.len();
+            nx_hdr(w, 0, nx::CT);
+            nx_actions::encode_ct(version, ct, w)?;
+            finish(w, start)?;
+        }
+        Action::Nat(n) => {
+            let start = w.len();
+            nx_hdr(w, 0, nx::NAT);
+            nx_actions::encode_nat(n, w)?;
+            finish(w, start)?;
+        }
+        Action::CtClear => {
+            nx_hdr(w, 16, nx::CT_CLEAR);
+            w.put_zeros(6);
+        }
+        Action::Learn(l) => {
+            let start = w.len();
+            nx_hdr(w, 0, nx::LEARN);
+            nx_actions::encode_learn(l, w)?;
+            finish(w, start)?;
         }
         Action::Experimenter { experimenter, data } => {
             let start = w.len();

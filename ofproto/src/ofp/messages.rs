@@ -8,20 +8,27 @@
 //!   `BadRequestBadLen`; an unknown version `BadRequestBadVersion` (HELLO is
 //!   accepted with any version); an unknown type `BadRequestBadType`.
 //!   Errors inside matches, actions and instructions are their own kinds.
-//! * Types this slice does not model (GROUP_MOD, PORT_MOD, TABLE_MOD, ROLE,
-//!   ASYNC, METER_MOD, BUNDLE, 1.5 FLOW_REMOVED, ...) decode as
+//! * Types this codec does not model (1.5 FLOW_REMOVED, ROLE_STATUS,
+//!   TABLE_STATUS, REQUESTFORWARD, CONTROLLER_STATUS) decode as
 //!   [`Message::Other`] with the body bytes, so they round-trip.
 //! * `encode` writes the version's layout and fails with `TooLong` above
 //!   65535 bytes or `NotInVersion` for what the version cannot express.
 
 use super::Version;
 use super::actions::{Action, decode_actions, encode_actions};
-use super::error::{EncodeError, ErrorKind, ErrorMsg};
+use super::control::{
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueGetConfigReply, Role, TableMod,
+    decode_queue_get_config_request, encode_queue_get_config_request,
+};
+use super::error::{EncodeError, ErrorKind, ErrorMsg, NX_VENDOR_ID};
+use super::group::GroupMod;
 use super::header::{HEADER_LEN, Header, MAX_MSG_LEN, MsgType};
 use super::hello::Hello;
 use super::instructions::{Instruction, decode_instructions, encode_instructions};
 use super::matching::Match;
+use super::meter::MeterMod;
 use super::multipart::{MultipartReply, MultipartRequest};
+use super::nicira::NxMessage;
 use super::oxm::Field;
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::wire::{Put, Reader};
@@ -86,7 +93,7 @@ pub enum FlowModCommand {
 }
 
 impl FlowModCommand {
-    fn from_wire(v: u8) -> Result<Self, ErrorKind> {
+    pub(crate) fn from_wire(v: u8) -> Result<Self, ErrorKind> {
         Ok(match v {
             0 => Self::Add,
             1 => Self::Modify,
@@ -96,7 +103,7 @@ impl FlowModCommand {
             _ => return Err(ErrorKind::FlowModFailedBadCommand),
         })
     }
-    fn wire(self) -> u8 {
+    pub(crate) fn wire(self) -> u8 {
         self as u8
     }
 }
@@ -268,6 +275,23 @@ pub enum Message {
     MultipartReply(MultipartReply),
     BarrierRequest,
     BarrierReply,
+    GroupMod(GroupMod),
+    PortMod(PortMod),
+    TableMod(TableMod),
+    /// QUEUE_GET_CONFIG_REQUEST (1.0-1.3) for this port.
+    QueueGetConfigRequest(PortNo),
+    QueueGetConfigReply(QueueGetConfigReply),
+    RoleRequest(Role),
+    RoleReply(Role),
+    GetAsyncRequest,
+    GetAsyncReply(AsyncConfig),
+    SetAsync(AsyncConfig),
+    MeterMod(MeterMod),
+    BundleControl(BundleControl),
+    BundleAdd(BundleAdd),
+    /// A Nicira extension message (VENDOR/EXPERIMENTER with id 0x2320 and a
+    /// modelled subtype; others stay [`Message::Experimenter`]).
+    Nx(NxMessage),
     /// A message type this slice does not model, kept as bytes.
     Other {
         /// Its type.
@@ -285,7 +309,7 @@ impl Message {
             Message::Error(_) => MsgType::Error,
             Message::EchoRequest(_) => MsgType::EchoRequest,
             Message::EchoReply(_) => MsgType::EchoReply,
-            Message::Experimenter(_) => MsgType::Experimenter,
+            Message::Experimenter(_) | Message::Nx(_) => MsgType::Experimenter,
             Message::FeaturesRequest => MsgType::FeaturesRequest,
             Message::FeaturesReply(_) => MsgType::FeaturesReply,
             Message::GetConfigRequest => MsgType::GetConfigRequest,
@@ -300,6 +324,19 @@ impl Message {
             Message::MultipartReply(_) => MsgType::MultipartReply,
             Message::BarrierRequest => MsgType::BarrierRequest,
             Message::BarrierReply => MsgType::BarrierReply,
+            Message::GroupMod(_) => MsgType::GroupMod,
+            Message::PortMod(_) => MsgType::PortMod,
+            Message::TableMod(_) => MsgType::TableMod,
+            Message::QueueGetConfigRequest(_) => MsgType::QueueGetConfigRequest,
+            Message::QueueGetConfigReply(_) => MsgType::QueueGetConfigReply,
+            Message::RoleRequest(_) => MsgType::RoleRequest,
+            Message::RoleReply(_) => MsgType::RoleReply,
+            Message::GetAsyncRequest => MsgType::GetAsyncRequest,
+            Message::GetAsyncReply(_) => MsgType::GetAsyncReply,
+            Message::SetAsync(_) => MsgType::SetAsync,
+            Message::MeterMod(_) => MsgType::MeterMod,
+            Message::BundleControl(_) => MsgType::BundleControl,
+            Message::BundleAdd(_) => MsgType::BundleAddMessage,
             Message::Other { msg_type, .. } => *msg_type,
         }
     }
@@ -333,11 +370,19 @@ impl Message {
             MsgType::Error => Message::Error(ErrorMsg::decode(version, r)?),
             MsgType::EchoRequest => Message::EchoRequest(r.rest().to_vec()),
             MsgType::EchoReply => Message::EchoReply(r.rest().to_vec()),
-            MsgType::Experimenter => Message::Experimenter(Experimenter {
-                experimenter: r.u32()?,
-                exp_type: r.u32()?,
-                data: r.rest().to_vec(),
-            }),
+            MsgType::Experimenter => {
+                let experimenter = r.u32()?;
+                let exp_type = r.u32()?;
+                if experimenter == NX_VENDOR_ID && NxMessage::is_modelled(exp_type) {
+                    Message::Nx(NxMessage::decode(version, exp_type, r)?)
+                } else {
+                    Message::Experimenter(Experimenter {
+                        experimenter,
+                        exp_type,
+                        data: r.rest().to_vec(),
+                    })
+                }
+            }
             MsgType::FeaturesRequest => Message::FeaturesRequest,
             MsgType::FeaturesReply => {
                 let mut f = FeaturesReply {
@@ -393,6 +438,23 @@ impl Message {
             MsgType::MultipartReply => Message::MultipartReply(MultipartReply::decode(version, r)?),
             MsgType::BarrierRequest => Message::BarrierRequest,
             MsgType::BarrierReply => Message::BarrierReply,
+            MsgType::GroupMod => Message::GroupMod(GroupMod::decode(version, r)?),
+            MsgType::PortMod => Message::PortMod(PortMod::decode(version, r)?),
+            MsgType::TableMod => Message::TableMod(TableMod::decode(version, r)?),
+            MsgType::QueueGetConfigRequest => {
+                Message::QueueGetConfigRequest(decode_queue_get_config_request(version, r)?)
+            }
+            MsgType::QueueGetConfigReply => {
+                Message::QueueGetConfigReply(QueueGetConfigReply::decode(version, r)?)
+            }
+            MsgType::RoleRequest => Message::RoleRequest(Role::decode(r)?),
+            MsgType::RoleReply => Message::RoleReply(Role::decode(r)?),
+            MsgType::GetAsyncRequest => Message::GetAsyncRequest,
+            MsgType::GetAsyncReply => Message::GetAsyncReply(AsyncConfig::decode(version, r)?),
+            MsgType::SetAsync => Message::SetAsync(AsyncConfig::decode(version, r)?),
+            MsgType::MeterMod => Message::MeterMod(MeterMod::decode(r)?),
+            MsgType::BundleControl => Message::BundleControl(BundleControl::decode(r)?),
+            MsgType::BundleAddMessage => Message::BundleAdd(BundleAdd::decode(version, r)?),
             _ => Message::Other {
                 msg_type: t,
                 body: r.rest().to_vec(),
@@ -432,10 +494,26 @@ impl Message {
                 w.put_u32(e.exp_type);
                 w.extend_from_slice(&e.data);
             }
+            Message::Nx(n) => {
+                w.put_u32(NX_VENDOR_ID);
+                w.put_u32(n.subtype());
+                n.encode(version, w)?;
+            }
             Message::FeaturesRequest
             | Message::GetConfigRequest
             | Message::BarrierRequest
-            | Message::BarrierReply => {}
+            | Message::BarrierReply
+            | Message::GetAsyncRequest => {}
+            Message::GroupMod(g) => g.encode(version, w)?,
+            Message::PortMod(p) => p.encode(version, w)?,
+            Message::TableMod(t) => t.encode(version, w)?,
+            Message::QueueGetConfigRequest(p) => encode_queue_get_config_request(version, *p, w)?,
+            Message::QueueGetConfigReply(q) => q.encode(version, w)?,
+            Message::RoleRequest(x) | Message::RoleReply(x) => x.encode(w),
+            Message::GetAsyncReply(a) | Message::SetAsync(a) => a.encode(version, w)?,
+            Message::MeterMod(m) => m.encode(version, w)?,
+            Message::BundleControl(b) => b.encode(w),
+            Message::BundleAdd(b) => b.encode(version, w)?,
             Message::FeaturesReply(f) => {
                 w.put_u64(f.datapath_id);
                 w.put_u32(f.n_buffers);
@@ -479,7 +557,7 @@ impl Message {
     }
 }
 
-fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
+pub(crate) fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
     if version == Version::V1_0 {
         if f & !0x7 != 0 {
             return Err(ErrorKind::FlowModFailedBadFlags);
@@ -492,7 +570,7 @@ fn flags_from_wire(version: Version, f: u16) -> Result<u16, ErrorKind> {
     }
 }
 
-fn flags_to_wire(version: Version, f: u16) -> Result<u16, EncodeError> {
+pub(crate) fn flags_to_wire(version: Version, f: u16) -> Result<u16, EncodeError> {
     if version == Version::V1_0 {
         if f & (ff::RESET_COUNTS | ff::NO_PKT_COUNTS | ff::NO_BYT_COUNTS) != 0 {
             return Err(EncodeError::NotInVersion("flow-mod flags in OpenFlow 1.0"));

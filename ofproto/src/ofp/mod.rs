@@ -31,6 +31,11 @@
 //! * [`messages`]: [`Message`] and the bodies (FLOW_MOD, PACKET_IN, ...).
 //! * [`multipart`]: statistics/multipart requests and replies, with a reply
 //!   encoder that splits at the 64 KiB limit.
+//! * [`group`], [`meter`]: GROUP_MOD, METER_MOD and their multipart bodies.
+//! * [`control`]: PORT_MOD, TABLE_MOD, ROLE, ASYNC, QUEUE_GET_CONFIG,
+//!   BUNDLE_CONTROL/ADD.
+//! * [`stats`]: port, queue and table multipart entries.
+//! * [`nicira`]: the Nicira extension messages `ovs-ofctl` uses with 1.0.
 //!
 //! # Guarantees
 //!
@@ -48,19 +53,32 @@
 //! human-readable form.
 
 pub mod actions;
+pub mod control;
 pub mod error;
+pub mod group;
 pub mod header;
 pub mod hello;
 pub mod instructions;
 pub mod matching;
 pub mod messages;
+pub mod meter;
 pub mod multipart;
+pub mod nicira;
+pub mod nx_actions;
 pub mod oxm;
 pub mod port;
+pub mod stats;
 pub(crate) mod wire;
 
 pub use actions::{Action, FieldRef, decode_action_list, encode_actions};
+pub use control::{
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueConfig, QueueGetConfigReply, Role,
+    TableMod,
+};
 pub use error::{EncodeError, ErrorCode, ErrorKind, ErrorMsg};
+pub use group::{
+    Bucket, GroupDesc, GroupFeatures, GroupMod, GroupModCommand, GroupStats, GroupType,
+};
 pub use header::{Decoder, Header, MsgType};
 pub use hello::{Hello, VersionSet, negotiate};
 pub use instructions::{Instruction, decode_instruction_list, encode_instructions};
@@ -69,9 +87,15 @@ pub use messages::{
     Experimenter, FeaturesReply, FlowMod, FlowModCommand, FlowRemoved, Message, PacketIn,
     PacketOut, PortStatus, SwitchConfig,
 };
+pub use meter::{
+    Band, BandKind, MeterConfig, MeterFeatures, MeterMod, MeterModCommand, MeterStats,
+};
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
+pub use nicira::{NxFlowMod, NxFlowStats, NxMessage};
+pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
 pub use port::{Port, PortNo};
+pub use stats::{PortStats, QueueStats, TableDesc, TableFeatures};
 
 /// An OpenFlow protocol version (the header's version byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,5 +1,8 @@
 //! Statistics (1.0) / multipart (1.3+) requests and replies: DESC, FLOW,
-//! AGGREGATE, TABLE, PORT_DESC; everything else round-trips as bytes.
+//! AGGREGATE, TABLE, PORT_STATS, QUEUE_STATS, GROUP, GROUP_DESC,
+//! GROUP_FEATURES, METER, METER_CONFIG, METER_FEATURES, TABLE_FEATURES,
+//! PORT_DESC, TABLE_DESC and QUEUE_DESC; everything else (experimenter
+//! statistics, flow monitors) round-trips as bytes.
 //!
 //! Contract:
 //! * The version-independent [`MultipartRequest`]/[`MultipartReply`] carry
@@ -7,17 +10,30 @@
 //! * [`MultipartReply::encode_split`] encodes a reply of any size as one or
 //!   more messages of at most 65535 bytes, setting the MORE flag on all but
 //!   the last, splitting only between entries.
+//! * "All" in a request: [`ports::ANY`] for ports (OpenFlow 1.0's queue
+//!   statistics use `OFPP_ALL` on the wire; it is converted both ways),
+//!   [`GROUP_ALL`], [`super::meter::METER_ALL`], [`QUEUE_ALL`].
+//! * Group and meter bodies exist from 1.1 (decoded for 1.3+), TABLE_DESC
+//!   and QUEUE_DESC from 1.4; encoding them for an older version is
+//!   `NotInVersion`.
 //! * OpenFlow 1.5 FLOW and AGGREGATE replies (OXS statistics) are not
 //!   modelled yet and decode as [`ReplyBody::Other`].
 
 use super::Version;
 use super::actions::{decode_actions, encode_actions};
+use super::control::QueueConfig;
 use super::error::{EncodeError, ErrorKind};
+use super::group::{GROUP_ALL, GroupDesc, GroupFeatures, GroupStats};
 use super::header::MAX_MSG_LEN;
 use super::instructions::{Instruction, decode_instructions, encode_instructions};
 use super::matching::Match;
 use super::messages::{GROUP_ANY, Message, of10_actions, of10_instructions};
+use super::meter::{MeterConfig, MeterFeatures, MeterStats};
+use super::nicira::{self, NxFlowStats};
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
+use super::stats::{
+    PortStats, QueueStats, TableDesc, TableFeatures, decode_queue_desc, encode_queue_desc,
+};
 use super::wire::{Put, Reader, get_str, put_str};
 
 /// The "more" flag of requests and replies.
@@ -28,8 +44,23 @@ mod ty {
     pub const FLOW: u16 = 1;
     pub const AGGREGATE: u16 = 2;
     pub const TABLE: u16 = 3;
+    pub const PORT_STATS: u16 = 4;
+    pub const QUEUE_STATS: u16 = 5;
+    pub const GROUP: u16 = 6;
+    pub const GROUP_DESC: u16 = 7;
+    pub const GROUP_FEATURES: u16 = 8;
+    pub const METER: u16 = 9;
+    pub const METER_CONFIG: u16 = 10;
+    pub const METER_FEATURES: u16 = 11;
+    pub const TABLE_FEATURES: u16 = 12;
     pub const PORT_DESC: u16 = 13;
+    pub const TABLE_DESC: u16 = 14;
+    pub const QUEUE_DESC: u16 = 15;
+    pub const EXPERIMENTER: u16 = 0xffff;
 }
+
+/// "All queues" in queue requests.
+pub const QUEUE_ALL: u32 = 0xffff_ffff;
 
 /// FLOW and AGGREGATE request filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +108,57 @@ pub enum RequestBody {
         /// Port, or [`ports::ANY`].
         port_no: PortNo,
     },
+    /// Port counters.
+    PortStats {
+        /// Port, or [`ports::ANY`].
+        port_no: PortNo,
+    },
+    /// Queue counters.
+    QueueStats {
+        /// Port, or [`ports::ANY`].
+        port_no: PortNo,
+        /// Queue, or [`QUEUE_ALL`].
+        queue_id: u32,
+    },
+    /// Group counters.
+    Group {
+        /// Group, or [`GROUP_ALL`].
+        group_id: u32,
+    },
+    /// Group descriptions (`group_id` is sent in 1.5 only).
+    GroupDesc {
+        /// Group, or [`GROUP_ALL`].
+        group_id: u32,
+    },
+    /// Group features.
+    GroupFeatures,
+    /// Meter counters.
+    Meter {
+        /// Meter, or [`super::meter::METER_ALL`].
+        meter_id: u32,
+    },
+    /// Meter configurations.
+    MeterConfig {
+        /// Meter, or [`super::meter::METER_ALL`].
+        meter_id: u32,
+    },
+    /// Meter features.
+    MeterFeatures,
+    /// Table features (empty: query; otherwise: set).
+    TableFeatures(Vec<TableFeatures>),
+    /// Table descriptions (1.4+).
+    TableDesc,
+    /// Queue descriptions (1.4+; replaces QUEUE_GET_CONFIG).
+    QueueDesc {
+        /// Port, or [`ports::ANY`].
+        port_no: PortNo,
+        /// Queue, or [`QUEUE_ALL`].
+        queue_id: u32,
+    },
+    /// Nicira NXST_FLOW (NXM match; cookie filter from `NXM_NX_COOKIE`).
+    NxFlow(FlowStatsRequest),
+    /// Nicira NXST_AGGREGATE.
+    NxAggregate(FlowStatsRequest),
     /// Anything else: type and body bytes.
     Other {
         /// Multipart type.
@@ -182,6 +264,32 @@ pub enum ReplyBody {
     Table(Vec<TableStats>),
     /// Port descriptions.
     PortDesc(Vec<Port>),
+    /// Port counters.
+    PortStats(Vec<PortStats>),
+    /// Queue counters.
+    QueueStats(Vec<QueueStats>),
+    /// Group counters.
+    Group(Vec<GroupStats>),
+    /// Group descriptions.
+    GroupDesc(Vec<GroupDesc>),
+    /// Group features.
+    GroupFeatures(GroupFeatures),
+    /// Meter counters.
+    Meter(Vec<MeterStats>),
+    /// Meter configurations.
+    MeterConfig(Vec<MeterConfig>),
+    /// Meter features.
+    MeterFeatures(MeterFeatures),
+    /// Table features.
+    TableFeatures(Vec<TableFeatures>),
+    /// Table descriptions (1.4+).
+    TableDesc(Vec<TableDesc>),
+    /// Queue descriptions (1.4+).
+    QueueDesc(Vec<QueueConfig>),
+    /// Nicira NXST_FLOW reply entries.
+    NxFlow(Vec<NxFlowStats>),
+    /// Nicira NXST_AGGREGATE reply.
+    NxAggregate(AggregateStats),
     /// Anything else.
     Other {
         /// Multipart type.
@@ -214,6 +322,60 @@ fn write_hdr(version: Version, t: u16, flags: u16, w: &mut Vec<u8>) {
     w.put_u16(flags);
     if version != Version::V1_0 {
         w.put_u32(0);
+    }
+}
+
+/// If the body is a Nicira NXST_FLOW/NXST_AGGREGATE, consumes the vendor
+/// header and returns the subtype; otherwise consumes nothing.
+fn nx_stats_subtype(
+    version: Version,
+    t: u16,
+    r: &mut Reader<'_>,
+) -> Result<Option<u32>, ErrorKind> {
+    if t != ty::EXPERIMENTER {
+        return Ok(None);
+    }
+    let mut p = r.clone();
+    let (Ok(vendor), Ok(sub)) = (p.u32(), p.u32()) else {
+        return Ok(None);
+    };
+    if vendor != nicira::VENDOR
+        || !(sub == nicira::subtypes::ST_FLOW || sub == nicira::subtypes::ST_AGGREGATE)
+    {
+        return Ok(None);
+    }
+    if version == Version::V1_0 {
+        p.skip(4)?;
+    }
+    *r = p;
+    Ok(Some(sub))
+}
+
+fn write_nx_stats_prefix(version: Version, sub: u32, w: &mut Vec<u8>) {
+    w.put_u32(nicira::VENDOR);
+    w.put_u32(sub);
+    if version == Version::V1_0 {
+        w.put_u32(0);
+    }
+}
+
+fn id_pad(r: &mut Reader<'_>) -> Result<u32, ErrorKind> {
+    let id = r.u32()?;
+    r.skip(4)?;
+    Ok(id)
+}
+
+/// Multipart types a version does not have.
+fn check_type_in_version(version: Version, t: u16) -> Result<(), EncodeError> {
+    let ok = match t {
+        ty::GROUP..=ty::TABLE_FEATURES => version >= Version::V1_1,
+        ty::TABLE_DESC | ty::QUEUE_DESC => version >= Version::V1_4,
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EncodeError::NotInVersion("multipart type"))
     }
 }
 
@@ -263,6 +425,16 @@ fn encode_flow_req(
 impl MultipartRequest {
     pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, ErrorKind> {
         let (t, flags) = read_hdr(version, r)?;
+        let v10 = version == Version::V1_0;
+        if let Some(sub) = nx_stats_subtype(version, t, r)? {
+            let q = nicira::decode_flow_stats_request(r)?;
+            let body = if sub == nicira::subtypes::ST_FLOW {
+                RequestBody::NxFlow(q)
+            } else {
+                RequestBody::NxAggregate(q)
+            };
+            return Ok(MultipartRequest { flags, body });
+        }
         let body = match t {
             ty::DESC => RequestBody::Desc,
             ty::FLOW => RequestBody::Flow(decode_flow_req(version, r)?),
@@ -275,6 +447,61 @@ impl MultipartRequest {
             }
             ty::PORT_DESC => RequestBody::PortDesc {
                 port_no: ports::ANY,
+            },
+            ty::PORT_STATS => {
+                let port_no = if v10 {
+                    // 1.0's "all ports" is OFPP_NONE, which converts to ANY.
+                    let p = port_from_of10(r.u16()?);
+                    r.skip(6)?;
+                    p
+                } else {
+                    let p = r.u32()?;
+                    r.skip(4)?;
+                    p
+                };
+                RequestBody::PortStats { port_no }
+            }
+            ty::QUEUE_STATS => {
+                let port_no = if v10 {
+                    let p = port_from_of10(r.u16()?);
+                    r.skip(2)?;
+                    if p == ports::ALL { ports::ANY } else { p }
+                } else {
+                    r.u32()?
+                };
+                RequestBody::QueueStats {
+                    port_no,
+                    queue_id: r.u32()?,
+                }
+            }
+            ty::GROUP if !v10 => RequestBody::Group {
+                group_id: id_pad(r)?,
+            },
+            ty::GROUP_DESC if version >= Version::V1_5 => RequestBody::GroupDesc {
+                group_id: id_pad(r)?,
+            },
+            ty::GROUP_DESC if !v10 => RequestBody::GroupDesc {
+                group_id: GROUP_ALL,
+            },
+            ty::GROUP_FEATURES if !v10 => RequestBody::GroupFeatures,
+            ty::METER if !v10 => RequestBody::Meter {
+                meter_id: id_pad(r)?,
+            },
+            ty::METER_CONFIG if !v10 => RequestBody::MeterConfig {
+                meter_id: id_pad(r)?,
+            },
+            ty::METER_FEATURES if !v10 => RequestBody::MeterFeatures,
+            ty::TABLE_FEATURES if !v10 => {
+                let mut v = Vec::new();
+                while !r.is_empty() {
+                    v.push(TableFeatures::decode(r)?);
+                }
+                RequestBody::TableFeatures(v)
+            }
+            ty::TABLE_DESC if version >= Version::V1_4 => RequestBody::TableDesc,
+            ty::QUEUE_DESC if version >= Version::V1_4 => RequestBody::QueueDesc {
+                port_no: r.u32()?,
+                queue_id: r.u32()?,
             },
             _ => RequestBody::Other {
                 ty: t,
@@ -291,14 +518,87 @@ impl MultipartRequest {
             RequestBody::Aggregate(_) => ty::AGGREGATE,
             RequestBody::Table => ty::TABLE,
             RequestBody::PortDesc { .. } => ty::PORT_DESC,
+            RequestBody::PortStats { .. } => ty::PORT_STATS,
+            RequestBody::QueueStats { .. } => ty::QUEUE_STATS,
+            RequestBody::Group { .. } => ty::GROUP,
+            RequestBody::GroupDesc { .. } => ty::GROUP_DESC,
+            RequestBody::GroupFeatures => ty::GROUP_FEATURES,
+            RequestBody::Meter { .. } => ty::METER,
+            RequestBody::MeterConfig { .. } => ty::METER_CONFIG,
+            RequestBody::MeterFeatures => ty::METER_FEATURES,
+            RequestBody::TableFeatures(_) => ty::TABLE_FEATURES,
+            RequestBody::TableDesc => ty::TABLE_DESC,
+            RequestBody::QueueDesc { .. } => ty::QUEUE_DESC,
+            RequestBody::NxFlow(_) | RequestBody::NxAggregate(_) => ty::EXPERIMENTER,
             RequestBody::Other { ty, .. } => *ty,
         };
+        check_type_in_version(version, t)?;
         write_hdr(version, t, self.flags, w);
+        match &self.body {
+            RequestBody::NxFlow(q) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_FLOW, w);
+                return nicira::encode_flow_stats_request(q, w);
+            }
+            RequestBody::NxAggregate(q) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, w);
+                return nicira::encode_flow_stats_request(q, w);
+            }
+            _ => {}
+        }
+        let v10 = version == Version::V1_0;
         match &self.body {
             RequestBody::Flow(q) | RequestBody::Aggregate(q) => encode_flow_req(version, q, w)?,
             RequestBody::PortDesc { port_no } if version == Version::V1_5 => {
                 w.put_u32(*port_no);
                 w.put_zeros(4);
+            }
+            RequestBody::PortStats { port_no } => {
+                if v10 {
+                    w.put_u16(of10_port(*port_no)?);
+                    w.put_zeros(6);
+                } else {
+                    w.put_u32(*port_no);
+                    w.put_zeros(4);
+                }
+            }
+            RequestBody::QueueStats { port_no, queue_id } => {
+                if v10 {
+                    let p = if *port_no == ports::ANY {
+                        ports::ALL
+                    } else {
+                        *port_no
+                    };
+                    w.put_u16(of10_port(p)?);
+                    w.put_u16(0);
+                } else {
+                    w.put_u32(*port_no);
+                }
+                w.put_u32(*queue_id);
+            }
+            RequestBody::Group { group_id: id }
+            | RequestBody::Meter { meter_id: id }
+            | RequestBody::MeterConfig { meter_id: id } => {
+                w.put_u32(*id);
+                w.put_u32(0);
+            }
+            RequestBody::GroupDesc { group_id } => {
+                if version >= Version::V1_5 {
+                    w.put_u32(*group_id);
+                    w.put_u32(0);
+                } else if *group_id != GROUP_ALL {
+                    return Err(EncodeError::NotInVersion(
+                        "group-desc request for one group before 1.5",
+                    ));
+                }
+            }
+            RequestBody::TableFeatures(v) => {
+                for t in v {
+                    t.encode(w)?;
+                }
+            }
+            RequestBody::QueueDesc { port_no, queue_id } => {
+                w.put_u32(*port_no);
+                w.put_u32(*queue_id);
             }
             RequestBody::Other { body, .. } => w.extend_from_slice(body),
             _ => {}
@@ -436,14 +736,85 @@ impl ReplyBody {
             ReplyBody::Aggregate(_) => ty::AGGREGATE,
             ReplyBody::Table(_) => ty::TABLE,
             ReplyBody::PortDesc(_) => ty::PORT_DESC,
+            ReplyBody::PortStats(_) => ty::PORT_STATS,
+            ReplyBody::QueueStats(_) => ty::QUEUE_STATS,
+            ReplyBody::Group(_) => ty::GROUP,
+            ReplyBody::GroupDesc(_) => ty::GROUP_DESC,
+            ReplyBody::GroupFeatures(_) => ty::GROUP_FEATURES,
+            ReplyBody::Meter(_) => ty::METER,
+            ReplyBody::MeterConfig(_) => ty::METER_CONFIG,
+            ReplyBody::MeterFeatures(_) => ty::METER_FEATURES,
+            ReplyBody::TableFeatures(_) => ty::TABLE_FEATURES,
+            ReplyBody::TableDesc(_) => ty::TABLE_DESC,
+            ReplyBody::QueueDesc(_) => ty::QUEUE_DESC,
+            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) => ty::EXPERIMENTER,
             ReplyBody::Other { ty, .. } => *ty,
         }
     }
 
+    /// Bytes every message of this reply repeats after the multipart
+    /// header (the Nicira statistics header).
+    fn prefix(&self, version: Version) -> Vec<u8> {
+        let mut w = Vec::new();
+        match self {
+            ReplyBody::NxFlow(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_FLOW, &mut w)
+            }
+            ReplyBody::NxAggregate(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, &mut w)
+            }
+            _ => {}
+        }
+        w
+    }
+
     /// The body as separately encoded entries (one for non-list bodies).
     fn encode_entries(&self, version: Version) -> Result<Vec<Vec<u8>>, EncodeError> {
+        check_type_in_version(version, self.ty())?;
         let mut out = Vec::new();
+        fn each<T>(
+            out: &mut Vec<Vec<u8>>,
+            v: &[T],
+            mut f: impl FnMut(&T, &mut Vec<u8>) -> Result<(), EncodeError>,
+        ) -> Result<(), EncodeError> {
+            for x in v {
+                let mut w = Vec::new();
+                f(x, &mut w)?;
+                out.push(w);
+            }
+            Ok(())
+        }
         match self {
+            ReplyBody::PortStats(v) => each(&mut out, v, |x, w| x.encode(version, w))?,
+            ReplyBody::QueueStats(v) => each(&mut out, v, |x, w| x.encode(version, w))?,
+            ReplyBody::Group(v) => each(&mut out, v, |x, w| x.encode(w))?,
+            ReplyBody::GroupDesc(v) => each(&mut out, v, |x, w| x.encode(version, w))?,
+            ReplyBody::GroupFeatures(f) => {
+                let mut w = Vec::new();
+                f.encode(&mut w);
+                out.push(w);
+            }
+            ReplyBody::Meter(v) => each(&mut out, v, |x, w| x.encode(w))?,
+            ReplyBody::MeterConfig(v) => each(&mut out, v, |x, w| x.encode(w))?,
+            ReplyBody::MeterFeatures(f) => {
+                let mut w = Vec::new();
+                f.encode(&mut w);
+                out.push(w);
+            }
+            ReplyBody::TableFeatures(v) => each(&mut out, v, |x, w| x.encode(w))?,
+            ReplyBody::TableDesc(v) => each(&mut out, v, |x, w| x.encode(w))?,
+            ReplyBody::QueueDesc(v) => each(&mut out, v, encode_queue_desc)?,
+            ReplyBody::NxFlow(v) => each(&mut out, v, |x, w| {
+                nicira::encode_nx_flow_stats(version, x, w)
+            })?,
+            ReplyBody::NxAggregate(a) => {
+                let mut w = Vec::new();
+                w.put_u64(a.packet_count);
+                w.put_u64(a.byte_count);
+                w.put_u32(a.flow_count);
+                w.put_u32(0);
+                out.push(w);
+            }
             ReplyBody::Desc(d) => {
                 let mut w = Vec::with_capacity(1056);
                 put_str(&mut w, &d.mfr_desc, 256);
@@ -494,10 +865,31 @@ impl ReplyBody {
     }
 }
 
+/// Decodes entries until `r` is empty.
+fn list<'a, T>(
+    r: &mut Reader<'a>,
+    mut f: impl FnMut(&mut Reader<'a>) -> Result<T, ErrorKind>,
+) -> Result<Vec<T>, ErrorKind> {
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        v.push(f(r)?);
+    }
+    Ok(v)
+}
+
 impl MultipartReply {
     pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<Self, ErrorKind> {
         let (t, flags) = read_hdr(version, r)?;
         let v15 = version >= Version::V1_5;
+        let v10 = version == Version::V1_0;
+        if let Some(sub) = nx_stats_subtype(version, t, r)? {
+            let body = if sub == nicira::subtypes::ST_FLOW {
+                ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
+            } else {
+                ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+            };
+            return Ok(MultipartReply { flags, body });
+        }
         let body = match t {
             ty::DESC => ReplyBody::Desc(DescStats {
                 mfr_desc: get_str(r, 256)?,
@@ -536,6 +928,23 @@ impl MultipartReply {
                 }
                 ReplyBody::PortDesc(v)
             }
+            ty::PORT_STATS => ReplyBody::PortStats(list(r, |r| PortStats::decode(version, r))?),
+            ty::QUEUE_STATS => ReplyBody::QueueStats(list(r, |r| QueueStats::decode(version, r))?),
+            ty::GROUP if !v10 => ReplyBody::Group(list(r, GroupStats::decode)?),
+            ty::GROUP_DESC if !v10 => {
+                ReplyBody::GroupDesc(list(r, |r| GroupDesc::decode(version, r))?)
+            }
+            ty::GROUP_FEATURES if !v10 => ReplyBody::GroupFeatures(GroupFeatures::decode(r)?),
+            ty::METER if !v10 => ReplyBody::Meter(list(r, MeterStats::decode)?),
+            ty::METER_CONFIG if !v10 => ReplyBody::MeterConfig(list(r, MeterConfig::decode)?),
+            ty::METER_FEATURES if !v10 => ReplyBody::MeterFeatures(MeterFeatures::decode(r)?),
+            ty::TABLE_FEATURES if !v10 => ReplyBody::TableFeatures(list(r, TableFeatures::decode)?),
+            ty::TABLE_DESC if version >= Version::V1_4 => {
+                ReplyBody::TableDesc(list(r, TableDesc::decode)?)
+            }
+            ty::QUEUE_DESC if version >= Version::V1_4 => {
+                ReplyBody::QueueDesc(list(r, decode_queue_desc)?)
+            }
             _ => ReplyBody::Other {
                 ty: t,
                 body: r.rest().to_vec(),
@@ -546,6 +955,7 @@ impl MultipartReply {
 
     pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_hdr(version, self.body.ty(), self.flags, w);
+        w.extend_from_slice(&self.body.prefix(version));
         for e in self.body.encode_entries(version)? {
             w.extend_from_slice(&e);
         }
@@ -560,7 +970,8 @@ impl MultipartReply {
             .msg_type()
             .wire(version)
             .ok_or(EncodeError::NotInVersion("multipart reply"))?;
-        let overhead = 8 + if version == Version::V1_0 { 4 } else { 8 };
+        let prefix = self.body.prefix(version);
+        let overhead = 8 + if version == Version::V1_0 { 4 } else { 8 } + prefix.len();
         let entries = self.body.encode_entries(version)?;
         let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
         for e in entries {
@@ -589,6 +1000,7 @@ impl MultipartReply {
             w.put_u16((overhead + c.len()) as u16);
             w.put_u32(xid);
             write_hdr(version, self.body.ty(), flags, &mut w);
+            w.extend_from_slice(&prefix);
             w.extend_from_slice(&c);
             out.push(w);
         }

@@ -3,9 +3,14 @@
 use super::fields::{format_value, lookup_field, nxm_name, parse_value, port_from_text, port_name};
 use super::{ParseError, err, parse_num, split_top};
 use crate::ofp::actions::FieldRef;
+use crate::ofp::nx_actions::{CT_COMMIT, CT_FORCE, CT_RECIRC_NONE, learn_flags, nat_flags};
 use crate::ofp::oxm::nxm_header;
 use crate::ofp::port::ports;
-use crate::ofp::{Action, Field, Instruction, MatchEntry, Version};
+use crate::ofp::{
+    Action, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec, LearnSrc, MatchEntry, Nat,
+    Value, Version,
+};
+use std::net::IpAddr;
 
 fn field_ref(s: &str) -> Result<FieldRef, ParseError> {
     let bad = || err(format!("invalid field reference '{s}'"));
@@ -84,6 +89,10 @@ fn set_field(f: Field, v: &str) -> Result<Action, ParseError> {
 }
 
 fn parse_action(tok: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
+    if let Some(a) = parse_paren_action(tok)? {
+        out.push(a);
+        return Ok(());
+    }
     let (k, v) = match tok.split_once([':', '=']) {
         Some((k, v)) => (k, Some(v)),
         None => (tok, None),
@@ -98,6 +107,10 @@ fn parse_action(tok: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
     };
     let a = match k.to_ascii_lowercase().as_str() {
         "drop" => return Ok(()),
+        "output" if v.is_some_and(|v| v.contains('[')) => Action::OutputReg {
+            src: field_ref(need()?)?,
+            max_len: 0,
+        },
         "output" => port_out(port_from_text(need()?).or_else(|_| {
             err(format!(
                 "output to unknown port '{}'",
@@ -119,6 +132,49 @@ fn parse_action(tok: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
         "strip_vlan" | "pop_vlan" => Action::PopVlan,
         "push_vlan" => Action::PushVlan(parse_num(need()?, 0xffff, "ethertype")? as u16),
         "dec_ttl" => Action::DecNwTtl,
+        "mod_nw_ttl" => Action::SetNwTtl(parse_num(need()?, 0xff, "TTL")? as u8),
+        "mod_nw_tos" => {
+            let tos = parse_num(need()?, 0xff, "TOS")? as u64;
+            if tos & 3 != 0 {
+                return err(format!(
+                    "{tos}: not a valid TOS value (low 2 bits must be 0)"
+                ));
+            }
+            Action::SetField(MatchEntry {
+                field: Field::IpDscp,
+                value: crate::ofp::Value::from_u64(1, tos >> 2),
+                mask: None,
+            })
+        }
+        "enqueue" => {
+            let v = need()?;
+            let Some((p, q)) = v.split_once(':') else {
+                return err(format!("invalid enqueue '{v}'"));
+            };
+            Action::Enqueue {
+                port: port_from_text(p)?,
+                queue: parse_num(q, 0xffff_ffff, "queue")? as u32,
+            }
+        }
+        "push_mpls" => Action::PushMpls(parse_num(need()?, 0xffff, "ethertype")? as u16),
+        "pop_mpls" => Action::PopMpls(parse_num(need()?, 0xffff, "ethertype")? as u16),
+        "set_mpls_ttl" => Action::SetMplsTtl(parse_num(need()?, 0xff, "TTL")? as u8),
+        "dec_mpls_ttl" => Action::DecMplsTtl,
+        "set_mpls_label" => set_field(Field::MplsLabel, need()?)?,
+        "set_mpls_tc" => set_field(Field::MplsTc, need()?)?,
+        "set_tunnel" | "set_tunnel64" => {
+            Action::SetTunnel(parse_num(need()?, u64::MAX.into(), "tunnel id")? as u64)
+        }
+        "pop_queue" => Action::PopQueue,
+        "exit" => Action::Exit,
+        "ct_clear" => Action::CtClear,
+        "ct" if v.is_none() => Action::Ct(Box::new(Ct {
+            flags: 0,
+            zone: CtZone::Imm(0),
+            recirc_table: CT_RECIRC_NONE,
+            alg: 0,
+            actions: Vec::new(),
+        })),
         "mod_nw_src" => set_field(Field::Ipv4Src, need()?)?,
         "mod_nw_dst" => set_field(Field::Ipv4Dst, need()?)?,
         "mod_dl_src" => set_field(Field::EthSrc, need()?)?,
@@ -253,23 +309,14 @@ pub fn parse_actions(s: &str) -> Result<Vec<Instruction>, ParseError> {
     Ok(out)
 }
 
-fn format_action(a: &Action) -> String {
+fn format_action(a: &Action, ver: Version) -> String {
     match a {
         Action::Output { port, max_len } => match *port {
             ports::CONTROLLER => format!("CONTROLLER:{max_len}"),
             p if p >= ports::MAX => port_name(p),
             p => format!("output:{p}"),
         },
-        Action::SetField(e) => {
-            let v = format_value(e.field, &e.value, e.mask.as_ref());
-            match (e.field, e.mask) {
-                (Field::EthSrc, None) => format!("mod_dl_src:{v}"),
-                (Field::EthDst, None) => format!("mod_dl_dst:{v}"),
-                (Field::Ipv4Src, None) => format!("mod_nw_src:{v}"),
-                (Field::Ipv4Dst, None) => format!("mod_nw_dst:{v}"),
-                (f, _) => format!("set_field:{v}->{}", f.name()),
-            }
-        }
+        Action::SetField(e) => format_set_field(e, ver),
         Action::RegLoad { dst, value } => format!("load:{value:#x}->{}", format_ref(dst)),
         Action::RegMove { src, dst } => format!("move:{}->{}", format_ref(src), format_ref(dst)),
         Action::Resubmit { in_port, table } => match table {
@@ -302,24 +349,640 @@ fn format_action(a: &Action) -> String {
             let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
             format!("note:{}", hex.join("."))
         }
+        Action::OutputReg { src, max_len } => {
+            if *max_len == 0 {
+                format!("output:{}", format_ref(src))
+            } else {
+                format!("output(port={},max_len={max_len})", format_ref(src))
+            }
+        }
+        Action::Enqueue { port, queue } => format!("enqueue:{}:{queue}", port_name(*port)),
+        Action::PushMpls(t) => format!("push_mpls:{t:#06x}"),
+        Action::PopMpls(t) => format!("pop_mpls:{t:#06x}"),
+        Action::SetMplsTtl(t) => format!("set_mpls_ttl({t})"),
+        Action::DecMplsTtl => "dec_mpls_ttl".into(),
+        Action::SetNwTtl(t) => format!("mod_nw_ttl:{t}"),
+        Action::SetTunnel(id) if *id > u64::from(u32::MAX) => format!("set_tunnel64:{id:#x}"),
+        Action::SetTunnel(id) => format!("set_tunnel:{id:#x}"),
+        Action::PopQueue => "pop_queue".into(),
+        Action::Exit => "exit".into(),
+        Action::DecTtlIds(ids) => {
+            let v: Vec<String> = ids.iter().map(u16::to_string).collect();
+            format!("dec_ttl({})", v.join(","))
+        }
+        Action::NxController {
+            max_len,
+            controller_id,
+            reason,
+        } => {
+            if *reason == 1 && *controller_id == 0 {
+                format!("CONTROLLER:{max_len}")
+            } else {
+                let mut parts = Vec::new();
+                if *reason != 1 {
+                    parts.push(format!("reason={}", reason_name(*reason)));
+                }
+                if *max_len != 0xffff {
+                    parts.push(format!("max_len={max_len}"));
+                }
+                if *controller_id != 0 {
+                    parts.push(format!("id={controller_id}"));
+                }
+                format!("controller({})", parts.join(","))
+            }
+        }
+        Action::Conjunction {
+            id,
+            clause,
+            n_clauses,
+        } => format!("conjunction({id},{}/{n_clauses})", u16::from(*clause) + 1),
+        Action::CtClear => "ct_clear".into(),
+        Action::Ct(ct) => format_ct(ct, ver),
+        Action::Nat(n) => format_nat(n),
+        Action::Learn(l) => format_learn(l),
         other => format!("{other:?}"),
     }
 }
 
-fn join(acts: &[Action]) -> String {
-    acts.iter().map(format_action).collect::<Vec<_>>().join(",")
+const REASONS: [&str; 6] = [
+    "no_match",
+    "action",
+    "invalid_ttl",
+    "action_set",
+    "group",
+    "packet_out",
+];
+
+fn reason_name(r: u8) -> String {
+    REASONS
+        .get(usize::from(r))
+        .map_or_else(|| r.to_string(), |s| (*s).to_string())
 }
 
-/// Formats instructions as the text after `actions=` (`drop` when empty).
+/// Splits `name(inner)` into its parts.
+fn paren(tok: &str) -> Option<(&str, &str)> {
+    let open = tok.find('(')?;
+    let inner = tok.strip_suffix(')')?.get(open + 1..)?;
+    let name = &tok[..open];
+    if name.contains([':', '=', ',']) {
+        return None;
+    }
+    Some((name, inner))
+}
+
+/// Actions written `name(...)` (other than `resubmit(...)`).
+fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
+    let Some((name, inner)) = paren(tok) else {
+        return Ok(None);
+    };
+    let a = match name {
+        "ct" => parse_ct(inner)?,
+        "learn" => parse_learn(inner)?,
+        "conjunction" => {
+            let bad = || err(format!("invalid conjunction '{inner}'"));
+            let Some((id, k)) = inner.split_once(',') else {
+                return bad();
+            };
+            let Some((k, n)) = k.split_once('/') else {
+                return bad();
+            };
+            let id = parse_num(id.trim(), 0xffff_ffff, "conjunction id")? as u32;
+            let k = parse_num(k.trim(), 64, "clause")? as u8;
+            let n = parse_num(n.trim(), 64, "number of clauses")? as u8;
+            if n < 2 || k == 0 || k > n {
+                return err(format!(
+                    "conjunction '{inner}': clause must be between 1 and {n}, and at least 2 clauses"
+                ));
+            }
+            Action::Conjunction {
+                id,
+                clause: k - 1,
+                n_clauses: n,
+            }
+        }
+        "dec_ttl" => {
+            let mut ids = Vec::new();
+            for t in inner.split(',').map(str::trim) {
+                ids.push(parse_num(t, 0xffff, "controller id")? as u16);
+            }
+            if ids.is_empty() {
+                return err("dec_ttl_cnt_ids: expected at least one controller id.");
+            }
+            Action::DecTtlIds(ids)
+        }
+        "enqueue" => {
+            let Some((p, q)) = inner.split_once(',') else {
+                return err(format!("invalid enqueue '{inner}'"));
+            };
+            Action::Enqueue {
+                port: port_from_text(p.trim())?,
+                queue: parse_num(q.trim(), 0xffff_ffff, "queue")? as u32,
+            }
+        }
+        "set_mpls_ttl" => Action::SetMplsTtl(parse_num(inner, 0xff, "TTL")? as u8),
+        "controller" => {
+            let (mut max_len, mut id, mut reason) = (0xffffu16, 0u16, 1u8);
+            for t in split_top(inner) {
+                let (k, v) = t.split_once('=').unwrap_or((t, ""));
+                match k {
+                    "max_len" => max_len = parse_num(v, 0xffff, "max_len")? as u16,
+                    "id" => id = parse_num(v, 0xffff, "controller id")? as u16,
+                    "reason" => {
+                        reason = match REASONS.iter().position(|r| *r == v) {
+                            Some(i) => i as u8,
+                            None => return err(format!("unknown reason \"{v}\"")),
+                        }
+                    }
+                    _ => return err(format!("controller option '{t}' is not supported")),
+                }
+            }
+            Action::NxController {
+                max_len,
+                controller_id: id,
+                reason,
+            }
+        }
+        "output" => {
+            let (mut src, mut max_len) = (None, 0u16);
+            for t in split_top(inner) {
+                match t.split_once('=') {
+                    Some(("port", v)) => src = Some(v),
+                    Some(("max_len", v)) => max_len = parse_num(v, 0xffff, "max_len")? as u16,
+                    _ => return err(format!("invalid output option '{t}'")),
+                }
+            }
+            let Some(p) = src else {
+                return err(format!("output '{inner}' lacks a port"));
+            };
+            if p.contains('[') {
+                Action::OutputReg {
+                    src: field_ref(p)?,
+                    max_len,
+                }
+            } else {
+                Action::Output {
+                    port: port_from_text(p)?,
+                    max_len,
+                }
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(a))
+}
+
+fn parse_ct(inner: &str) -> Result<Action, ParseError> {
+    let mut ct = Ct {
+        flags: 0,
+        zone: CtZone::Imm(0),
+        recirc_table: CT_RECIRC_NONE,
+        alg: 0,
+        actions: Vec::new(),
+    };
+    let mut nat = None;
+    let mut exec = Vec::new();
+    for t in split_top(inner) {
+        if let Some((name, args)) = paren(t) {
+            match name {
+                "nat" => nat = Some(parse_nat(args)?),
+                "exec" => {
+                    for a in split_top(args) {
+                        parse_action(a, &mut exec)?;
+                    }
+                }
+                _ => return err(format!("invalid ct argument '{t}'")),
+            }
+            continue;
+        }
+        let (k, v) = t.split_once('=').unwrap_or((t, ""));
+        match k {
+            "commit" => ct.flags |= CT_COMMIT,
+            "force" => ct.flags |= CT_FORCE,
+            "nat" => nat = Some(parse_nat("")?),
+            "table" => ct.recirc_table = parse_num(v, 0xfe, "table")? as u8,
+            "zone" if v.contains('[') => ct.zone = CtZone::Field(field_ref(v)?),
+            "zone" => ct.zone = CtZone::Imm(parse_num(v, 0xffff, "zone")? as u16),
+            "alg" => {
+                ct.alg = match v {
+                    "ftp" => 21,
+                    "tftp" => 69,
+                    _ => parse_num(v, 0xffff, "alg")? as u16,
+                }
+            }
+            _ => return err(format!("invalid ct argument '{t}'")),
+        }
+    }
+    if ct.flags & CT_FORCE != 0 && ct.flags & CT_COMMIT == 0 {
+        return err("\"force\" flag requires \"commit\" flag.");
+    }
+    ct.actions.extend(nat.map(Action::Nat));
+    ct.actions.extend(exec);
+    Ok(Action::Ct(Box::new(ct)))
+}
+
+fn parse_nat(s: &str) -> Result<Nat, ParseError> {
+    let mut n = Nat {
+        flags: 0,
+        addr_min: None,
+        addr_max: None,
+        proto_min: None,
+        proto_max: None,
+    };
+    for t in split_top(s) {
+        let (k, v) = t.split_once('=').map_or((t, None), |(k, v)| (k, Some(v)));
+        match k {
+            "src" | "dst" => {
+                if n.flags & (nat_flags::SRC | nat_flags::DST) != 0 {
+                    return err("May only specify one of \"src\" or \"dst\".");
+                }
+                n.flags |= if k == "src" {
+                    nat_flags::SRC
+                } else {
+                    nat_flags::DST
+                };
+                if let Some(v) = v {
+                    parse_nat_range(v, &mut n)?;
+                }
+            }
+            "persistent" => n.flags |= nat_flags::PERSISTENT,
+            "hash" => n.flags |= nat_flags::PROTO_HASH,
+            "random" => n.flags |= nat_flags::PROTO_RANDOM,
+            _ => return err(format!("invalid nat argument '{t}'")),
+        }
+    }
+    if n.flags & nat_flags::PROTO_HASH != 0 && n.flags & nat_flags::PROTO_RANDOM != 0 {
+        return err("Both \"hash\" and \"random\" are not allowed.");
+    }
+    Ok(n)
+}
+
+/// `IP[-IP][:PORT[-PORT]]`, IPv6 addresses in brackets when ports follow.
+fn parse_nat_range(s: &str, n: &mut Nat) -> Result<(), ParseError> {
+    let bad = || err(format!("invalid nat range '{s}'"));
+    let (addrs, ports) = if s.starts_with('[') {
+        match s.rfind(']') {
+            Some(i) => match s[i + 1..].strip_prefix(':') {
+                Some(p) => (&s[..=i], Some(p)),
+                None if i + 1 == s.len() => (s, None),
+                None => return bad(),
+            },
+            None => return bad(),
+        }
+    } else if s.matches(':').count() == 1 {
+        let (a, p) = s.split_once(':').unwrap_or((s, ""));
+        (a, Some(p))
+    } else {
+        (s, None)
+    };
+    let ip = |x: &str| -> Result<IpAddr, ParseError> {
+        let x = x.trim_start_matches('[').trim_end_matches(']');
+        x.parse()
+            .or_else(|_| err(format!("invalid IP address '{x}'")))
+    };
+    let (lo, hi) = match addrs.split_once("]-[") {
+        Some((a, b)) => (a, Some(b)),
+        None if !addrs.starts_with('[') => match addrs.split_once('-') {
+            Some((a, b)) => (a, Some(b)),
+            None => (addrs, None),
+        },
+        None => (addrs, None),
+    };
+    n.addr_min = Some(ip(lo)?);
+    n.addr_max = hi.map(ip).transpose()?;
+    if n.addr_max
+        .is_some_and(|m| m.is_ipv4() != n.addr_min.is_some_and(|x| x.is_ipv4()))
+    {
+        return bad();
+    }
+    if let Some(p) = ports {
+        let (a, b) = p.split_once('-').map_or((p, None), |(a, b)| (a, Some(b)));
+        n.proto_min = Some(parse_num(a, 0xffff, "port")? as u16);
+        n.proto_max = b
+            .map(|b| parse_num(b, 0xffff, "port"))
+            .transpose()?
+            .map(|x| x as u16);
+    }
+    Ok(())
+}
+
+fn fmt_ip(a: IpAddr, bracket: bool) -> String {
+    match a {
+        IpAddr::V6(x) if bracket => format!("[{x}]"),
+        x => x.to_string(),
+    }
+}
+
+fn format_nat(n: &Nat) -> String {
+    let mut parts = Vec::new();
+    let dir = if n.flags & nat_flags::SRC != 0 {
+        Some("src")
+    } else if n.flags & nat_flags::DST != 0 {
+        Some("dst")
+    } else {
+        None
+    };
+    if let Some(d) = dir {
+        let mut p = d.to_string();
+        if let Some(lo) = n.addr_min {
+            let br = lo.is_ipv6() && n.proto_min.is_some();
+            p.push('=');
+            p.push_str(&fmt_ip(lo, br));
+            if let Some(hi) = n.addr_max {
+                p.push('-');
+                p.push_str(&fmt_ip(hi, br));
+            }
+            if let Some(a) = n.proto_min {
+                p.push_str(&format!(":{a}"));
+                if let Some(b) = n.proto_max {
+                    p.push_str(&format!("-{b}"));
+                }
+            }
+        }
+        parts.push(p);
+    }
+    for (bit, name) in [
+        (nat_flags::PERSISTENT, "persistent"),
+        (nat_flags::PROTO_HASH, "hash"),
+        (nat_flags::PROTO_RANDOM, "random"),
+    ] {
+        if n.flags & bit != 0 {
+            parts.push(name.into());
+        }
+    }
+    if parts.is_empty() {
+        "nat".into()
+    } else {
+        format!("nat({})", parts.join(","))
+    }
+}
+
+fn format_ct(ct: &Ct, ver: Version) -> String {
+    let mut parts = Vec::new();
+    if ct.flags & CT_COMMIT != 0 {
+        parts.push("commit".to_string());
+    }
+    if ct.flags & CT_FORCE != 0 {
+        parts.push("force".into());
+    }
+    if ct.recirc_table != CT_RECIRC_NONE {
+        parts.push(format!("table={}", ct.recirc_table));
+    }
+    match ct.zone {
+        CtZone::Imm(0) => {}
+        CtZone::Imm(z) => parts.push(format!("zone={z}")),
+        CtZone::Field(f) => parts.push(format!("zone={}", format_ref(&f))),
+    }
+    let mut rest = ct.actions.as_slice();
+    if let [Action::Nat(n), tail @ ..] = rest {
+        parts.push(format_nat(n));
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        parts.push(format!("exec({})", join(rest, ver)));
+    }
+    match ct.alg {
+        0 => {}
+        21 => parts.push("alg=ftp".into()),
+        69 => parts.push("alg=tftp".into()),
+        a => parts.push(format!("alg={a}")),
+    }
+    format!("ct({})", parts.join(","))
+}
+
+/// Right-aligns an immediate of `n_bits` into `2 * ceil(n_bits / 16)` bytes.
+fn imm_bytes(v: &Value, n_bits: u16) -> Vec<u8> {
+    let n = usize::from(n_bits).div_ceil(16) * 2;
+    let b = v.as_bytes();
+    let mut out = vec![0u8; n];
+    let k = b.len().min(n);
+    out[n - k..].copy_from_slice(&b[b.len() - k..]);
+    out
+}
+
+fn parse_learn(inner: &str) -> Result<Action, ParseError> {
+    let mut l = Learn::new();
+    for t in split_top(inner) {
+        let (k, v) = t.split_once('=').unwrap_or((t, ""));
+        let num16 = |what| parse_num(v, 0xffff, what).map(|x| x as u16);
+        match k {
+            "table" => l.table_id = parse_num(v, 0xfe, "table")? as u8,
+            "priority" => l.priority = num16("priority")?,
+            "idle_timeout" => l.idle_timeout = num16("idle_timeout")?,
+            "hard_timeout" => l.hard_timeout = num16("hard_timeout")?,
+            "fin_idle_timeout" => l.fin_idle_timeout = num16("fin_idle_timeout")?,
+            "fin_hard_timeout" => l.fin_hard_timeout = num16("fin_hard_timeout")?,
+            "cookie" => l.cookie = parse_num(v, u64::MAX.into(), "cookie")? as u64,
+            "send_flow_rem" => l.flags |= learn_flags::SEND_FLOW_REM,
+            "delete_learned" => l.flags |= learn_flags::DELETE_LEARNED,
+            _ => l.specs.push(parse_learn_spec(t)?),
+        }
+    }
+    Ok(Action::Learn(Box::new(l)))
+}
+
+fn parse_learn_spec(t: &str) -> Result<LearnSpec, ParseError> {
+    if let Some(v) = t.strip_prefix("load:") {
+        let Some((src, dst)) = v.split_once("->") else {
+            return err(format!("invalid learn load '{t}'"));
+        };
+        let dst = field_ref(dst)?;
+        let src = if src.contains('[') {
+            let s = field_ref(src)?;
+            if s.n_bits != dst.n_bits {
+                return err(format!("'{t}': source and destination widths differ"));
+            }
+            LearnSrc::Field(s)
+        } else {
+            let max = if dst.n_bits >= 64 {
+                u128::from(u64::MAX)
+            } else {
+                (1u128 << dst.n_bits) - 1
+            };
+            let x = parse_num(src, max, "learn load value")? as u64;
+            LearnSrc::Immediate(imm_bytes(&Value::from_u64(8, x), dst.n_bits))
+        };
+        return Ok(LearnSpec {
+            n_bits: dst.n_bits,
+            src,
+            dst: LearnDst::Load(dst),
+        });
+    }
+    if let Some(v) = t.strip_prefix("output:") {
+        let src = field_ref(v)?;
+        return Ok(LearnSpec {
+            n_bits: src.n_bits,
+            src: LearnSrc::Field(src),
+            dst: LearnDst::Output,
+        });
+    }
+    match t.split_once('=') {
+        None => {
+            let r = field_ref(t)?;
+            Ok(LearnSpec {
+                n_bits: r.n_bits,
+                src: LearnSrc::Field(r),
+                dst: LearnDst::Match(r),
+            })
+        }
+        Some((dst, src)) => {
+            let (dst, whole) = if dst.contains('[') {
+                (field_ref(dst)?, None)
+            } else {
+                let Some(f) = lookup_field(dst) else {
+                    return err(format!("unknown field '{dst}'"));
+                };
+                (field_ref(&format!("{dst}[]"))?, Some(f))
+            };
+            let src = if src.contains('[') {
+                let s = field_ref(src)?;
+                if s.n_bits != dst.n_bits {
+                    return err(format!("'{t}': source and destination widths differ"));
+                }
+                LearnSrc::Field(s)
+            } else {
+                let v = match whole {
+                    Some(f) => parse_value(f, src)?.0,
+                    None => {
+                        let x = parse_num(src, u64::MAX.into(), "learn value")? as u64;
+                        Value::from_u64(8, x)
+                    }
+                };
+                LearnSrc::Immediate(imm_bytes(&v, dst.n_bits))
+            };
+            Ok(LearnSpec {
+                n_bits: dst.n_bits,
+                src,
+                dst: LearnDst::Match(dst),
+            })
+        }
+    }
+}
+
+fn format_learn(l: &Learn) -> String {
+    let mut parts = vec![format!("table={}", l.table_id)];
+    for (v, name) in [
+        (l.idle_timeout, "idle_timeout"),
+        (l.hard_timeout, "hard_timeout"),
+        (l.fin_idle_timeout, "fin_idle_timeout"),
+        (l.fin_hard_timeout, "fin_hard_timeout"),
+    ] {
+        if v != 0 {
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    if l.priority != 0x8000 {
+        parts.push(format!("priority={}", l.priority));
+    }
+    if l.flags & learn_flags::SEND_FLOW_REM != 0 {
+        parts.push("send_flow_rem".into());
+    }
+    if l.flags & learn_flags::DELETE_LEARNED != 0 {
+        parts.push("delete_learned".into());
+    }
+    if l.cookie != 0 {
+        parts.push(format!("cookie={:#x}", l.cookie));
+    }
+    for s in &l.specs {
+        parts.push(format_learn_spec(s));
+    }
+    format!("learn({})", parts.join(","))
+}
+
+fn imm_hex(b: &[u8]) -> String {
+    let v = b.iter().fold(0u128, |a, x| a << 8 | u128::from(*x));
+    format!("{v:#x}")
+}
+
+fn format_learn_spec(s: &LearnSpec) -> String {
+    match (&s.src, &s.dst) {
+        (LearnSrc::Field(src), LearnDst::Match(dst)) if src == dst => format_ref(src),
+        (LearnSrc::Field(src), LearnDst::Match(dst)) => {
+            format!("{}={}", format_ref(dst), format_ref(src))
+        }
+        (LearnSrc::Immediate(v), LearnDst::Match(dst)) => match dst.field() {
+            Some(f) if dst.ofs == 0 && dst.n_bits == u16::from(f.info().width) * 8 => {
+                let w = usize::from(f.info().width);
+                let val = Value::from_bytes(&v[v.len().saturating_sub(w)..]);
+                format!("{}={}", f.name(), format_value(f, &val, None))
+            }
+            _ => format!("{}={}", format_ref(dst), imm_hex(v)),
+        },
+        (LearnSrc::Field(src), LearnDst::Load(dst)) => {
+            format!("load:{}->{}", format_ref(src), format_ref(dst))
+        }
+        (LearnSrc::Immediate(v), LearnDst::Load(dst)) => {
+            format!("load:{}->{}", imm_hex(v), format_ref(dst))
+        }
+        (LearnSrc::Field(src), LearnDst::Output) => format!("output:{}", format_ref(src)),
+        (LearnSrc::Immediate(v), LearnDst::Output) => format!("output:{}", imm_hex(v)),
+    }
+}
+
+fn join(acts: &[Action], ver: Version) -> String {
+    acts.iter()
+        .map(|a| format_action(a, ver))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `set_field` as Open vSwitch prints the wire form `ver` carries it in:
+/// OpenFlow 1.0's own actions (`mod_dl_src`, `mod_nw_tos`, ...) and the
+/// Nicira MPLS actions in 1.0; `load:` for a masked set before 1.5 (a
+/// Nicira `reg_load2`); `set_field:` otherwise.
+fn format_set_field(e: &MatchEntry, ver: Version) -> String {
+    let v = format_value(e.field, &e.value, e.mask.as_ref());
+    let unmasked = e.mask.as_ref().is_none_or(Value::is_ones);
+    if ver == Version::V1_0 && unmasked {
+        match e.field {
+            Field::EthSrc => return format!("mod_dl_src:{v}"),
+            Field::EthDst => return format!("mod_dl_dst:{v}"),
+            Field::Ipv4Src => return format!("mod_nw_src:{v}"),
+            Field::Ipv4Dst => return format!("mod_nw_dst:{v}"),
+            Field::IpDscp => return format!("mod_nw_tos:{}", e.value.to_u64() << 2),
+            Field::MplsLabel => return format!("set_mpls_label({})", e.value.to_u64()),
+            Field::MplsTc => return format!("set_mpls_tc({})", e.value.to_u64()),
+            _ => {}
+        }
+    }
+    if !unmasked && ver < Version::V1_5 && e.field.info().width <= 8 {
+        let mask = e.mask_or_ones().to_u64();
+        let ofs = mask.trailing_zeros();
+        let shifted = mask >> ofs;
+        if let (true, Some(id)) = (shifted & shifted.wrapping_add(1) == 0, e.field.info().nxm) {
+            let r = FieldRef {
+                header: nxm_header(id, false, e.field.info().width),
+                ofs: ofs as u16,
+                n_bits: mask.count_ones() as u16,
+            };
+            return format!(
+                "load:{:#x}->{}",
+                (e.value.to_u64() & mask) >> ofs,
+                format_ref(&r)
+            );
+        }
+    }
+    format!("set_field:{v}->{}", e.field.name())
+}
+
+/// Formats instructions as the text after `actions=` (`drop` when empty),
+/// as `ovs-ofctl dump-flows` prints them over OpenFlow 1.0.
 pub fn format_actions(ins: &[Instruction]) -> String {
+    format_actions_for(ins, Version::V1_0)
+}
+
+/// Formats instructions as Open vSwitch prints them when they arrived in
+/// `version`'s wire form (`ovs-ofctl -O OpenFlow13 dump-flows`,
+/// `ofp-print`): the same as [`format_actions`] except for the actions a
+/// version carries differently (see `format_set_field`).
+pub fn format_actions_for(ins: &[Instruction], ver: Version) -> String {
     let mut parts = Vec::new();
     for i in ins {
         match i {
             Instruction::Meter(m) => parts.push(format!("meter:{m}")),
-            Instruction::ApplyActions(a) if !a.is_empty() => parts.push(join(a)),
+            Instruction::ApplyActions(a) if !a.is_empty() => parts.push(join(a, ver)),
             Instruction::ApplyActions(_) => {}
             Instruction::ClearActions => parts.push("clear_actions".into()),
-            Instruction::WriteActions(a) => parts.push(format!("write_actions({})", join(a))),
+            Instruction::WriteActions(a) => parts.push(format!("write_actions({})", join(a, ver))),
             Instruction::WriteMetadata { metadata, mask } => parts.push(if *mask == u64::MAX {
                 format!("write_metadata:{metadata:#x}")
             } else {

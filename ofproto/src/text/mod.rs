@@ -15,11 +15,12 @@
 
 mod actions;
 mod fields;
+pub mod stats;
 
 use crate::ofp::{Instruction, Match};
 use core::fmt;
 
-pub use actions::{format_actions, parse_actions};
+pub use actions::{format_actions, format_actions_for, parse_actions};
 pub use fields::{format_match, lookup_field, parse_match_into};
 
 /// Default flow priority.

@@ -7,6 +7,14 @@
 //! guarantee: the `update*` notifications a transaction causes come before
 //! that transaction's reply, for every session.
 //!
+//! Monitor updates: monitors of equal shape (database, method, and per
+//! table columns, `select` and condition) get one table-updates object per
+//! transaction, built and serialized once ([`Out::Update`] shares the
+//! bytes). A session whose peer lags (see [`Backlog`]) gets no update per
+//! transaction: its row changes are merged and sent as one update per
+//! monitor when it catches up, or before any reply to it, whichever comes
+//! first.
+//!
 //! Error shapes follow the real `ovsdb-server`: a method error is
 //! `{"error": "<kind>", "details": "...", "syntax": "<params>"}` (or the bare
 //! string `"unknown method"` / `"unknown monitor"`); operation errors go in
@@ -17,13 +25,16 @@ use super::monitor::{ColumnKind, RowJson, Select, TableMonitor, Version};
 use crate::jsonrpc::Message;
 use crate::schema::{AtomicType, DatabaseSchema, TableSchema};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// One committed change to one row: `old` is `None` for an insert, `new`
 /// is `None` for a delete (both `None` for a row of a table no monitor
 /// watches, see [`Store::set_watched`]). Rows carry every column, `_uuid`
-/// and `_version`.
+/// and `_version`; they are shared (`Arc`) because a lagging session keeps
+/// them until its merged update is sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowChange {
     /// Table name.
@@ -31,9 +42,9 @@ pub struct RowChange {
     /// Row UUID (text form).
     pub uuid: String,
     /// The row before the transaction.
-    pub old: Option<RowJson>,
+    pub old: Option<Arc<RowJson>>,
     /// The row after the transaction.
-    pub new: Option<RowJson>,
+    pub new: Option<Arc<RowJson>>,
 }
 
 /// Result of running a transaction against a [`Store`].
@@ -93,20 +104,86 @@ struct Monitor {
     db: String,
     version: Version,
     tables: BTreeMap<String, TableMonitor>,
+    /// Each table's condition as requested (`where`), for `shape`.
+    wheres: BTreeMap<String, Value>,
+    /// Everything that decides this monitor's updates but its id (database,
+    /// version, and per table the columns, `select` flags and condition):
+    /// monitors with equal shapes get byte-identical table-updates.
+    shape: Arc<str>,
+}
+
+impl Monitor {
+    fn compute_shape(&mut self) {
+        let tables: Vec<Value> = self
+            .tables
+            .iter()
+            .map(|(name, tm)| {
+                let cols: Vec<&str> = tm.columns.iter().map(|(c, _)| c.as_str()).collect();
+                let sel = tm.select;
+                json!([
+                    name,
+                    cols,
+                    [sel.initial, sel.insert, sel.delete, sel.modify],
+                    self.wheres.get(name)
+                ])
+            })
+            .collect();
+        let v = json!([self.db, format!("{:?}", self.version), tables]);
+        self.shape = Arc::from(v.to_string());
+    }
+
+    fn watches(&self, db: &str, table: &str) -> bool {
+        self.db == db && self.tables.contains_key(table)
+    }
+}
+
+/// What a session's writer and the core share.
+///
+/// Merging contract: while `queued` is non-zero (the session has bytes its
+/// peer has not taken yet), the core does not send it new table-updates but
+/// merges the row changes into one pending update per monitor, and sets
+/// `merged`. Whoever brings `queued` back to zero and then sees `merged`
+/// calls [`Core::flush_session`]. The core sets `merged` *before* it reads
+/// `queued`, and sends at once if it reads zero, so an update is never left
+/// behind by a writer that drained its queue at the same moment. Pending
+/// updates of a session are always sent before any reply to that session.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    /// Bytes delivered to the session and not yet written to its socket
+    /// (maintained by the glue).
+    pub queued: AtomicUsize,
+    /// The core holds merged, unsent updates for the session.
+    pub merged: AtomicBool,
+}
+
+/// The first old and the last new state of a row changed while its session
+/// lagged (`None`: the row did not exist).
+struct PendingRow {
+    old: Option<Arc<RowJson>>,
+    new: Option<Arc<RowJson>>,
 }
 
 #[derive(Default)]
 struct Session {
-    /// Monitors by their id's JSON text.
-    monitors: HashMap<String, (Value, Monitor)>,
+    /// Monitors by their id's JSON text (ordered: updates go out in a
+    /// stable order).
+    monitors: BTreeMap<String, (Value, Monitor)>,
+    /// Shared with the glue; `None` = never merge (no I/O, as in tests).
+    backlog: Option<Arc<Backlog>>,
+    /// Row changes not yet sent, by (database, table, row uuid).
+    pending: BTreeMap<(String, String, String), PendingRow>,
 }
 
 /// The server's state and method dispatch. See the module documentation.
 pub struct Core {
     dbs: BTreeMap<String, Box<dyn Store>>,
     locks: LockTable,
-    sessions: HashMap<SessionId, Session>,
+    sessions: BTreeMap<SessionId, Session>,
     pending: Vec<Pending>,
+    /// Bumped whenever the set of monitored tables may have changed.
+    watch_gen: u64,
+    /// Per database, the `watch_gen` last told to its store.
+    watch_told: HashMap<String, u64>,
     next_session: SessionId,
     /// This server's id, for `get_server_id`.
     server_id: String,
@@ -123,7 +200,82 @@ impl std::fmt::Debug for Core {
 }
 
 /// Messages to deliver, in order.
-pub type Outbox = Vec<(SessionId, Message)>;
+pub type Outbox = Vec<(SessionId, Out)>;
+
+/// One message to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// Any message.
+    Msg(Message),
+    /// A monitor notification whose table-updates were serialized once and
+    /// are shared by every monitor of the same shape.
+    Update {
+        /// `update`, `update2` or `update3`.
+        method: &'static str,
+        /// The monitor's id.
+        id: Value,
+        /// The last transaction id (`update3` only).
+        txn: Option<String>,
+        /// The table-updates object, as JSON text.
+        updates: Arc<Vec<u8>>,
+    },
+}
+
+impl From<Message> for Out {
+    fn from(m: Message) -> Out {
+        Out::Msg(m)
+    }
+}
+
+impl Out {
+    /// The message as compact JSON text, the same bytes as
+    /// [`Message::to_bytes`] of [`Out::message`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Out::Msg(m) => m.to_bytes(),
+            Out::Update {
+                method,
+                id,
+                txn,
+                updates,
+            } => {
+                let mut b = Vec::with_capacity(updates.len() + 64);
+                b.extend_from_slice(b"{\"method\":\"");
+                b.extend_from_slice(method.as_bytes());
+                b.extend_from_slice(b"\",\"params\":[");
+                crate::jsonrpc::write_json(&mut b, id);
+                b.push(b',');
+                if let Some(t) = txn {
+                    crate::jsonrpc::write_json(&mut b, &Value::String(t.clone()));
+                    b.push(b',');
+                }
+                b.extend_from_slice(updates);
+                b.extend_from_slice(b"],\"id\":null}");
+                b
+            }
+        }
+    }
+
+    /// The message (decoding shared table-updates; for tests and tools).
+    pub fn message(&self) -> Message {
+        match self {
+            Out::Msg(m) => m.clone(),
+            Out::Update {
+                method,
+                id,
+                txn,
+                updates,
+            } => {
+                let mut params = vec![id.clone()];
+                if let Some(t) = txn {
+                    params.push(json!(t));
+                }
+                params.push(serde_json::from_slice(updates).unwrap_or(Value::Null));
+                Message::notification(*method, params)
+            }
+        }
+    }
+}
 
 const ZERO_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -137,8 +289,10 @@ impl Core {
         Core {
             dbs: BTreeMap::new(),
             locks: LockTable::new(),
-            sessions: HashMap::new(),
+            sessions: BTreeMap::new(),
             pending: Vec::new(),
+            watch_gen: 1,
+            watch_told: HashMap::new(),
             next_session: 1,
             server_id: uuid::Uuid::new_v4().to_string(),
         }
@@ -159,23 +313,84 @@ impl Core {
         self.dbs.get_mut(name).map(|b| &mut **b)
     }
 
-    /// Registers a new session.
+    /// Registers a new session (whose updates are never merged).
     pub fn open_session(&mut self) -> SessionId {
+        self.open_session_with(None)
+    }
+
+    /// Registers a new session whose send backlog the glue reports through
+    /// `backlog` (see [`Backlog`] for the merging contract).
+    pub fn open_session_with(&mut self, backlog: Option<Arc<Backlog>>) -> SessionId {
         let id = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(id, Session::default());
+        self.sessions.insert(
+            id,
+            Session {
+                backlog,
+                ..Session::default()
+            },
+        );
         id
+    }
+
+    /// Sends the updates merged for session `s` while it lagged, if any.
+    pub fn flush_session(&mut self, s: SessionId) -> Outbox {
+        let mut out = Outbox::new();
+        self.flush_before(s, &mut out);
+        out
+    }
+
+    /// Sends session `s`'s merged updates, so that what follows in `out`
+    /// for `s` comes after them.
+    fn flush_before(&mut self, s: SessionId, out: &mut Outbox) {
+        let Some(sess) = self.sessions.get_mut(&s) else {
+            return;
+        };
+        if let Some(b) = &sess.backlog {
+            b.merged.store(false, Ordering::SeqCst);
+        }
+        if sess.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut sess.pending);
+        for (mid, mon) in sess.monitors.values() {
+            let mut updates = serde_json::Map::new();
+            for ((db, table, uuid), row) in &pending {
+                if !mon.watches(db, table) {
+                    continue;
+                }
+                let tm = &mon.tables[table];
+                if let Some(u) =
+                    tm.row_update(row.old.as_deref(), row.new.as_deref(), mon.version, false)
+                {
+                    updates
+                        .entry(table.clone())
+                        .or_insert_with(|| Value::Object(Default::default()))
+                        .as_object_mut()
+                        .expect("object")
+                        .insert(uuid.clone(), u);
+                }
+            }
+            if !updates.is_empty() {
+                out.push((
+                    s,
+                    update_message(mon.version, mid, Value::Object(updates)).into(),
+                ));
+            }
+        }
     }
 
     /// A session went away: drop its monitors, pending transactions and
     /// locks (which may pass to waiters).
     pub fn close_session(&mut self, s: SessionId) -> Outbox {
+        self.watch_gen += 1;
         self.sessions.remove(&s);
         self.pending.retain(|p| p.session != s);
         self.locks
             .drop_session(s)
             .into_iter()
             .map(lock_notification)
+            .map(|(s, m)| (s, m.into()))
             .collect()
     }
 
@@ -211,44 +426,34 @@ impl Core {
         };
         let empty = Vec::new();
         let args = params.as_array().unwrap_or(&empty);
-        let reply = |out: &mut Outbox, r: Result<Value, Value>| {
-            if let Some(id) = id.clone() {
-                out.push((
-                    s,
-                    match r {
-                        Ok(result) => Message::response(result, id),
-                        Err(error) => Message::error(error, id),
-                    },
-                ));
-            }
-        };
+        // The reply, sent last (after any update it must follow).
+        let mut answer: Option<Result<Value, Value>> = None;
         match method.as_str() {
-            "echo" => reply(&mut out, Ok(params.clone())),
-            "list_dbs" => reply(&mut out, Ok(json!(self.db_names()))),
+            "echo" => answer = Some(Ok(params.clone())),
+            "list_dbs" => answer = Some(Ok(json!(self.db_names()))),
             "get_schema" => {
                 let r = self
                     .db_arg(args, &params, "get_schema")
                     .map(|db| db.schema_json());
-                reply(&mut out, r)
+                answer = Some(r)
             }
-            "set_db_change_aware" => reply(
-                &mut out,
-                match args.as_slice() {
+            "set_db_change_aware" => {
+                answer = Some(match args.as_slice() {
                     [Value::Bool(_)] => Ok(json!({})),
                     _ => Err(method_error(
                         "syntax error",
                         "set_db_change_aware: true or false parameter expected".into(),
                         &params,
                     )),
-                },
-            ),
-            "get_server_id" => reply(&mut out, Ok(json!(self.server_id))),
+                })
+            }
+            "get_server_id" => answer = Some(Ok(json!(self.server_id))),
             "transact" => match self.db_arg(args, &params, "transact") {
-                Err(e) => reply(&mut out, Err(e)),
+                Err(e) => answer = Some(Err(e)),
                 Ok(_) => {
                     let db = args[0].as_str().unwrap_or_default().to_owned();
                     let ops = args[1..].to_vec();
-                    match id {
+                    match id.clone() {
                         Some(id) => self.run_transact(s, id, &db, ops, Some(now), false, &mut out),
                         None => {
                             // A transact notification still runs.
@@ -267,7 +472,8 @@ impl Core {
                     .position(|p| p.session == s && p.id == target)
                 {
                     let p = self.pending.remove(pos);
-                    out.push((s, Message::error(json!("canceled"), p.id)));
+                    self.flush_before(s, &mut out);
+                    out.push((s, Message::error(json!("canceled"), p.id).into()));
                 }
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => {
@@ -276,34 +482,42 @@ impl Core {
                     "monitor_cond" => Version::V2,
                     _ => Version::V3,
                 };
-                let r = self.monitor(s, args, &params, version);
-                reply(&mut out, r)
+                let r = self.monitor(s, args, &params, version, &mut out);
+                answer = Some(r)
             }
             "monitor_cond_change" => {
                 let r = self.monitor_cond_change(s, args, &params, &mut out);
-                reply(&mut out, r)
+                answer = Some(r)
             }
             "monitor_cancel" => {
                 let key = args.first().map(|v| v.to_string()).unwrap_or_default();
+                // What the monitor was owed goes out before it is gone.
+                self.flush_before(s, &mut out);
+                self.watch_gen += 1;
                 let removed = self
                     .sessions
                     .get_mut(&s)
                     .and_then(|sess| sess.monitors.remove(&key))
                     .is_some();
-                reply(
-                    &mut out,
-                    if removed {
-                        Ok(json!({}))
-                    } else {
-                        Err(json!("unknown monitor"))
-                    },
-                )
+                answer = Some(if removed {
+                    Ok(json!({}))
+                } else {
+                    Err(json!("unknown monitor"))
+                })
             }
             "lock" | "steal" | "unlock" => {
                 let r = self.lock_method(s, &method, args, &params, &mut out);
-                reply(&mut out, r)
+                answer = Some(r)
             }
-            _ => reply(&mut out, Err(json!("unknown method"))),
+            _ => answer = Some(Err(json!("unknown method"))),
+        }
+        if let (Some(r), Some(id)) = (answer, id) {
+            self.flush_before(s, &mut out);
+            let m = match r {
+                Ok(result) => Message::response(result, id),
+                Err(error) => Message::error(error, id),
+            };
+            out.push((s, m.into()));
         }
         out
     }
@@ -337,17 +551,22 @@ impl Core {
         out: &mut Outbox,
     ) {
         let held = self.locks.owned_by(s);
-        let watched: std::collections::HashSet<String> = self
-            .sessions
-            .values()
-            .flat_map(|sess| sess.monitors.values())
-            .filter(|(_, m)| m.db == db)
-            .flat_map(|(_, m)| m.tables.keys().cloned())
-            .collect();
+        if self.watch_told.get(db) != Some(&self.watch_gen) {
+            let watched: HashSet<String> = self
+                .sessions
+                .values()
+                .flat_map(|sess| sess.monitors.values())
+                .filter(|(_, m)| m.db == db)
+                .flat_map(|(_, m)| m.tables.keys().cloned())
+                .collect();
+            if let Some(store) = self.dbs.get_mut(db) {
+                store.set_watched(&watched);
+                self.watch_told.insert(db.to_owned(), self.watch_gen);
+            }
+        }
         let Some(store) = self.dbs.get_mut(db) else {
             return;
         };
-        store.set_watched(&watched);
         match store.transact(&ops, &held, wait_expired) {
             TxnResult::Blocked => {
                 let timeout = max_wait_timeout(&ops);
@@ -369,7 +588,8 @@ impl Core {
                     self.notify_changes(db, &changes, out);
                 }
                 if !id.is_null() {
-                    out.push((s, Message::response(reply, id)));
+                    self.flush_before(s, out);
+                    out.push((s, Message::response(reply, id).into()));
                 }
                 if !changes.is_empty() {
                     self.retry_pending(out);
@@ -393,51 +613,53 @@ impl Core {
         }
     }
 
-    fn notify_changes(&self, db: &str, changes: &[RowChange], out: &mut Outbox) {
-        let mut sessions: Vec<&SessionId> = self.sessions.keys().collect();
-        sessions.sort();
-        for sid in sessions {
-            let sess = &self.sessions[sid];
-            // Monitors are keyed by their id's JSON text: a stable order
-            // without allocating.
-            let mut mons: Vec<(&String, &(Value, Monitor))> = sess.monitors.iter().collect();
-            mons.sort_by(|a, b| a.0.cmp(b.0));
-            for (_, (mid, mon)) in mons {
+    /// Sends (or, for a lagging session, merges) the updates of one
+    /// committed transaction. Monitors of equal shape share one serialized
+    /// table-updates object.
+    fn notify_changes(&mut self, db: &str, changes: &[RowChange], out: &mut Outbox) {
+        let mut shared: HashMap<Arc<str>, Option<Arc<Vec<u8>>>> = HashMap::new();
+        let sids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for sid in sids {
+            let Some(sess) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
+            if !sess.monitors.values().any(|(_, m)| m.db == db) {
+                continue;
+            }
+            let backlog = sess.backlog.clone();
+            let lagging = backlog
+                .as_ref()
+                .is_some_and(|b| b.queued.load(Ordering::SeqCst) > 0);
+            if lagging || !sess.pending.is_empty() {
+                merge_changes(sess, db, changes);
+                if let Some(b) = &backlog {
+                    // See `Backlog`: flag first, then look at the queue.
+                    b.merged.store(true, Ordering::SeqCst);
+                    if b.queued.load(Ordering::SeqCst) > 0 {
+                        continue;
+                    }
+                }
+                self.flush_before(sid, out);
+                continue;
+            }
+            for (mid, mon) in sess.monitors.values() {
                 if mon.db != db {
                     continue;
                 }
-                let mut updates = serde_json::Map::new();
-                for ch in changes {
-                    let Some(tm) = mon.tables.get(&ch.table) else {
-                        continue;
-                    };
-                    if let Some(u) =
-                        tm.row_update(ch.old.as_ref(), ch.new.as_ref(), mon.version, false)
-                    {
-                        updates
-                            .entry(ch.table.clone())
-                            .or_insert_with(|| Value::Object(Default::default()))
-                            .as_object_mut()
-                            .expect("object")
-                            .insert(ch.uuid.clone(), u);
-                    }
+                let body = shared
+                    .entry(mon.shape.clone())
+                    .or_insert_with(|| monitor_updates(mon, changes));
+                if let Some(body) = body {
+                    out.push((
+                        sid,
+                        Out::Update {
+                            method: method_name(mon.version),
+                            id: mid.clone(),
+                            txn: (mon.version == Version::V3).then(|| ZERO_UUID.to_owned()),
+                            updates: body.clone(),
+                        },
+                    ));
                 }
-                if updates.is_empty() {
-                    continue;
-                }
-                let msg = match mon.version {
-                    Version::V1 => {
-                        Message::notification("update", vec![mid.clone(), Value::Object(updates)])
-                    }
-                    Version::V2 => {
-                        Message::notification("update2", vec![mid.clone(), Value::Object(updates)])
-                    }
-                    Version::V3 => Message::notification(
-                        "update3",
-                        vec![mid.clone(), json!(ZERO_UUID), Value::Object(updates)],
-                    ),
-                };
-                out.push((*sid, msg));
             }
         }
     }
@@ -448,6 +670,7 @@ impl Core {
         args: &[Value],
         params: &Value,
         version: Version,
+        out: &mut Outbox,
     ) -> Result<Value, Value> {
         let what = match version {
             Version::V1 => "monitor",
@@ -485,6 +708,7 @@ impl Core {
         };
         let schema = store.schema();
         let mut tables = BTreeMap::new();
+        let mut wheres = BTreeMap::new();
         for (tname, req) in reqs {
             let Some(ts) = schema.table(tname) else {
                 return Err(json!({
@@ -595,6 +819,7 @@ impl Core {
                         return Err(mismatch("where"));
                     }
                     filter = Some(super::cond::compile(ts, w)?);
+                    wheres.insert(tname.clone(), w.clone());
                 }
             }
             tables.insert(
@@ -615,6 +840,10 @@ impl Core {
                 &mid,
             ));
         }
+        // Updates owed to the session's other monitors go out first: they
+        // must not reach this one, whose initial contents already show them.
+        self.flush_before(s, out);
+        self.watch_gen += 1;
         // Initial contents.
         let mut initial = serde_json::Map::new();
         let store = &self.dbs[&db];
@@ -641,18 +870,16 @@ impl Core {
                 initial.insert(tname.clone(), Value::Object(rows));
             }
         }
+        let mut mon = Monitor {
+            db,
+            version,
+            tables,
+            wheres,
+            shape: Arc::from(""),
+        };
+        mon.compute_shape();
         let sess = self.sessions.entry(s).or_default();
-        sess.monitors.insert(
-            key,
-            (
-                mid,
-                Monitor {
-                    db,
-                    version,
-                    tables,
-                },
-            ),
-        );
+        sess.monitors.insert(key, (mid, mon));
         Ok(match version {
             Version::V3 => json!([false, ZERO_UUID, Value::Object(initial)]),
             _ => Value::Object(initial),
@@ -680,6 +907,8 @@ impl Core {
             ));
         };
         let (old_key, new_key) = (old_id.to_string(), new_id.to_string());
+        // Updates merged under the old conditions go out first.
+        self.flush_before(s, out);
         let sess = self.sessions.entry(s).or_default();
         let Some((_, mon)) = sess.monitors.get(&old_key) else {
             return Err(method_error(
@@ -728,6 +957,7 @@ impl Core {
                 }));
             };
             let mut filter = None;
+            let mut cond = Value::Null;
             for r in list {
                 if r.get("columns").is_some() {
                     return Err(method_error(
@@ -738,14 +968,15 @@ impl Core {
                 }
                 let w = r.get("where").cloned().unwrap_or_else(|| json!([]));
                 filter = Some(super::cond::compile(ts, &w)?);
+                cond = w;
             }
             if let Some(f) = filter {
-                filters.push((tname.clone(), f));
+                filters.push((tname.clone(), f, cond));
             }
         }
         let (_, mut mon) = sess.monitors.remove(&old_key).expect("monitor exists");
         let mut updates = serde_json::Map::new();
-        for (tname, filter) in filters {
+        for (tname, filter, cond) in filters {
             let tm = mon.tables.get_mut(&tname).expect("table checked above");
             let old_filter = tm.filter.replace(filter);
             if mon.version == Version::V1 {
@@ -753,6 +984,7 @@ impl Core {
                 tm.filter = old_filter;
                 continue;
             }
+            mon.wheres.insert(tname.clone(), cond);
             let mut rows = serde_json::Map::new();
             for (uuid, row) in store.rows(&tname) {
                 let was = old_filter.as_ref().is_none_or(|f| f(&row));
@@ -764,15 +996,12 @@ impl Core {
                 updates.insert(tname, Value::Object(rows));
             }
         }
+        mon.compute_shape();
         if !updates.is_empty() {
-            let msg = match mon.version {
-                Version::V3 => Message::notification(
-                    "update3",
-                    vec![new_id.clone(), json!(ZERO_UUID), Value::Object(updates)],
-                ),
-                _ => Message::notification("update2", vec![new_id.clone(), Value::Object(updates)]),
-            };
-            out.push((s, msg));
+            out.push((
+                s,
+                update_message(mon.version, new_id, Value::Object(updates)).into(),
+            ));
         }
         self.sessions
             .entry(s)
@@ -808,7 +1037,7 @@ impl Core {
             },
             "steal" => match self.locks.steal(s, name) {
                 Ok(n) => {
-                    out.extend(n.map(lock_notification));
+                    out.extend(n.map(lock_notification).map(|(s, m)| (s, m.into())));
                     Ok(json!({"locked": true}))
                 }
                 Err(_) => Err(method_error(
@@ -819,7 +1048,7 @@ impl Core {
             },
             _ => match self.locks.unlock(s, name) {
                 Ok(n) => {
-                    out.extend(n.map(lock_notification));
+                    out.extend(n.map(lock_notification).map(|(s, m)| (s, m.into())));
                     Ok(json!({}))
                 }
                 Err(LockError::NotHeld) | Err(LockError::Duplicate) => Err(method_error(
@@ -835,6 +1064,78 @@ impl Core {
 impl Default for Core {
     fn default() -> Self {
         Core::new()
+    }
+}
+
+fn method_name(v: Version) -> &'static str {
+    match v {
+        Version::V1 => "update",
+        Version::V2 => "update2",
+        Version::V3 => "update3",
+    }
+}
+
+/// The notification carrying `updates` for monitor `mid`.
+fn update_message(version: Version, mid: &Value, updates: Value) -> Message {
+    let params = match version {
+        Version::V3 => vec![mid.clone(), json!(ZERO_UUID), updates],
+        _ => vec![mid.clone(), updates],
+    };
+    Message::notification(method_name(version), params)
+}
+
+/// The table-updates of one transaction for one monitor, serialized, or
+/// `None` when there is nothing to send.
+fn monitor_updates(mon: &Monitor, changes: &[RowChange]) -> Option<Arc<Vec<u8>>> {
+    let mut updates = serde_json::Map::new();
+    for ch in changes {
+        let Some(tm) = mon.tables.get(&ch.table) else {
+            continue;
+        };
+        if let Some(u) = tm.row_update(ch.old.as_deref(), ch.new.as_deref(), mon.version, false) {
+            updates
+                .entry(ch.table.clone())
+                .or_insert_with(|| Value::Object(Default::default()))
+                .as_object_mut()
+                .expect("object")
+                .insert(ch.uuid.clone(), u);
+        }
+    }
+    if updates.is_empty() {
+        return None;
+    }
+    let mut b = Vec::with_capacity(256);
+    crate::jsonrpc::write_json(&mut b, &Value::Object(updates));
+    Some(Arc::new(b))
+}
+
+/// Folds one transaction's changes into a lagging session's pending rows:
+/// a row keeps the state it had before its first unsent change and takes
+/// the state after the last one, so the update computed at flush time is
+/// the net effect (insert + modify = insert of the final row, insert +
+/// delete = nothing, modify + delete = delete, modifies = one diff).
+fn merge_changes(sess: &mut Session, db: &str, changes: &[RowChange]) {
+    for ch in changes {
+        if !sess
+            .monitors
+            .values()
+            .any(|(_, m)| m.watches(db, &ch.table))
+        {
+            continue;
+        }
+        let key = (db.to_owned(), ch.table.clone(), ch.uuid.clone());
+        match sess.pending.get_mut(&key) {
+            Some(row) => row.new = ch.new.clone(),
+            None => {
+                sess.pending.insert(
+                    key,
+                    PendingRow {
+                        old: ch.old.clone(),
+                        new: ch.new.clone(),
+                    },
+                );
+            }
+        }
     }
 }
 
@@ -898,7 +1199,6 @@ pub fn column_kind(ts: &TableSchema, column: &str) -> ColumnKind {
 mod tests {
     use super::*;
     use crate::db::{Database, TxnContext, TxnOutcome};
-    use std::sync::Arc;
 
     /// An in-memory database for the tests.
     struct MemStore(Database);
@@ -926,8 +1226,8 @@ mod tests {
                         .map(|(ts, uuid, rc)| RowChange {
                             table: ts.name.clone(),
                             uuid: uuid.to_string(),
-                            old: rc.old.as_ref().map(|r| r.to_json_all(ts)),
-                            new: rc.new.as_ref().map(|r| r.to_json_all(ts)),
+                            old: rc.old.as_ref().map(|r| Arc::new(r.to_json_all(ts))),
+                            new: rc.new.as_ref().map(|r| Arc::new(r.to_json_all(ts))),
                         })
                         .collect(),
                 },
@@ -965,7 +1265,7 @@ mod tests {
     }
 
     fn result(out: &Outbox) -> Result<Value, Value> {
-        match &out.last().expect("a reply").1 {
+        match &out.last().expect("a reply").1.message() {
             Message::Response { result, .. } => Ok(result.clone()),
             Message::Error { error, .. } => Err(error.clone()),
             other => panic!("not a reply: {other:?}"),
@@ -1015,7 +1315,7 @@ mod tests {
             json!(["m1", "m2", {"B": [{"where": [["n", "==", 2]]}]}]),
         );
         assert_eq!(out.len(), 2, "{out:?}");
-        let Message::Notification { method, params } = &out[0].1 else {
+        let Message::Notification { method, params } = &out[0].1.message() else {
             panic!("{out:?}")
         };
         assert_eq!(method, "update2");
@@ -1035,7 +1335,7 @@ mod tests {
             "transact",
             json!(["T", {"op": "insert", "table": "B", "row": {"name": "c", "n": 2}}]),
         );
-        let Message::Notification { params, .. } = &out[0].1 else {
+        let Message::Notification { params, .. } = &out[0].1.message() else {
             panic!("{out:?}")
         };
         assert_eq!(params[0], json!("m2"));
@@ -1053,7 +1353,7 @@ mod tests {
             "monitor_cond_change",
             json!(["m3", "m3", {"B": [{"where": []}]}]),
         );
-        let Message::Notification { method, params } = &out[0].1 else {
+        let Message::Notification { method, params } = &out[0].1.message() else {
             panic!("{out:?}")
         };
         assert_eq!(method, "update3");
@@ -1097,6 +1397,201 @@ mod tests {
             )["error"],
             json!("unknown column")
         );
+    }
+
+    fn txn(c: &mut Core, s: SessionId, op: Value) -> Outbox {
+        let out = call(c, s, "transact", json!(["T", op]));
+        assert!(result(&out).is_ok(), "{out:?}");
+        out
+    }
+
+    /// The notifications in `out` for session `s`, decoded.
+    fn notes(out: &Outbox, s: SessionId) -> Vec<Message> {
+        out.iter()
+            .filter(|(to, _)| *to == s)
+            .map(|(_, m)| m.message())
+            .filter(|m| matches!(m, Message::Notification { .. }))
+            .collect()
+    }
+
+    /// A second session whose peer is not reading (queued bytes), with a
+    /// monitor of `method` on B.
+    fn lagging_monitor(c: &mut Core, method: &str) -> (SessionId, Arc<Backlog>) {
+        let b = Arc::new(Backlog::default());
+        let m = c.open_session_with(Some(b.clone()));
+        let mut p = vec![
+            json!("T"),
+            json!("mon"),
+            json!({"B": {"columns": ["name", "n"]}}),
+        ];
+        if method == "monitor_cond_since" {
+            p.push(json!(ZERO_UUID));
+        }
+        let out = call(c, m, method, Value::Array(p));
+        assert!(result(&out).is_ok(), "{out:?}");
+        b.queued.store(100, Ordering::SeqCst);
+        (m, b)
+    }
+
+    #[test]
+    fn a_lagging_session_gets_one_merged_update_with_the_final_state() {
+        let (mut c, s) = core();
+        insert(&mut c, s, "a", 1);
+        insert(&mut c, s, "gone", 5);
+        let (m, backlog) = lagging_monitor(&mut c, "monitor_cond");
+        // Modify a twice, insert b then modify it, insert and delete c,
+        // delete gone: nothing is sent to the lagging session meanwhile.
+        let mut sent = Vec::new();
+        for op in [
+            json!({"op": "update", "table": "B", "where": [["name", "==", "a"]], "row": {"n": 2}}),
+            json!({"op": "update", "table": "B", "where": [["name", "==", "a"]], "row": {"n": 3}}),
+            json!({"op": "insert", "table": "B", "row": {"name": "b", "n": 1}}),
+            json!({"op": "update", "table": "B", "where": [["name", "==", "b"]], "row": {"n": 7}}),
+            json!({"op": "insert", "table": "B", "row": {"name": "c", "n": 1}}),
+            json!({"op": "delete", "table": "B", "where": [["name", "==", "c"]]}),
+            json!({"op": "delete", "table": "B", "where": [["name", "==", "gone"]]}),
+        ] {
+            sent.extend(notes(&txn(&mut c, s, op), m));
+        }
+        assert!(sent.is_empty(), "{sent:?}");
+        assert!(backlog.merged.load(Ordering::SeqCst));
+        // The peer caught up: one update2 with the net effect.
+        backlog.queued.store(0, Ordering::SeqCst);
+        let out = c.flush_session(m);
+        let n = notes(&out, m);
+        assert_eq!(n.len(), 1, "{out:?}");
+        let Message::Notification { method, params } = &n[0] else {
+            unreachable!()
+        };
+        assert_eq!(method, "update2");
+        assert_eq!(params[0], json!("mon"));
+        let rows = params[1]["B"].as_object().expect("B");
+        assert_eq!(rows.len(), 3, "{rows:?}"); // a, b, gone; c never showed
+        let by_kind =
+            |k: &str| -> Vec<Value> { rows.values().filter_map(|r| r.get(k)).cloned().collect() };
+        assert_eq!(by_kind("modify"), [json!({"n": 3})]);
+        assert_eq!(by_kind("insert"), [json!({"name": "b", "n": 7})]);
+        assert_eq!(by_kind("delete"), [Value::Null]);
+        assert!(!backlog.merged.load(Ordering::SeqCst));
+        assert!(c.flush_session(m).is_empty());
+    }
+
+    #[test]
+    fn merged_updates_fold_for_update_and_update3_monitors() {
+        let (mut c, s) = core();
+        insert(&mut c, s, "a", 1);
+        let (m1, b1) = lagging_monitor(&mut c, "monitor");
+        let (m3, b3) = lagging_monitor(&mut c, "monitor_cond_since");
+        for n in [2, 3] {
+            txn(
+                &mut c,
+                s,
+                json!({"op": "update", "table": "B", "where": [["name", "==", "a"]], "row": {"n": n}}),
+            );
+        }
+        b1.queued.store(0, Ordering::SeqCst);
+        b3.queued.store(0, Ordering::SeqCst);
+        let Message::Notification { method, params } = &notes(&c.flush_session(m1), m1)[0] else {
+            unreachable!()
+        };
+        assert_eq!(method, "update");
+        let row = params[1]["B"].as_object().unwrap().values().next().unwrap();
+        // v1: old has the changed column as it was before the first change.
+        assert_eq!(row["old"], json!({"n": 1}));
+        assert_eq!(row["new"]["n"], json!(3));
+        let Message::Notification { method, params } = &notes(&c.flush_session(m3), m3)[0] else {
+            unreachable!()
+        };
+        assert_eq!(method, "update3");
+        assert_eq!(params[1], json!(ZERO_UUID), "the last transaction's id");
+        let row = params[2]["B"].as_object().unwrap().values().next().unwrap();
+        assert_eq!(row, &json!({"modify": {"n": 3}}));
+    }
+
+    #[test]
+    fn a_lagging_session_gets_its_merged_update_before_its_own_reply() {
+        let (mut c, _) = core();
+        let (m, backlog) = lagging_monitor(&mut c, "monitor_cond");
+        // Its own transaction: the merged update comes first, then the reply.
+        let out = txn(
+            &mut c,
+            m,
+            json!({"op": "insert", "table": "B", "row": {"name": "x", "n": 1}}),
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(matches!(out[0].1.message(), Message::Notification { .. }));
+        assert!(matches!(out[1].1.message(), Message::Response { .. }));
+        assert!(!backlog.merged.load(Ordering::SeqCst));
+        // Any other reply (here an echo) also waits for what was merged.
+        let (mut c, s) = core();
+        let (m, _) = lagging_monitor(&mut c, "monitor_cond");
+        insert(&mut c, s, "y", 1);
+        let out = call(&mut c, m, "echo", json!([]));
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(notes(&out[..1].to_vec(), m).len(), 1);
+        assert_eq!(result(&out), Ok(json!([])));
+    }
+
+    #[test]
+    fn a_session_that_caught_up_before_the_flag_gets_its_update_at_once() {
+        let (mut c, s) = core();
+        let (m, backlog) = lagging_monitor(&mut c, "monitor_cond");
+        insert(&mut c, s, "a", 1);
+        // The writer drained its queue but has not looked at `merged` yet:
+        // the next commit sends everything at once.
+        backlog.queued.store(0, Ordering::SeqCst);
+        let out = txn(
+            &mut c,
+            s,
+            json!({"op": "insert", "table": "B", "row": {"name": "b", "n": 2}}),
+        );
+        let n = notes(&out, m);
+        assert_eq!(n.len(), 1, "{out:?}");
+        let Message::Notification { params, .. } = &n[0] else {
+            unreachable!()
+        };
+        assert_eq!(names(&params[1], "insert"), ["a", "b"]);
+    }
+
+    #[test]
+    fn identical_monitors_share_one_serialized_update() {
+        let (mut c, s) = core();
+        let mut sessions = Vec::new();
+        for id in ["m1", "m2"] {
+            let t = c.open_session();
+            call(
+                &mut c,
+                t,
+                "monitor_cond",
+                json!(["T", id, {"B": [{"columns": ["n"]}]}]),
+            );
+            sessions.push(t);
+        }
+        let out = txn(
+            &mut c,
+            s,
+            json!({"op": "insert", "table": "B", "row": {"name": "a", "n": 4}}),
+        );
+        let bodies: Vec<&Arc<Vec<u8>>> = out
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Out::Update { updates, .. } => Some(updates),
+                Out::Msg(_) => None,
+            })
+            .collect();
+        assert_eq!(bodies.len(), 2);
+        assert!(Arc::ptr_eq(bodies[0], bodies[1]));
+        // Each carries its own monitor id, and the bytes equal the
+        // message's own serialization.
+        for ((to, o), id) in out.iter().take(2).zip(["m1", "m2"]) {
+            let msg = o.message();
+            assert_eq!(o.to_bytes(), msg.to_bytes());
+            let Message::Notification { params, .. } = msg else {
+                unreachable!()
+            };
+            assert_eq!(params[0], json!(id));
+            assert!(sessions.contains(to));
+        }
     }
 
     #[test]

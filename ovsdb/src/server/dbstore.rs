@@ -242,8 +242,16 @@ impl Store for DbStore {
                         RowChange {
                             table: ts.name.clone(),
                             uuid: uuid.to_string(),
-                            old: rc.old.as_ref().filter(|_| seen).map(|r| row_json(ts, r)),
-                            new: rc.new.as_ref().filter(|_| seen).map(|r| row_json(ts, r)),
+                            old: rc
+                                .old
+                                .as_ref()
+                                .filter(|_| seen)
+                                .map(|r| Arc::new(row_json(ts, r))),
+                            new: rc
+                                .new
+                                .as_ref()
+                                .filter(|_| seen)
+                                .map(|r| Arc::new(row_json(ts, r))),
                         }
                     })
                     .collect();

@@ -9,6 +9,10 @@
 //! * Messages are queued while the core's lock is held, so the order the
 //!   core decides (notifications before the reply that caused them) is the
 //!   order on every socket.
+//! * A session's [`Backlog`] counts its queued, unwritten bytes; while it is
+//!   non-zero the core merges new table-updates for that session instead of
+//!   sending them. The writer, when it has written everything queued and the
+//!   core has merged something meanwhile, asks the core to flush it.
 //! * Input larger than [`ServerConfig::max_message`], malformed JSON, or a
 //!   JSON value that is not a JSON-RPC message closes that session only.
 //! * A session silent for [`ServerConfig::probe_interval`] gets an `echo`
@@ -18,14 +22,14 @@
 //!   session only, and its state (queue, monitors, locks) is released as
 //!   on any other close; other sessions go on.
 
-use super::core::{Core, Outbox};
+use super::core::{Backlog, Core, Outbox};
 use super::locks::SessionId;
 use crate::jsonrpc::{self, Decoder, Message};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -72,9 +76,90 @@ impl Default for ServerConfig {
     }
 }
 
+/// A socket that can be read and written through a shared reference, so
+/// the core's lock holder can write to it directly.
+trait ReadyIo: Send + Sync + 'static {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
+    fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
+}
+
+macro_rules! ready_io {
+    ($t:ty) => {
+        impl ReadyIo for $t {
+            fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                <$t>::poll_read_ready(self, cx)
+            }
+            fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                <$t>::try_read(self, buf)
+            }
+            fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                <$t>::poll_write_ready(self, cx)
+            }
+            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                <$t>::try_write(self, buf)
+            }
+        }
+    };
+}
+ready_io!(tokio::net::UnixStream);
+ready_io!(tokio::net::TcpStream);
+
+/// One of the handles on a shared socket, as an async reader or writer.
+/// (Shutting it down does nothing: the socket closes when its last handle
+/// is dropped.)
+struct Shared<T>(Arc<T>);
+
+impl<T: ReadyIo> AsyncRead for Shared<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            std::task::ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl<T: ReadyIo> AsyncWrite for Shared<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            std::task::ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 struct Outq {
     tx: mpsc::UnboundedSender<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
+    /// Writes without the writer task while nothing is queued.
+    direct: Option<Arc<dyn ReadyIo>>,
+    backlog: Arc<Backlog>,
     kill: Arc<Notify>,
 }
 
@@ -129,7 +214,7 @@ impl Server {
                 match listener.accept().await {
                     Ok((stream, _)) => {
                         let me = me.clone();
-                        tokio::spawn(async move { me.session(stream).await });
+                        tokio::spawn(async move { me.session_socket(stream).await });
                     }
                     Err(e) => {
                         eprintln!("ovsdb: accept on {}: {e}", path.display());
@@ -156,7 +241,7 @@ impl Server {
                         Ok((stream, _)) => {
                             let _ = stream.set_nodelay(true);
                             let me = me.clone();
-                            tokio::spawn(async move { me.session(stream).await });
+                            tokio::spawn(async move { me.session_socket(stream).await });
                         }
                         Err(e) => {
                             eprintln!("ovsdb: accept on {local}: {e}");
@@ -179,28 +264,49 @@ impl Server {
         })
     }
 
+    /// A session on a socket: messages are written directly by whoever
+    /// holds the core's lock when nothing is queued (no hop to the writer
+    /// task, which only takes what the socket would not accept at once).
+    async fn session_socket<T: ReadyIo>(self, stream: T) {
+        let stream = Arc::new(stream);
+        let direct: Arc<dyn ReadyIo> = stream.clone();
+        self.session_io(Shared(stream.clone()), Shared(stream), Some(direct))
+            .await
+    }
+
+    /// A session on any stream (every message goes through the writer).
+    #[cfg(test)]
     async fn session<S>(self, stream: S)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (rd, mut wr) = tokio::io::split(stream);
+        let (rd, wr) = tokio::io::split(stream);
+        self.session_io(rd, wr, None).await
+    }
+
+    async fn session_io<R, W>(self, rd: R, mut wr: W, direct: Option<Arc<dyn ReadyIo>>)
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(Backlog::default());
         let kill = Arc::new(Notify::new());
         let sid = {
             let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let sid = inner.core.open_session();
+            let sid = inner.core.open_session_with(Some(backlog.clone()));
             inner.queues.insert(
                 sid,
                 Outq {
                     tx,
-                    queued: queued.clone(),
+                    direct,
+                    backlog: backlog.clone(),
                     kill: kill.clone(),
                 },
             );
             sid
         };
-        let wq = queued.clone();
+        let me = self.clone();
         let writer = tokio::spawn(async move {
             // Coalesce whatever is queued (up to WRITE_BATCH bytes) into one
             // write: under load one syscall carries many messages.
@@ -216,7 +322,12 @@ impl Server {
                 if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
                     break;
                 }
-                wq.fetch_sub(n, Ordering::Relaxed);
+                let left = backlog.queued.fetch_sub(n, Ordering::SeqCst) - n;
+                // Caught up: send what the core merged meanwhile (see
+                // `Backlog`).
+                if left == 0 && backlog.merged.load(Ordering::SeqCst) {
+                    me.with_core(|c| ((), c.flush_session(sid)));
+                }
             }
             let _ = wr.shutdown().await;
         });
@@ -281,7 +392,7 @@ impl Server {
                         }
                         probed = true;
                         let echo = Message::request("echo", vec![], json!("echo"));
-                        self.with_core(|_| ((), vec![(sid, echo)]));
+                        self.with_core(|_| ((), vec![(sid, echo.into())]));
                         continue;
                     }
                 },
@@ -301,7 +412,7 @@ impl Server {
                             json!({"error": "syntax error", "details": e.to_string()}),
                             json!(null),
                         );
-                        self.with_core(|_| ((), vec![(sid, m)]));
+                        self.with_core(|_| ((), vec![(sid, m.into())]));
                     }
                     break;
                 }
@@ -315,8 +426,27 @@ fn deliver(inner: &mut Inner, out: Outbox, max_queued: usize) {
         let Some(q) = inner.queues.get(&sid) else {
             continue;
         };
-        let bytes = msg.to_bytes();
-        let total = q.queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+        let mut bytes = msg.to_bytes();
+        if q.backlog.queued.load(Ordering::SeqCst) == 0
+            && let Some(d) = &q.direct
+        {
+            // Nothing queued: this message is next on the wire. Whatever
+            // the socket does not take now goes to the writer task.
+            let mut off = 0;
+            while off < bytes.len() {
+                match d.try_write(&bytes[off..]) {
+                    Ok(0) => break,
+                    Ok(n) => off += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            if off == bytes.len() {
+                continue;
+            }
+            bytes.drain(..off);
+        }
+        let total = q.backlog.queued.fetch_add(bytes.len(), Ordering::SeqCst) + bytes.len();
         if total > max_queued {
             // A client that does not read: drop it.
             q.kill.notify_one();

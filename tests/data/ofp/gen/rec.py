@@ -36,6 +36,9 @@ def handle(c):
         elif t == 7: rep(8, bytes.fromhex('00000080'))
         elif v == 1 and t == 16: rep(17, body[:2] + b'\0\0')
         elif v > 1 and t == 18: rep(19, body[:2] + b'\0' * 6)
+        elif v > 4 and t == 33 and len(body) >= 8:
+            # BUNDLE_CONTROL: answer OPEN/CLOSE/COMMIT with the matching reply.
+            rep(33, body[:4] + struct.pack('!H', struct.unpack('!H', body[4:6])[0] + 1) + body[6:8])
 while True:
     c, _ = s.accept()
     threading.Thread(target=handle, args=(c,), daemon=True).start()

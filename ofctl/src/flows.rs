@@ -1,0 +1,885 @@
+//! Flow commands: `add-flow(s)`, `mod-flows`, `del-flows`, `dump-flows`,
+//! `dump-aggregate`, `replace-flows`, `diff-flows`.
+//!
+//! Contract:
+//! * Flow text is `ovs-ofctl`'s (parsed by `ofproto::text`). A flow file
+//!   has one flow per line; blank lines and `#` comments are skipped; a
+//!   line may start with `add`, `modify`, `modify_strict`, `delete` or
+//!   `delete_strict` (default `add`). A parse error names the file and line
+//!   and quotes the bad token; nothing is sent when any line is bad.
+//! * OpenFlow 1.0: a FLOW_MOD whose match `ofp_match` cannot express is sent
+//!   as Nicira `NXT_FLOW_MOD` after `NXT_SET_FLOW_FORMAT(nxm)`; a table id
+//!   needs `NXT_FLOW_MOD_TABLE_ID`. Dumps use `NXST_FLOW` and fall back to
+//!   the standard request if the switch refuses the Nicira flow format, as
+//!   `ovs-ofctl` does.
+//! * Flow mods are pipelined: a window of [`WINDOW`] messages, then a
+//!   BARRIER; the first ERROR reply stops the run after that window (so up
+//!   to `WINDOW - 1` later flow mods may already be applied, unlike
+//!   `ovs-ofctl`, which waits for a barrier after every flow mod). With
+//!   `--bundle` everything is one atomic bundle instead.
+//! * `dump-flows` prints the reply header lines unless `--sort`, `--rsort`,
+//!   `--names` or `--no-stats` are given, exactly as `ovs-ofctl`.
+
+use crate::conn::{Conn, Raw, Reply};
+use crate::switch::report_error;
+use crate::{Opts, names, nx};
+use anyhow::{Context, Result, bail};
+use ofproto::ofp::multipart::{FlowStats, FlowStatsRequest, ReplyBody};
+use ofproto::ofp::{
+    FlowMod, FlowModCommand, Match, Message, MultipartRequest, PortNo, RequestBody, Version,
+};
+use ofproto::text::stats::{FlowAges, format_aggregate, format_flow_stats, msg_header};
+use ofproto::text::{Flow, parse_flow};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Flow mods sent before each barrier.
+pub const WINDOW: usize = 512;
+
+/// The command of a single-flow invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// add-flow
+    Add,
+    /// mod-flows
+    Modify,
+    /// del-flows
+    Delete,
+}
+
+/// One parsed flow mod with what the text said explicitly.
+#[derive(Debug, Clone)]
+pub struct ParsedMod {
+    /// The flow mod.
+    pub fm: FlowMod,
+    /// True when `table=` was given.
+    pub explicit_table: bool,
+}
+
+const FLAG_WORDS: [(&str, u16); 5] = [
+    ("send_flow_rem", 1),
+    ("check_overlap", 2),
+    ("reset_counts", 4),
+    ("no_packet_counts", 8),
+    ("no_byte_counts", 16),
+];
+
+/// Parses one flow-mod text (`add-flow` syntax plus `out_port=`,
+/// `out_group=`, `importance=` and the flag words).
+pub fn parse_flow_mod(text: &str, command: FlowModCommand) -> Result<ParsedMod> {
+    let s = text.trim();
+    let act = find_actions(s);
+    let (head, tail) = match act {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    };
+    let mut fm = FlowMod::new(command);
+    let mut kept = Vec::new();
+    let mut explicit_table = false;
+    for tok in head
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        let (k, v) = match tok.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (tok, None),
+        };
+        match (k, v) {
+            ("out_port", Some(v)) => fm.out_port = crate::switch::parse_port(v)?,
+            ("out_group", Some(v)) => {
+                fm.out_group = match v {
+                    "any" | "ANY" => 0xffff_ffff,
+                    _ => v
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("invalid out_group '{v}'"))?,
+                }
+            }
+            ("importance", Some(v)) => {
+                fm.importance = v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("invalid importance '{v}'"))?
+            }
+            (w, None) if FLAG_WORDS.iter().any(|f| f.0 == w) => {
+                fm.flags |= FLAG_WORDS.iter().find(|f| f.0 == w).map_or(0, |f| f.1);
+            }
+            _ => {
+                if k == "table" {
+                    explicit_table = true;
+                }
+                kept.push(tok);
+            }
+        }
+    }
+    let is_del = matches!(
+        command,
+        FlowModCommand::Delete | FlowModCommand::DeleteStrict
+    );
+    if tail.is_empty() && !is_del {
+        bail!("must specify an action ('actions=' missing in '{s}')");
+    }
+    if !tail.is_empty() && is_del {
+        bail!("actions are not allowed when deleting flows ('{s}')");
+    }
+    let rebuilt = format!(
+        "{}{}{}",
+        kept.join(","),
+        if kept.is_empty() { "" } else { "," },
+        if tail.is_empty() {
+            "actions=drop"
+        } else {
+            tail
+        }
+    );
+    let f: Flow = parse_flow(&rebuilt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if command == FlowModCommand::Add && f.cookie_mask != 0 {
+        bail!("cannot set cookie mask when adding a flow ('{s}')");
+    }
+    fm.table_id = if explicit_table || command == FlowModCommand::Add {
+        f.table
+    } else {
+        0xff
+    };
+    fm.priority = f.priority;
+    fm.cookie = f.cookie;
+    fm.cookie_mask = f.cookie_mask;
+    fm.idle_timeout = f.idle_timeout;
+    fm.hard_timeout = f.hard_timeout;
+    fm.match_ = f.match_;
+    if !is_del {
+        fm.instructions = f.instructions;
+    }
+    Ok(ParsedMod { fm, explicit_table })
+}
+
+fn find_actions(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find("actions=") {
+        let at = from + i;
+        if s[..at]
+            .chars()
+            .last()
+            .is_none_or(|c| c == ',' || c.is_whitespace())
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn command_of(cmd: Cmd, strict: bool) -> FlowModCommand {
+    match (cmd, strict) {
+        (Cmd::Add, _) => FlowModCommand::Add,
+        (Cmd::Modify, false) => FlowModCommand::Modify,
+        (Cmd::Modify, true) => FlowModCommand::ModifyStrict,
+        (Cmd::Delete, false) => FlowModCommand::Delete,
+        (Cmd::Delete, true) => FlowModCommand::DeleteStrict,
+    }
+}
+
+/// Reads a file (or stdin for `-`).
+fn read_source(path: &str) -> Result<String> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("{path}: open failed"))
+    }
+}
+
+/// Parses a flow file; `default` is the command of lines without one.
+pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Result<Vec<ParsedMod>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = match line.find('#') {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let mut l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let mut cmd = default;
+        if let Some((w, rest)) = l.split_once(|c: char| c.is_whitespace()) {
+            let c = match w {
+                "add" => Some(FlowModCommand::Add),
+                "modify" => Some(FlowModCommand::Modify),
+                "modify_strict" => Some(FlowModCommand::ModifyStrict),
+                "delete" => Some(FlowModCommand::Delete),
+                "delete_strict" => Some(FlowModCommand::DeleteStrict),
+                _ => None,
+            };
+            if let Some(c) = c {
+                cmd = c;
+                l = rest.trim();
+            }
+        }
+        let pm = parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", n + 1))?;
+        out.push(pm);
+    }
+    Ok(out)
+}
+
+/// Encodes the flow mods for `v`, adding the Nicira set-up messages an
+/// OpenFlow 1.0 connection needs. Returns the messages (each as bytes, with
+/// a fresh xid) in order.
+fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Message>)> {
+    let v = c.version();
+    let mut setup = Vec::new();
+    let mut msgs = Vec::with_capacity(mods.len());
+    if v == Version::V1_0 {
+        let need_tid = mods
+            .iter()
+            .any(|m| m.explicit_table && m.fm.table_id != 0xff);
+        let mut use_nxm = false;
+        let mut fms = Vec::with_capacity(mods.len());
+        for m in mods {
+            let mut fm = m.fm.clone();
+            if fm.table_id == 0xff || !need_tid {
+                fm.table_id = 0;
+            }
+            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut Vec::new()).is_err())
+            {
+                use_nxm = true;
+            }
+            fms.push(fm);
+        }
+        if need_tid {
+            setup.push(nx::flow_mod_table_id(true));
+        }
+        if use_nxm {
+            setup.push(nx::set_flow_format_nxm());
+            let nxm: Result<Vec<Message>> = fms.iter().map(nx::flow_mod).collect();
+            return Ok((setup, nxm?));
+        }
+        return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
+    }
+    for m in mods {
+        msgs.push(Message::FlowMod(of11_table(&m.fm)));
+    }
+    Ok((setup, msgs))
+}
+
+/// OpenFlow 1.1+ allow "all tables" (255) only for deletes: other commands
+/// without `table=` go to table 0, as `ovs-ofctl` sends them.
+pub fn of11_table(fm: &FlowMod) -> FlowMod {
+    let mut fm = fm.clone();
+    if fm.table_id == 0xff
+        && !matches!(
+            fm.command,
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict
+        )
+    {
+        fm.table_id = 0;
+    }
+    fm
+}
+
+/// Sends `msgs` in windows with a barrier after each; returns the exit
+/// status (1 after printing the first error).
+fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
+    for m in setup {
+        match c.transact_noreply(m)? {
+            Some((raw, e)) => return Ok(report_error(&raw, &e)),
+            None => continue,
+        }
+    }
+    // Encode everything first: an encoding error sends nothing.
+    let v = c.version();
+    let mut buf = Vec::with_capacity(msgs.len() * 128);
+    let mut ends = Vec::with_capacity(msgs.len().div_ceil(WINDOW));
+    for chunk in msgs.chunks(WINDOW) {
+        for m in chunk {
+            let b = m.encode(v, crate::conn::next_xid()).map_err(|e| {
+                anyhow::anyhow!("cannot encode flow mod for {}: {e}", crate::conn::vname(v))
+            })?;
+            buf.extend_from_slice(&b);
+        }
+        ends.push(buf.len());
+    }
+    let mut start = 0;
+    for end in ends {
+        c.send_bytes(&buf[start..end])?;
+        start = end;
+        c.barrier()?;
+        if let Some((raw, e)) = c.take_errors().into_iter().next() {
+            return Ok(report_error(&raw, &e));
+        }
+    }
+    Ok(0)
+}
+
+/// Sends flow mods as configured (`--bundle` or windows).
+pub fn send_mods(o: &Opts, target: &str, mods: &[ParsedMod]) -> Result<i32> {
+    let mut c = Conn::open(target, o.versions)?;
+    if o.bundle {
+        return crate::bundle::send_bundle(&mut c, mods);
+    }
+    let (setup, msgs) = encode_mods(&c, mods)?;
+    send_windowed(&mut c, &setup, &msgs)
+}
+
+/// `add-flow`, `mod-flows`, `del-flows` with one flow (or `-` for a file on
+/// stdin).
+pub fn flow_mod_cmd(o: &Opts, target: &str, text: &str, cmd: Cmd) -> Result<i32> {
+    let command = command_of(cmd, o.strict);
+    let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
+        return Ok(1);
+    };
+    let mods = if text == "-" {
+        let t = names::accept_names(&read_source("-")?, &pm, &tm)?;
+        parse_flow_file("-", &t, command)?
+    } else {
+        vec![parse_flow_mod(
+            &names::accept_names(text, &pm, &tm)?,
+            command,
+        )?]
+    };
+    send_mods(o, target, &mods)
+}
+
+/// `add-flows FILE`.
+pub fn flow_mod_file(o: &Opts, target: &str, path: &str) -> Result<i32> {
+    let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
+        return Ok(1);
+    };
+    let t = names::accept_names(&read_source(path)?, &pm, &tm)?;
+    let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
+    send_mods(o, target, &mods)
+}
+
+/// A dumped flow with its Nicira ages.
+pub type Dumped = (FlowStats, FlowAges);
+
+/// The raw reply messages of a flow dump and how to decode them.
+enum DumpReply {
+    Nx(Vec<Raw>),
+    Std(Vec<Raw>),
+}
+
+fn stats_request(match_text: Option<&str>, aggregate: bool) -> Result<FlowStatsRequest> {
+    let mut q = FlowStatsRequest {
+        table_id: 0xff,
+        ..FlowStatsRequest::default()
+    };
+    if let Some(t) = match_text.filter(|t| !t.trim().is_empty()) {
+        let pm = parse_flow_mod(t, FlowModCommand::Delete).map_err(|e| {
+            anyhow::anyhow!("{}", e.to_string().replace("when deleting flows", "here"))
+        })?;
+        let _ = aggregate;
+        q.table_id = if pm.explicit_table {
+            pm.fm.table_id
+        } else {
+            0xff
+        };
+        q.out_port = pm.fm.out_port;
+        q.out_group = pm.fm.out_group;
+        q.cookie = pm.fm.cookie;
+        q.cookie_mask = pm.fm.cookie_mask;
+        q.match_ = pm.fm.match_;
+    }
+    Ok(q)
+}
+
+/// Runs a flow (or aggregate) dump. `Err` for transport problems;
+/// `Ok(None)` when the switch answered with an error (already printed).
+fn run_dump(c: &mut Conn, q: &FlowStatsRequest, aggregate: bool) -> Result<Option<DumpReply>> {
+    let v = c.version();
+    if v == Version::V1_0 {
+        // NXM flow format first, as ovs-ofctl does; fall back when refused.
+        if c.transact_noreply(&nx::set_flow_format_nxm())?.is_none() {
+            match c.transact(&nx::flow_stats_request(q, aggregate)?)? {
+                Reply::Ok(parts) => return Ok(Some(DumpReply::Nx(parts))),
+                Reply::Error(raw, e) => {
+                    report_error(&raw, &e);
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    let body = if aggregate {
+        RequestBody::Aggregate(q.clone())
+    } else {
+        RequestBody::Flow(q.clone())
+    };
+    match c.transact(&Message::MultipartRequest(MultipartRequest {
+        flags: 0,
+        body,
+    }))? {
+        Reply::Ok(parts) => Ok(Some(DumpReply::Std(parts))),
+        Reply::Error(raw, e) => {
+            report_error(&raw, &e);
+            Ok(None)
+        }
+    }
+}
+
+fn more_flag(raw: &Raw) -> &'static str {
+    let b = &raw.bytes;
+    if b.len() >= 12 && u16::from_be_bytes([b[10], b[11]]) & 1 != 0 {
+        " flags=[more]"
+    } else {
+        ""
+    }
+}
+
+fn decode_parts(reply: &DumpReply) -> Result<Vec<(u32, &'static str, Vec<Dumped>)>> {
+    let mut out = Vec::new();
+    match reply {
+        DumpReply::Nx(parts) => {
+            for raw in parts {
+                out.push((
+                    raw.header.xid,
+                    more_flag(raw),
+                    nx::decode_flow_stats_reply(&raw.bytes)?,
+                ));
+            }
+        }
+        DumpReply::Std(parts) => {
+            for raw in parts {
+                let Message::MultipartReply(r) = raw.decode()? else {
+                    bail!("received bad reply to a flow statistics request");
+                };
+                let ReplyBody::Flow(v) = r.body else {
+                    bail!("received bad reply to a flow statistics request");
+                };
+                out.push((
+                    raw.header.xid,
+                    more_flag(raw),
+                    v.into_iter().map(|f| (f, FlowAges::default())).collect(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Dumps every flow matching `match_text` from `target` (a helper for
+/// replace-flows and diff-flows too).
+pub fn fetch_flows(
+    o: &Opts,
+    target: &str,
+    match_text: Option<&str>,
+) -> Result<Option<(Version, Vec<Dumped>)>> {
+    let q = stats_request(match_text, false)?;
+    let mut c = Conn::open(target, o.versions)?;
+    let Some(reply) = run_dump(&mut c, &q, false)? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        c.version(),
+        decode_parts(&reply)?
+            .into_iter()
+            .flat_map(|p| p.2)
+            .collect(),
+    )))
+}
+
+/// `dump-flows` and `dump-aggregate`.
+pub fn dump_flows(
+    o: &Opts,
+    target: &str,
+    match_text: Option<&str>,
+    aggregate: bool,
+) -> Result<i32> {
+    let accepted;
+    let match_text = match match_text.filter(|t| !t.trim().is_empty()) {
+        Some(t) => {
+            let Some((pm, tm)) = names::fetch_for_parse(o, target, false)? else {
+                return Ok(1);
+            };
+            accepted = names::accept_names(t, &pm, &tm)?;
+            Some(accepted.as_str())
+        }
+        None => None,
+    };
+    let q = stats_request(match_text, aggregate)?;
+    let mut c = Conn::open(target, o.versions)?;
+    let v = c.version();
+    let Some(reply) = run_dump(&mut c, &q, aggregate)? else {
+        return Ok(1);
+    };
+    if aggregate {
+        let (raw, a, name) = match &reply {
+            DumpReply::Nx(p) => {
+                let raw = p.first().context("empty reply")?;
+                (
+                    raw,
+                    nx::decode_aggregate_reply(&raw.bytes)?,
+                    "NXST_AGGREGATE reply",
+                )
+            }
+            DumpReply::Std(p) => {
+                let raw = p.first().context("empty reply")?;
+                let Message::MultipartReply(r) = raw.decode()? else {
+                    bail!("received bad reply to an aggregate request");
+                };
+                let ReplyBody::Aggregate(a) = r.body else {
+                    bail!("received bad reply to an aggregate request");
+                };
+                (raw, a, "OFPST_AGGREGATE reply")
+            }
+        };
+        if o.json {
+            println!(
+                "{{\"packet_count\":{},\"byte_count\":{},\"flow_count\":{}}}",
+                a.packet_count, a.byte_count, a.flow_count
+            );
+            return Ok(0);
+        }
+        let mut s = msg_header(name, v, raw.header.xid);
+        format_aggregate(&mut s, &a);
+        print!("{s}");
+        return Ok(0);
+    }
+    let name = match reply {
+        DumpReply::Nx(_) => "NXST_FLOW reply",
+        DumpReply::Std(_) => "OFPST_FLOW reply",
+    };
+    let parts = decode_parts(&reply)?;
+    let show_stats = !o.no_stats;
+    let names = if o.show_names() {
+        Some(names::fetch_ports(o, target)?)
+    } else {
+        None
+    };
+    let mut s = String::with_capacity(parts.iter().map(|p| p.2.len()).sum::<usize>() * 128);
+    if o.json {
+        let all: Vec<Dumped> = parts.into_iter().flat_map(|p| p.2).collect();
+        let all = sorted(o, all)?;
+        s.push_str(&crate::json::flows_json(&all, show_stats));
+        println!("{s}");
+        return Ok(0);
+    }
+    if o.sort.is_empty() && names.is_none() && show_stats {
+        for (xid, more, flows) in &parts {
+            s.push_str(&msg_header(name, v, *xid));
+            s.push_str(more);
+            for (fs, ages) in flows {
+                s.push_str("\n ");
+                format_flow_stats(&mut s, fs, *ages, true, v);
+            }
+            s.push('\n');
+        }
+    } else {
+        let all: Vec<Dumped> = parts.into_iter().flat_map(|p| p.2).collect();
+        let all = sorted(o, all)?;
+        for (fs, _) in &all {
+            s.push(' ');
+            let mut line = String::new();
+            // This path prints no ages, as ovs-ofctl's (it decodes the
+            // reply without the Nicira age extension).
+            format_flow_stats(&mut line, fs, FlowAges::default(), show_stats, v);
+            if let Some(map) = &names {
+                line = substitute_port_names(&line, map);
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
+    }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    Ok(0)
+}
+
+fn quote_name(n: &str) -> String {
+    let plain = !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !n.chars().all(|c| c.is_ascii_digit());
+    if plain {
+        n.to_string()
+    } else {
+        format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Replaces port numbers by names in `in_port=N` (match) and `output:N`
+/// (actions), the two places `ovs-ofctl --names` rewrites most.
+pub fn substitute_port_names(line: &str, map: &BTreeMap<PortNo, String>) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut rest = line;
+    let keys = ["in_port=", "output:"];
+    loop {
+        let next = keys
+            .iter()
+            .filter_map(|k| rest.find(k).map(|i| (i, *k)))
+            .filter(|(i, _)| *i == 0 || matches!(rest.as_bytes()[i - 1], b',' | b' ' | b'='))
+            .min();
+        let Some((i, k)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..i + k.len()]);
+        rest = &rest[i + k.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let num = &rest[..end];
+        match num.parse::<u32>().ok().and_then(|n| map.get(&n)) {
+            Some(name) => out.push_str(&quote_name(name)),
+            None => out.push_str(num),
+        }
+        rest = &rest[end..];
+    }
+}
+
+/// Sorts per `--sort`/`--rsort`; flows lacking a sort field go last.
+fn sorted(o: &Opts, mut all: Vec<Dumped>) -> Result<Vec<Dumped>> {
+    if o.sort.is_empty() {
+        return Ok(all);
+    }
+    let mut keys = Vec::new();
+    for k in &o.sort {
+        let f = match k.field.as_deref() {
+            None | Some("priority") => None,
+            Some(name) => Some(
+                ofproto::text::lookup_field(name)
+                    .ok_or_else(|| anyhow::anyhow!("{name}: unknown field name"))?,
+            ),
+        };
+        keys.push((f, k.asc));
+    }
+    // A final pass by descending priority, as ovs-ofctl always adds.
+    keys.push((None, false));
+    all.sort_by(|a, b| {
+        for (f, asc) in &keys {
+            let ord = match f {
+                None => a.0.priority.cmp(&b.0.priority),
+                Some(f) => {
+                    let va = a.0.match_.get(*f);
+                    let vb = b.0.match_.get(*f);
+                    match (va, vb) {
+                        (Some(_), None) => return std::cmp::Ordering::Less,
+                        (None, Some(_)) => return std::cmp::Ordering::Greater,
+                        (None, None) => std::cmp::Ordering::Equal,
+                        (Some(x), Some(y)) => {
+                            let xv = x.value.and(&x.mask_or_ones());
+                            let yv = y.value.and(&y.mask_or_ones());
+                            xv.as_bytes().cmp(yv.as_bytes())
+                        }
+                    }
+                }
+            };
+            let ord = if *asc { ord } else { ord.reverse() };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(all)
+}
+
+/// The identity of a flow in a table: table, priority and match (as
+/// canonical text, so that the order of fields does not matter).
+fn flow_key(table: u8, priority: u16, m: &Match) -> (u8, u16, String) {
+    (
+        table,
+        priority,
+        ofproto::text::format_match(&ofproto::text::stats::display_match(m)),
+    )
+}
+
+/// What `diff-flows` compares besides the key: cookie, timeouts, actions.
+#[derive(Debug, Clone)]
+struct FlowVal {
+    text: String,
+    cookie: u64,
+    idle: u16,
+    hard: u16,
+    actions: String,
+}
+
+/// Equal when cookie, timeouts and actions are (the printed text, which
+/// depends on the OpenFlow version, is not compared).
+impl PartialEq for FlowVal {
+    fn eq(&self, o: &FlowVal) -> bool {
+        (self.cookie, self.idle, self.hard, &self.actions) == (o.cookie, o.idle, o.hard, &o.actions)
+    }
+}
+
+/// The line `diff-flows` prints for a flow, in `ovs-ofctl`'s layout:
+/// `[table=N ]MATCH[ cookie=..][ idle_timeout=..][ hard_timeout=..] actions=..`.
+fn val_of(fs: &FlowStats, v: Version) -> FlowVal {
+    let bare = FlowStats {
+        cookie: 0,
+        table_id: 0,
+        idle_timeout: 0,
+        hard_timeout: 0,
+        flags: 0,
+        instructions: Vec::new(),
+        ..fs.clone()
+    };
+    let mut m = String::new();
+    format_flow_stats(&mut m, &bare, FlowAges::default(), false, v);
+    let m = m.trim_end_matches("actions=drop").trim_end();
+    let mut text = String::new();
+    if fs.table_id != 0 {
+        text.push_str(&format!("table={} ", fs.table_id));
+    }
+    text.push_str(m);
+    if fs.cookie != 0 {
+        text.push_str(&format!(" cookie={:#x}", fs.cookie));
+    }
+    if fs.idle_timeout != 0 {
+        text.push_str(&format!(" idle_timeout={}", fs.idle_timeout));
+    }
+    if fs.hard_timeout != 0 {
+        text.push_str(&format!(" hard_timeout={}", fs.hard_timeout));
+    }
+    text.push_str(" actions=");
+    text.push_str(&ofproto::text::stats::format_actions_in(
+        &fs.instructions,
+        v,
+    ));
+    FlowVal {
+        text,
+        cookie: fs.cookie,
+        idle: fs.idle_timeout,
+        hard: fs.hard_timeout,
+        actions: ofproto::text::format_actions(&fs.instructions),
+    }
+}
+
+fn stats_of_mod(fm: &FlowMod) -> FlowStats {
+    FlowStats {
+        table_id: if fm.table_id == 0xff { 0 } else { fm.table_id },
+        duration_sec: 0,
+        duration_nsec: 0,
+        priority: fm.priority,
+        idle_timeout: fm.idle_timeout,
+        hard_timeout: fm.hard_timeout,
+        flags: 0,
+        cookie: fm.cookie,
+        packet_count: 0,
+        byte_count: 0,
+        match_: fm.match_.clone(),
+        instructions: fm.instructions.clone(),
+    }
+}
+
+type FlowSet = BTreeMap<(u8, u16, String), (FlowVal, FlowStats)>;
+
+fn flows_from_file(path: &str) -> Result<FlowSet> {
+    let t = read_source(path)?;
+    let mut set = FlowSet::new();
+    for pm in parse_flow_file(path, &t, FlowModCommand::Add)? {
+        if pm.fm.command != FlowModCommand::Add {
+            bail!("{path}: only flow additions may appear in a flow file here");
+        }
+        let fs = stats_of_mod(&pm.fm);
+        set.insert(
+            flow_key(fs.table_id, fs.priority, &fs.match_),
+            (val_of(&fs, Version::V1_0), fs),
+        );
+    }
+    Ok(set)
+}
+
+fn flows_from_switch(o: &Opts, target: &str) -> Result<Option<FlowSet>> {
+    let Some((v, flows)) = fetch_flows(o, target, None)? else {
+        return Ok(None);
+    };
+    let mut set = FlowSet::new();
+    for (fs, _) in flows {
+        set.insert(
+            flow_key(fs.table_id, fs.priority, &fs.match_),
+            (val_of(&fs, v), fs),
+        );
+    }
+    Ok(Some(set))
+}
+
+fn is_file_source(s: &str) -> bool {
+    s.starts_with('/')
+        || s.starts_with('.')
+        || (!s.contains(':') && std::path::Path::new(s).is_file())
+}
+
+/// `replace-flows SWITCH FILE`: deletes (strictly) the switch's flows that
+/// are not in FILE, adds those of FILE that are new or differ (all of them
+/// with `--readd`).
+pub fn replace_flows(o: &Opts, target: &str, path: &str) -> Result<i32> {
+    let want = flows_from_file(path)?;
+    let Some(have) = flows_from_switch(o, target)? else {
+        return Ok(1);
+    };
+    let mut mods = Vec::new();
+    for (k, (_, fs)) in &have {
+        if !want.contains_key(k) {
+            let mut fm = FlowMod::new(FlowModCommand::DeleteStrict);
+            fm.table_id = fs.table_id;
+            fm.priority = fs.priority;
+            fm.match_ = fs.match_.clone();
+            mods.push(ParsedMod {
+                fm,
+                explicit_table: true,
+            });
+        }
+    }
+    for (k, (val, fs)) in &want {
+        let same = have.get(k).is_some_and(|(hv, _)| hv == val);
+        if !same || o.readd {
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = fs.table_id;
+            fm.priority = fs.priority;
+            fm.cookie = fs.cookie;
+            fm.idle_timeout = fs.idle_timeout;
+            fm.hard_timeout = fs.hard_timeout;
+            fm.match_ = fs.match_.clone();
+            fm.instructions = fs.instructions.clone();
+            mods.push(ParsedMod {
+                fm,
+                explicit_table: true,
+            });
+        }
+    }
+    if mods.is_empty() {
+        return Ok(0);
+    }
+    send_mods(o, target, &mods)
+}
+
+/// `diff-flows SOURCE1 SOURCE2`: prints `-FLOW` for flows only in (or
+/// different in) SOURCE1 and `+FLOW` for SOURCE2; exit status 2 when they
+/// differ, as `ovs-ofctl`.
+pub fn diff_flows(o: &Opts, a: &str, b: &str) -> Result<i32> {
+    let load = |s: &str| -> Result<Option<FlowSet>> {
+        if is_file_source(s) {
+            flows_from_file(s).map(Some)
+        } else {
+            flows_from_switch(o, s)
+        }
+    };
+    let (Some(fa), Some(fb)) = (load(a)?, load(b)?) else {
+        return Ok(1);
+    };
+    let mut keys: Vec<&(u8, u16, String)> = fa.keys().chain(fb.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut differ = false;
+    let mut s = String::new();
+    for k in keys {
+        match (fa.get(k), fb.get(k)) {
+            (Some((va, _)), Some((vb, _))) if va == vb => {}
+            (va, vb) => {
+                differ = true;
+                if let Some((v, _)) = va {
+                    s.push('-');
+                    s.push_str(&v.text);
+                    s.push('\n');
+                }
+                if let Some((v, _)) = vb {
+                    s.push('+');
+                    s.push_str(&v.text);
+                    s.push('\n');
+                }
+            }
+        }
+    }
+    print!("{s}");
+    Ok(if differ { 2 } else { 0 })
+}

@@ -1,0 +1,375 @@
+//! [`Bridge`]: one OpenFlow switch's state (ports, flow tables, groups,
+//! meters, MAC table) and the operations `vswitchd` drives it with.
+//!
+//! # Contract
+//!
+//! * No I/O and no clock: every operation that depends on time takes
+//!   `now_ms`. Mutations take `&mut self`; translation takes `&self`, so
+//!   the daemon may share a bridge as `RwLock<Bridge>` (or publish
+//!   snapshots) between the control plane and upcall handlers.
+//! * Controller input never panics: every flow_mod, group_mod, meter_mod,
+//!   packet-out and bundle operation is validated and either applied whole
+//!   or refused with the OpenFlow error to send back ([`ErrorKind`]).
+//! * Flow removals (delete with `SEND_FLOW_REM`, timeouts, group or meter
+//!   deletion) are returned as FLOW_REMOVED messages for the caller to
+//!   send to the controllers whose async configuration asks for them.
+//! * Translation ([`Bridge::xlate`]) does not learn MAC addresses; the
+//!   upcall path calls [`Bridge::learn`] with its output (or uses
+//!   [`Bridge::upcall`], which does both). Traces never learn.
+
+use crate::ofp::actions::Action;
+use crate::ofp::error::ErrorKind;
+use crate::ofp::messages::{FlowMod, FlowRemoved, PacketOut};
+use crate::ofp::port::{PortNo, ports};
+use crate::pipeline::check::{CheckCtx, check_actions, check_instructions};
+use crate::pipeline::group::{GroupMod, GroupStats, GroupTable};
+use crate::pipeline::meter::{MeterMod, MeterStats, MeterTable};
+use crate::pipeline::normal::MacTable;
+use crate::pipeline::table::{FlowModResult, FlowTables, TableStats};
+use crate::pipeline::trace::trace_text;
+use crate::pipeline::xlate::{
+    ControllerOut, ControllerRegistry, PortInfo, Start, XlateEnv, XlateOutput, xlate,
+};
+use datapath::flow::FlowKey;
+use std::collections::{BTreeMap, HashMap};
+
+/// One OpenFlow switch. See the module documentation.
+#[derive(Debug)]
+pub struct Bridge {
+    name: String,
+    tables: FlowTables,
+    groups: GroupTable,
+    meters: MeterTable,
+    ports: BTreeMap<PortNo, PortInfo>,
+    macs: MacTable,
+    controllers: ControllerRegistry,
+    bundles: HashMap<u32, Bundle>,
+}
+
+/// An open OpenFlow 1.4 bundle: flow_mods added in order, applied on commit.
+#[derive(Debug, Default)]
+struct Bundle {
+    flags: u16,
+    flow_mods: Vec<FlowMod>,
+}
+
+/// Bundle flags.
+pub mod bundle_flags {
+    /// All or nothing (always the case here).
+    pub const ATOMIC: u16 = 1;
+    /// In order (always the case here).
+    pub const ORDERED: u16 = 2;
+}
+
+impl Bridge {
+    /// An empty bridge named `name` (no ports, no flows).
+    pub fn new(name: &str) -> Bridge {
+        Bridge {
+            name: name.to_string(),
+            tables: FlowTables::new(),
+            groups: GroupTable::default(),
+            meters: MeterTable::default(),
+            ports: BTreeMap::new(),
+            macs: MacTable::default(),
+            controllers: ControllerRegistry::default(),
+            bundles: HashMap::new(),
+        }
+    }
+
+    /// The bridge's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds or replaces a port (its learned MACs are forgotten).
+    pub fn add_port(&mut self, port: PortInfo) {
+        self.macs.flush_port(port.ofp_port);
+        self.ports.insert(port.ofp_port, port);
+    }
+
+    /// Removes a port.
+    pub fn remove_port(&mut self, ofp_port: PortNo) -> Option<PortInfo> {
+        self.macs.flush_port(ofp_port);
+        self.ports.remove(&ofp_port)
+    }
+
+    /// Port `ofp_port`, for changes (liveness, flags, VLAN configuration).
+    pub fn port_mut(&mut self, ofp_port: PortNo) -> Option<&mut PortInfo> {
+        self.ports.get_mut(&ofp_port)
+    }
+
+    /// The ports by OpenFlow number.
+    pub fn ports(&self) -> &BTreeMap<PortNo, PortInfo> {
+        &self.ports
+    }
+
+    /// The flow tables.
+    pub fn tables(&self) -> &FlowTables {
+        &self.tables
+    }
+
+    /// The groups.
+    pub fn groups(&self) -> &GroupTable {
+        &self.groups
+    }
+
+    /// The meters.
+    pub fn meters(&self) -> &MeterTable {
+        &self.meters
+    }
+
+    /// The MAC learning table, for configuration (aging, size).
+    pub fn macs_mut(&mut self) -> &mut MacTable {
+        &mut self.macs
+    }
+
+    fn check_flow_mod(
+        groups: &GroupTable,
+        meters: &MeterTable,
+        fm: &FlowMod,
+    ) -> Result<(), ErrorKind> {
+        let ctx = CheckCtx {
+            group_exists: &|g| groups.contains(g),
+            meter_exists: &|m| meters.contains(m),
+            packet_out: false,
+        };
+        check_instructions(&fm.instructions, &fm.match_, fm.table_id, &ctx)
+    }
+
+    /// Applies a flow_mod; returns FLOW_REMOVED messages to send.
+    pub fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<Vec<FlowRemoved>, ErrorKind> {
+        let (groups, meters) = (&self.groups, &self.meters);
+        let check = |fm: &FlowMod, _: &FlowKey, _: &datapath::flow::FlowMask| {
+            Self::check_flow_mod(groups, meters, fm)
+        };
+        self.tables
+            .flow_mod(fm, now_ms, &check)
+            .map(|r: FlowModResult| r.flow_removed)
+    }
+
+    /// Applies a group_mod; deleting a group removes the flows using it
+    /// (their FLOW_REMOVED messages are returned).
+    pub fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<Vec<FlowRemoved>, ErrorKind> {
+        let snapshot_groups: Vec<u32> = self.groups.iter().map(|g| g.id).collect();
+        let meters = &self.meters;
+        let this_id = gm.group_id;
+        let check = |acts: &[Action]| {
+            let ctx = CheckCtx {
+                group_exists: &|g| g == this_id || snapshot_groups.contains(&g),
+                meter_exists: &|m| meters.contains(m),
+                packet_out: false,
+            };
+            let mut facts = crate::ofp::matching::Match::new();
+            // Buckets are not tied to a match: only structural checks.
+            check_actions(acts, &mut facts, &ctx).or_else(|e| match e {
+                ErrorKind::BadActionMatchInconsistent => Ok(()),
+                e => Err(e),
+            })
+        };
+        let deleted = self.groups.group_mod(gm, now_ms, &check)?;
+        let mut removed = Vec::new();
+        for g in deleted {
+            removed.extend(self.tables.remove_group_users(g, now_ms));
+        }
+        Ok(removed)
+    }
+
+    /// Applies a meter_mod; deleting a meter removes the flows using it.
+    pub fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<Vec<FlowRemoved>, ErrorKind> {
+        let deleted = self.meters.meter_mod(mm, now_ms)?;
+        let mut removed = Vec::new();
+        for m in deleted {
+            removed.extend(self.tables.remove_meter_users(m, now_ms));
+        }
+        Ok(removed)
+    }
+
+    /// Removes expired flows and aged MACs.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<FlowRemoved> {
+        self.macs.expire(now_ms);
+        self.tables.expire(now_ms)
+    }
+
+    fn env(&self, now_ms: u64) -> XlateEnv<'_> {
+        XlateEnv {
+            tables: &self.tables,
+            groups: &self.groups,
+            meters: &self.meters,
+            ports: &self.ports,
+            macs: &self.macs,
+            controllers: &self.controllers,
+            now_ms,
+        }
+    }
+
+    /// Translates a packet's key through the pipeline (no learning).
+    pub fn xlate(&self, key: &FlowKey, now_ms: u64) -> XlateOutput {
+        xlate(&self.env(now_ms), key, Start::Pipeline, false)
+    }
+
+    /// Applies the MAC learning a translation asked for.
+    pub fn learn(&mut self, out: &XlateOutput, now_ms: u64) {
+        for &(vlan, mac, port) in &out.learned {
+            self.macs.learn(vlan, mac, port, now_ms);
+        }
+    }
+
+    /// The upcall path: translate, then learn.
+    pub fn upcall(&mut self, key: &FlowKey, now_ms: u64) -> XlateOutput {
+        let out = self.xlate(key, now_ms);
+        self.learn(&out, now_ms);
+        out
+    }
+
+    /// The `ofproto/trace` text for `key` (nothing is learned or counted
+    /// beyond table lookup counters).
+    pub fn trace(&self, key: &FlowKey, now_ms: u64) -> String {
+        let out = xlate(&self.env(now_ms), key, Start::Pipeline, true);
+        trace_text(&self.name, key, &out)
+    }
+
+    /// Translates a PACKET_OUT: its actions run on the packet's key
+    /// (extracted from `data`, `in_port` from the message); `output:TABLE`
+    /// runs the pipeline. Buffered packets are not supported
+    /// (`OFPBRC_BUFFER_UNKNOWN`).
+    pub fn packet_out(
+        &self,
+        po: &PacketOut,
+        now_ms: u64,
+    ) -> Result<(FlowKey, XlateOutput), ErrorKind> {
+        if po.buffer_id != crate::ofp::messages::NO_BUFFER {
+            return Err(ErrorKind::BadRequestBufferUnknown);
+        }
+        let in_port = po.in_port;
+        let valid_in = in_port == ports::CONTROLLER
+            || in_port == ports::LOCAL
+            || (in_port != 0 && in_port <= ports::MAX);
+        if !valid_in {
+            return Err(ErrorKind::BadRequestBadPort);
+        }
+        let ctx = CheckCtx {
+            group_exists: &|g| self.groups.contains(g),
+            meter_exists: &|m| self.meters.contains(m),
+            packet_out: true,
+        };
+        let mut key = datapath::flow::extract(&po.data, in_port);
+        key.in_port = in_port;
+        let mut facts =
+            crate::ofp::matching::Match::from_flow(&key, &datapath::flow::FlowMask::exact());
+        check_actions(&po.actions, &mut facts, &ctx)?;
+        let out = xlate(&self.env(now_ms), &key, Start::Actions(&po.actions), false);
+        Ok((key, out))
+    }
+
+    /// The controller output behind a datapath `userspace` action's
+    /// userdata.
+    pub fn controller_output(&self, userdata: u64) -> Option<ControllerOut> {
+        self.controllers.get(userdata)
+    }
+
+    /// Table statistics.
+    pub fn table_stats(&self) -> Vec<TableStats> {
+        self.tables.stats()
+    }
+
+    /// Group statistics.
+    pub fn group_stats(&self, now_ms: u64) -> Vec<GroupStats> {
+        let flows = self.tables.flows(crate::pipeline::table::TABLE_ALL);
+        self.groups.stats(now_ms, &|g| {
+            flows.iter().filter(|f| f.uses_group(g)).count() as u32
+        })
+    }
+
+    /// Meter statistics.
+    pub fn meter_stats(&self, now_ms: u64) -> Vec<MeterStats> {
+        use crate::ofp::instructions::Instruction;
+        let flows = self.tables.flows(crate::pipeline::table::TABLE_ALL);
+        self.meters.stats(now_ms, &|m| {
+            flows
+                .iter()
+                .filter(|f| {
+                    f.instructions
+                        .iter()
+                        .any(|i| matches!(i, Instruction::Meter(x) if *x == m))
+                        || f.actions()
+                            .any(|a| matches!(a, Action::Meter(x) if *x == m))
+                })
+                .count() as u32
+        })
+    }
+
+    /// The `fdb/show` text.
+    pub fn fdb_show(&self, now_ms: u64) -> String {
+        let ports = &self.ports;
+        self.macs.show(now_ms, &|p| {
+            if p == ports::LOCAL {
+                "LOCAL".into()
+            } else {
+                ports.get(&p).map_or(p.to_string(), |_| p.to_string())
+            }
+        })
+    }
+
+    /// `fdb/flush`: forgets every learned MAC; returns the appctl reply.
+    pub fn fdb_flush(&mut self) -> String {
+        self.macs.flush();
+        "table successfully flushed".into()
+    }
+
+    /// Opens bundle `id` (`OFPBFC_BAD_ID` is reported as
+    /// `OFPBRC_BAD_LEN`-free `BadRequestEperm` when it is already open,
+    /// since the codec has no bundle errors yet).
+    pub fn bundle_open(&mut self, id: u32, flags: u16) -> Result<(), ErrorKind> {
+        if self.bundles.contains_key(&id) {
+            return Err(ErrorKind::BadRequestEperm);
+        }
+        self.bundles.insert(
+            id,
+            Bundle {
+                flags,
+                flow_mods: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Adds a flow_mod to open bundle `id`.
+    pub fn bundle_add(&mut self, id: u32, fm: FlowMod) -> Result<(), ErrorKind> {
+        let b = self
+            .bundles
+            .get_mut(&id)
+            .ok_or(ErrorKind::BadRequestEperm)?;
+        b.flow_mods.push(fm);
+        Ok(())
+    }
+
+    /// Commits bundle `id`: its flow_mods take effect in order and all at
+    /// once, or (on the first failure) none does. The bundle is closed
+    /// either way.
+    pub fn bundle_commit(
+        &mut self,
+        id: u32,
+        now_ms: u64,
+    ) -> Result<Vec<FlowRemoved>, (usize, ErrorKind)> {
+        let b = self
+            .bundles
+            .remove(&id)
+            .ok_or((0, ErrorKind::BadRequestEperm))?;
+        let _ = b.flags;
+        let (groups, meters) = (&self.groups, &self.meters);
+        let check = |fm: &FlowMod, _: &FlowKey, _: &datapath::flow::FlowMask| {
+            Self::check_flow_mod(groups, meters, fm)
+        };
+        self.tables
+            .apply_batch(&b.flow_mods, now_ms, &check)
+            .map(|r| r.flow_removed)
+    }
+
+    /// Discards bundle `id`.
+    pub fn bundle_discard(&mut self, id: u32) -> Result<(), ErrorKind> {
+        self.bundles
+            .remove(&id)
+            .map(|_| ())
+            .ok_or(ErrorKind::BadRequestEperm)
+    }
+}

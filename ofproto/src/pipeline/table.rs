@@ -1,0 +1,612 @@
+//! Flow tables: 255 [`Classifier`]s of [`FlowEntry`]s and the OpenFlow
+//! `flow_mod` semantics over them.
+//!
+//! # Contract
+//!
+//! * [`FlowTables::flow_mod`] applies one flow_mod atomically: every rule it
+//!   adds, replaces or removes becomes visible to lookups at once (the
+//!   change is made at the next classifier [`Version`] and then published
+//!   in every table). A failed flow_mod changes nothing.
+//! * [`FlowTables::apply_batch`] does the same for an ordered list of
+//!   flow_mods (an OpenFlow 1.4 bundle): either all of them take effect, in
+//!   order, in one version, or none does and the error names the index of
+//!   the failing one.
+//! * Semantics follow OpenFlow 1.3 section 6.4: ADD replaces a rule with the
+//!   same match and priority (its counters are kept unless `RESET_COUNTS`;
+//!   its duration restarts); `CHECK_OVERLAP` refuses an ADD that overlaps a
+//!   rule of the same priority (`OFPFMFC_OVERLAP`); MODIFY and
+//!   MODIFY_STRICT change the instructions of the matching rules (loose: at
+//!   least as specific as the filter; strict: same match and priority),
+//!   keep cookie, duration and (unless `RESET_COUNTS`) counters, and do
+//!   nothing when no rule matches; DELETE and DELETE_STRICT remove them and
+//!   report those with `SEND_FLOW_REM`. Modify and delete honour the cookie
+//!   mask, delete honours `out_port` and `out_group`. Table 255 (all) is
+//!   accepted for deletes only.
+//! * Validation against the switch (ports, groups, meters, prerequisites) is
+//!   not done here: the caller passes a checker (see
+//!   [`super::check`]) that runs before any change.
+//! * No clock: times are milliseconds supplied by the caller. Counters are
+//!   atomics inside the entry, so the fast path credits them through a
+//!   shared reference without a lock.
+
+use super::{FlowRemovedReason, millis_to_duration};
+use crate::classifier::{self, Classifier, RuleId, Version};
+use crate::ofp::actions::Action;
+use crate::ofp::error::ErrorKind;
+use crate::ofp::instructions::Instruction;
+use crate::ofp::matching::Match;
+use crate::ofp::messages::{FlowMod, FlowModCommand, FlowRemoved, GROUP_ANY, flow_mod_flags};
+use crate::ofp::port::{PortNo, ports};
+use datapath::flow::{FlowKey, FlowMask};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Number of flow tables (ids 0..=254; 255 means "all").
+pub const N_TABLES: usize = 255;
+/// Table id meaning "all tables".
+pub const TABLE_ALL: u8 = 255;
+
+/// Counters of one flow, shared between a rule and the rule that replaces
+/// it when counters are kept.
+#[derive(Debug, Default)]
+pub struct FlowCounters {
+    /// Packets matched.
+    pub packets: AtomicU64,
+    /// Bytes matched.
+    pub bytes: AtomicU64,
+    /// Time of the last hit (ms), 0 when never hit.
+    pub used_ms: AtomicU64,
+}
+
+/// A flow as stored in a table.
+#[derive(Debug)]
+pub struct FlowEntry {
+    /// Table id.
+    pub table_id: u8,
+    /// Priority.
+    pub priority: u16,
+    /// Cookie.
+    pub cookie: u64,
+    /// Idle timeout (s, 0 = none).
+    pub idle_timeout: u16,
+    /// Hard timeout (s, 0 = none).
+    pub hard_timeout: u16,
+    /// `flow_mod_flags`.
+    pub flags: u16,
+    /// Eviction importance.
+    pub importance: u16,
+    /// The match as given.
+    pub match_: Match,
+    /// The instructions.
+    pub instructions: Vec<Instruction>,
+    /// Creation time (ms); not changed by modify.
+    pub created_ms: u64,
+    /// Counters.
+    pub counters: Arc<FlowCounters>,
+}
+
+impl FlowEntry {
+    /// Credits `packets`/`bytes` hits at `now_ms`.
+    pub fn credit(&self, packets: u64, bytes: u64, now_ms: u64) {
+        self.counters.packets.fetch_add(packets, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.counters.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// True for a table-miss flow (priority 0, matches everything).
+    pub fn is_table_miss(&self) -> bool {
+        self.priority == 0 && self.match_.is_empty()
+    }
+
+    /// Every action of the apply and write instructions.
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.instructions.iter().flat_map(|i| match i {
+            Instruction::ApplyActions(a) | Instruction::WriteActions(a) => a.as_slice(),
+            _ => &[],
+        })
+    }
+
+    /// True when some action outputs to `port` (`ANY`: always).
+    pub fn outputs_to(&self, port: PortNo) -> bool {
+        port == ports::ANY
+            || self.actions().any(|a| match a {
+                Action::Output { port: p, .. } | Action::Enqueue { port: p, .. } => *p == port,
+                _ => false,
+            })
+    }
+
+    /// True when some action applies `group` (`GROUP_ANY`: always).
+    pub fn uses_group(&self, group: u32) -> bool {
+        group == GROUP_ANY
+            || self
+                .actions()
+                .any(|a| matches!(a, Action::Group(g) if *g == group))
+    }
+
+    /// The `FLOW_REMOVED` message for this entry.
+    pub fn flow_removed(&self, reason: FlowRemovedReason, now_ms: u64) -> FlowRemoved {
+        let (duration_sec, duration_nsec) =
+            millis_to_duration(now_ms.saturating_sub(self.created_ms));
+        FlowRemoved {
+            cookie: self.cookie,
+            priority: self.priority,
+            reason: reason as u8,
+            table_id: self.table_id,
+            duration_sec,
+            duration_nsec,
+            idle_timeout: self.idle_timeout,
+            hard_timeout: self.hard_timeout,
+            packet_count: self.counters.packets.load(Ordering::Relaxed),
+            byte_count: self.counters.bytes.load(Ordering::Relaxed),
+            match_: self.match_.clone(),
+        }
+    }
+}
+
+/// Lookup counters of one table.
+#[derive(Debug, Default)]
+pub struct TableCounters {
+    /// Lookups.
+    pub lookups: AtomicU64,
+    /// Lookups that found a rule.
+    pub matched: AtomicU64,
+}
+
+/// One table's statistics (OpenFlow `ofp_table_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableStats {
+    /// Table id.
+    pub table_id: u8,
+    /// Flows in the table.
+    pub active_count: u32,
+    /// Lookups.
+    pub lookup_count: u64,
+    /// Lookups that matched.
+    pub matched_count: u64,
+}
+
+/// What a flow_mod removed or replaced, for FLOW_REMOVED messages.
+#[derive(Debug, Default)]
+pub struct FlowModResult {
+    /// FLOW_REMOVED messages to send (entries removed with `SEND_FLOW_REM`).
+    pub flow_removed: Vec<FlowRemoved>,
+    /// Number of rules added, modified or removed.
+    pub n_changed: usize,
+}
+
+enum Undo {
+    Added(u8, RuleId),
+    Removed(u8, RuleId),
+}
+
+/// The 255 flow tables of a bridge.
+pub struct FlowTables {
+    tables: Vec<Classifier<Arc<FlowEntry>>>,
+    counters: Vec<TableCounters>,
+    version: Version,
+}
+
+impl std::fmt::Debug for FlowTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowTables")
+            .field("version", &self.version)
+            .field("rules", &self.tables.iter().map(|t| t.len()).sum::<usize>())
+            .finish()
+    }
+}
+
+impl Default for FlowTables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A checker run on every ADD/MODIFY before anything changes: given the
+/// flow_mod and its datapath match, `Err` rejects it.
+pub type Checker<'a> = dyn Fn(&FlowMod, &FlowKey, &FlowMask) -> Result<(), ErrorKind> + 'a;
+
+impl FlowTables {
+    /// 255 empty tables.
+    pub fn new() -> FlowTables {
+        FlowTables {
+            tables: (0..N_TABLES).map(|_| Classifier::new()).collect(),
+            counters: (0..N_TABLES).map(|_| TableCounters::default()).collect(),
+            version: 0,
+        }
+    }
+
+    /// The version lookups should use.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Table `id` (`None` for 255 and above).
+    pub fn table(&self, id: u8) -> Option<&Classifier<Arc<FlowEntry>>> {
+        self.tables.get(usize::from(id))
+    }
+
+    /// The highest-priority rule of table `id` matching `key` at the visible
+    /// version, un-wildcarding `wc`; counts the lookup.
+    pub fn lookup(&self, id: u8, key: &FlowKey, wc: &mut FlowMask) -> Option<&Arc<FlowEntry>> {
+        let t = self.tables.get(usize::from(id))?;
+        let c = &self.counters[usize::from(id)];
+        c.lookups.fetch_add(1, Ordering::Relaxed);
+        let r = t.lookup(self.version, key, wc)?;
+        c.matched.fetch_add(1, Ordering::Relaxed);
+        Some(r.payload())
+    }
+
+    /// Every visible flow of table `id` (all tables for 255), highest
+    /// priority first.
+    pub fn flows(&self, id: u8) -> Vec<Arc<FlowEntry>> {
+        let v = self.version;
+        self.tables
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| id == TABLE_ALL || *i == usize::from(id))
+            .flat_map(|(_, t)| t.iter_by_priority(v).map(|r| Arc::clone(r.payload())))
+            .collect()
+    }
+
+    /// Number of visible flows in every table.
+    pub fn n_flows(&self) -> usize {
+        self.tables.iter().map(|t| t.count(self.version)).sum()
+    }
+
+    /// Statistics of every table.
+    pub fn stats(&self) -> Vec<TableStats> {
+        self.tables
+            .iter()
+            .zip(&self.counters)
+            .enumerate()
+            .map(|(i, (t, c))| TableStats {
+                table_id: i as u8,
+                active_count: t.count(self.version) as u32,
+                lookup_count: c.lookups.load(Ordering::Relaxed),
+                matched_count: c.matched.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// Applies one flow_mod atomically (see the module documentation).
+    pub fn flow_mod(
+        &mut self,
+        fm: &FlowMod,
+        now_ms: u64,
+        check: &Checker<'_>,
+    ) -> Result<FlowModResult, ErrorKind> {
+        self.apply_batch(std::slice::from_ref(fm), now_ms, check)
+            .map_err(|(_, e)| e)
+    }
+
+    /// Applies flow_mods in order, all or nothing, made visible together.
+    /// On failure returns the index of the failing flow_mod and its error.
+    pub fn apply_batch(
+        &mut self,
+        fms: &[FlowMod],
+        now_ms: u64,
+        check: &Checker<'_>,
+    ) -> Result<FlowModResult, (usize, ErrorKind)> {
+        let v = self.version + 1;
+        let mut undo = Vec::new();
+        let mut result = FlowModResult::default();
+        for (i, fm) in fms.iter().enumerate() {
+            if let Err(e) = self.apply(fm, v, now_ms, check, &mut undo, &mut result) {
+                self.rollback(undo, v);
+                return Err((i, e));
+            }
+        }
+        self.publish(v);
+        Ok(result)
+    }
+
+    fn publish(&mut self, v: Version) {
+        self.version = v;
+        for t in &mut self.tables {
+            t.publish(v);
+        }
+    }
+
+    fn rollback(&mut self, undo: Vec<Undo>, v: Version) {
+        for u in undo.into_iter().rev() {
+            match u {
+                Undo::Added(t, id) => {
+                    self.tables[usize::from(t)].remove(id, v);
+                }
+                Undo::Removed(t, id) => {
+                    self.tables[usize::from(t)].undo_remove(id);
+                }
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        fm: &FlowMod,
+        v: Version,
+        now_ms: u64,
+        check: &Checker<'_>,
+        undo: &mut Vec<Undo>,
+        result: &mut FlowModResult,
+    ) -> Result<(), ErrorKind> {
+        let (key, mask) = fm.match_.to_flow()?;
+        fm.match_.check_prereqs()?;
+        let m = classifier::Match::new(&key, &mask);
+        let is_delete = matches!(
+            fm.command,
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict
+        );
+        if fm.table_id == TABLE_ALL && !is_delete {
+            return Err(ErrorKind::FlowModFailedBadTableId);
+        }
+        if usize::from(fm.table_id) >= N_TABLES && fm.table_id != TABLE_ALL {
+            return Err(ErrorKind::FlowModFailedBadTableId);
+        }
+        if !is_delete {
+            check(fm, &key, &mask)?;
+        }
+        let prio = u32::from(fm.priority);
+        let cookie_ok =
+            |e: &FlowEntry| fm.cookie_mask == 0 || (e.cookie ^ fm.cookie) & fm.cookie_mask == 0;
+        match fm.command {
+            FlowModCommand::Add => {
+                let t = usize::from(fm.table_id);
+                if fm.flags & flow_mod_flags::CHECK_OVERLAP != 0 {
+                    let overlaps = self.tables[t].iter().any(|r| {
+                        r.is_visible_in(v)
+                            && r.priority() == prio
+                            && overlap(r.key(), r.mask(), &key, &mask)
+                    });
+                    if overlaps {
+                        return Err(ErrorKind::FlowModFailedOverlap);
+                    }
+                }
+                let old = self.tables[t]
+                    .find_exact(&m, prio, v)
+                    .map(|r| Arc::clone(r.payload()));
+                let counters = match &old {
+                    Some(o) if fm.flags & flow_mod_flags::RESET_COUNTS == 0 => {
+                        Arc::clone(&o.counters)
+                    }
+                    _ => Arc::default(),
+                };
+                let entry = Arc::new(FlowEntry {
+                    table_id: fm.table_id,
+                    priority: fm.priority,
+                    cookie: fm.cookie,
+                    idle_timeout: fm.idle_timeout,
+                    hard_timeout: fm.hard_timeout,
+                    flags: fm.flags,
+                    importance: fm.importance,
+                    match_: fm.match_.clone(),
+                    instructions: fm.instructions.clone(),
+                    created_ms: now_ms,
+                    counters,
+                });
+                let r = self.tables[t]
+                    .replace(m, prio, entry, v)
+                    .map_err(|_| ErrorKind::FlowModFailedUnknown)?;
+                if let Some(o) = r.old {
+                    undo.push(Undo::Removed(fm.table_id, o));
+                }
+                undo.push(Undo::Added(fm.table_id, r.id));
+                result.n_changed += 1;
+            }
+            FlowModCommand::Modify | FlowModCommand::ModifyStrict => {
+                let t = usize::from(fm.table_id);
+                let targets: Vec<(classifier::Match, u32, Arc<FlowEntry>)> =
+                    if fm.command == FlowModCommand::ModifyStrict {
+                        self.tables[t]
+                            .find_exact(&m, prio, v)
+                            .into_iter()
+                            .filter(|r| cookie_ok(r.payload()))
+                            .map(|r| (r.to_match(), r.priority(), Arc::clone(r.payload())))
+                            .collect()
+                    } else {
+                        self.tables[t]
+                            .iter_loose(&m, v)
+                            .filter(|r| cookie_ok(r.payload()))
+                            .map(|r| (r.to_match(), r.priority(), Arc::clone(r.payload())))
+                            .collect()
+                    };
+                for (rm, rp, old) in targets {
+                    let counters = if fm.flags & flow_mod_flags::RESET_COUNTS != 0 {
+                        Arc::default()
+                    } else {
+                        Arc::clone(&old.counters)
+                    };
+                    let entry = Arc::new(FlowEntry {
+                        table_id: old.table_id,
+                        priority: old.priority,
+                        cookie: old.cookie,
+                        idle_timeout: old.idle_timeout,
+                        hard_timeout: old.hard_timeout,
+                        flags: old.flags,
+                        importance: old.importance,
+                        match_: old.match_.clone(),
+                        instructions: fm.instructions.clone(),
+                        created_ms: old.created_ms,
+                        counters,
+                    });
+                    let r = self.tables[t]
+                        .replace(rm, rp, entry, v)
+                        .map_err(|_| ErrorKind::FlowModFailedUnknown)?;
+                    if let Some(o) = r.old {
+                        undo.push(Undo::Removed(fm.table_id, o));
+                    }
+                    undo.push(Undo::Added(fm.table_id, r.id));
+                    result.n_changed += 1;
+                }
+            }
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict => {
+                let strict = fm.command == FlowModCommand::DeleteStrict;
+                let filter = |e: &FlowEntry| {
+                    cookie_ok(e) && e.outputs_to(fm.out_port) && e.uses_group(fm.out_group)
+                };
+                let ids = self.select(fm.table_id, &m, strict.then_some(prio), v, &filter);
+                for (t, id) in ids {
+                    self.remove_rule(t, id, v, FlowRemovedReason::Delete, now_ms, undo, result);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules of table `table` (all for 255) that `m` selects (strictly when
+    /// `strict_prio` is given) and `filter` accepts, at version `v`.
+    fn select(
+        &self,
+        table: u8,
+        m: &classifier::Match,
+        strict_prio: Option<u32>,
+        v: Version,
+        filter: &dyn Fn(&FlowEntry) -> bool,
+    ) -> Vec<(u8, RuleId)> {
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            if table != TABLE_ALL && usize::from(table) != i {
+                continue;
+            }
+            match strict_prio {
+                Some(p) => {
+                    if let Some(r) = t.find_exact(m, p, v)
+                        && filter(r.payload())
+                    {
+                        out.push((i as u8, r.id()));
+                    }
+                }
+                None => {
+                    for r in t.iter_loose(m, v) {
+                        if filter(r.payload()) {
+                            out.push((i as u8, r.id()));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn remove_rule(
+        &mut self,
+        t: u8,
+        id: RuleId,
+        v: Version,
+        reason: FlowRemovedReason,
+        now_ms: u64,
+        undo: &mut Vec<Undo>,
+        result: &mut FlowModResult,
+    ) {
+        let table = &mut self.tables[usize::from(t)];
+        let Some(entry) = table.get(id).map(|r| Arc::clone(r.payload())) else {
+            return;
+        };
+        table.remove(id, v);
+        undo.push(Undo::Removed(t, id));
+        result.n_changed += 1;
+        if entry.flags & flow_mod_flags::SEND_FLOW_REM != 0 {
+            result.flow_removed.push(entry.flow_removed(reason, now_ms));
+        }
+    }
+
+    /// Removes every flow whose actions use `group` (after the group is
+    /// deleted); returns FLOW_REMOVED messages (reason GROUP_DELETE).
+    pub fn remove_group_users(&mut self, group: u32, now_ms: u64) -> Vec<FlowRemoved> {
+        let v = self.version + 1;
+        let ids = self.select(
+            TABLE_ALL,
+            &classifier::Match::catchall(),
+            None,
+            v,
+            &|e: &FlowEntry| e.uses_group(group),
+        );
+        let mut result = FlowModResult::default();
+        let mut undo = Vec::new();
+        for (t, id) in ids {
+            self.remove_rule(
+                t,
+                id,
+                v,
+                FlowRemovedReason::GroupDelete,
+                now_ms,
+                &mut undo,
+                &mut result,
+            );
+        }
+        self.publish(v);
+        result.flow_removed
+    }
+
+    /// Removes every flow whose instructions use meter `meter` (after the
+    /// meter is deleted); returns FLOW_REMOVED messages (reason
+    /// METER_DELETE).
+    pub fn remove_meter_users(&mut self, meter: u32, now_ms: u64) -> Vec<FlowRemoved> {
+        let v = self.version + 1;
+        let uses = |e: &FlowEntry| {
+            e.instructions
+                .iter()
+                .any(|i| matches!(i, Instruction::Meter(m) if *m == meter))
+                || e.actions()
+                    .any(|a| matches!(a, Action::Meter(m) if *m == meter))
+        };
+        let ids = self.select(TABLE_ALL, &classifier::Match::catchall(), None, v, &uses);
+        let mut result = FlowModResult::default();
+        let mut undo = Vec::new();
+        for (t, id) in ids {
+            self.remove_rule(
+                t,
+                id,
+                v,
+                FlowRemovedReason::MeterDelete,
+                now_ms,
+                &mut undo,
+                &mut result,
+            );
+        }
+        self.publish(v);
+        result.flow_removed
+    }
+
+    /// Removes the flows whose idle or hard timeout has expired at `now_ms`;
+    /// returns FLOW_REMOVED messages for those with `SEND_FLOW_REM`.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<FlowRemoved> {
+        let v = self.version + 1;
+        let mut expired = Vec::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            for r in t.iter() {
+                if !r.is_visible_in(self.version) {
+                    continue;
+                }
+                let e = r.payload();
+                let age = now_ms.saturating_sub(e.created_ms);
+                let used = e.counters.used_ms.load(Ordering::Relaxed).max(e.created_ms);
+                let idle = now_ms.saturating_sub(used);
+                if e.hard_timeout != 0 && age >= u64::from(e.hard_timeout) * 1000 {
+                    expired.push((i as u8, r.id(), FlowRemovedReason::HardTimeout));
+                } else if e.idle_timeout != 0 && idle >= u64::from(e.idle_timeout) * 1000 {
+                    expired.push((i as u8, r.id(), FlowRemovedReason::IdleTimeout));
+                }
+            }
+        }
+        if expired.is_empty() {
+            return Vec::new();
+        }
+        let mut result = FlowModResult::default();
+        let mut undo = Vec::new();
+        for (t, id, reason) in expired {
+            self.remove_rule(t, id, v, reason, now_ms, &mut undo, &mut result);
+        }
+        self.publish(v);
+        result.flow_removed
+    }
+}
+
+/// True when some key matches both `(k1, m1)` and `(k2, m2)`.
+fn overlap(k1: &FlowKey, m1: &FlowMask, k2: &FlowKey, m2: &FlowMask) -> bool {
+    k1.words()
+        .iter()
+        .zip(m1.words())
+        .zip(k2.words().iter().zip(m2.words()))
+        .all(|((a, ma), (b, mb))| (a ^ b) & ma & mb == 0)
+}

@@ -1,0 +1,1562 @@
+//! Translation ("xlate"): running the OpenFlow pipeline on a [`FlowKey`] to
+//! produce datapath actions and the megaflow mask.
+//!
+//! # Contract
+//!
+//! [`xlate`] takes a key (a packet's fields) and the bridge state
+//! ([`XlateEnv`], read-only) and returns an [`XlateOutput`]: the datapath
+//! actions, the mask of every key bit the result depended on, the rules
+//! and group buckets hit (for counters), the packet-ins requested, the MAC
+//! addresses NORMAL would learn, and (when asked) the trace lines. It never
+//! panics and allocates in proportion to the work done.
+//!
+//! # How
+//!
+//! The context keeps two copies of the packet's fields: `flow`, as the
+//! OpenFlow actions have changed it so far, and `base`, as the datapath
+//! packet is at this point of the action list. Field-setting actions only
+//! change `flow`; before anything that looks at the packet (output,
+//! controller, push/pop MPLS) the differences are *committed*: one masked
+//! `set(...)` per changed header, VLAN tags popped and pushed to turn the
+//! base stack into the flow's. So `set_field` followed by `output` gives
+//! `set(...),N`, and a set undone before any output costs nothing.
+//!
+//! # The megaflow mask
+//!
+//! Every read un-wildcards what it read: each table lookup (through the
+//! classifier, which adds the bits it examined), `in_port`, `recirc_id`,
+//! `dl_type` and (for IP) `nw_frag` always, registers and fields read by
+//! `move` / `output:reg`, the TTL a `dec_ttl` tests, the 5-tuple a SELECT
+//! group hashes, the VLAN and addresses NORMAL uses. A committed field is
+//! un-wildcarded whole, since whether a `set` is emitted depends on the
+//! packet's original value. Field writes followed by lookups may add bits
+//! that were not needed (harmless over-matching).
+//!
+//! # Pipeline semantics (OpenFlow 1.3 section 5)
+//!
+//! A rule's instructions run in the spec's order (meter, apply-actions,
+//! clear-actions, write-actions, write-metadata, goto-table). A table miss
+//! ends the pipeline and drops the packet, action set included (add a
+//! table-miss flow to do otherwise). When the pipeline ends on a rule
+//! without goto-table, the action set runs in the spec's order: copy TTL
+//! inwards, pops, push MPLS, push PBB, push VLAN, copy TTL outwards,
+//! decrement TTL, set fields, QoS, group, output (output only without a
+//! group). `resubmit` looks the packet up in a table and runs the rule's
+//! instructions in place, up to [`MAX_DEPTH`] nested and [`MAX_RESUBMITS`]
+//! in all; beyond, translation fails and the packet is dropped. Group
+//! buckets and ALL-group copies run on a copy of the flow, so one bucket's
+//! changes do not leak into the next.
+
+use super::group::{Group, GroupType};
+use super::meter::MeterTable;
+use super::normal::{MacTable, PortVlan};
+use super::table::{FlowEntry, FlowTables};
+use super::{fields, group::GroupTable};
+use crate::ofp::actions::Action;
+use crate::ofp::instructions::Instruction;
+use crate::ofp::messages::GROUP_ANY;
+use crate::ofp::oxm::Field;
+use crate::ofp::port::{PortNo, ports};
+use crate::text::format_actions;
+use datapath::actions::{Action as Dp, DpPort, L4Ports, SetMasked};
+use datapath::flow::key::{FRAG_LATER, VLAN_CFI, Vlan};
+use datapath::flow::{FlowKey, FlowMask};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Maximum nesting of resubmits and group chaining.
+pub const MAX_DEPTH: u32 = 64;
+/// Maximum number of resubmits in one translation.
+pub const MAX_RESUBMITS: u32 = 4096;
+
+/// Packet-in reasons (OpenFlow 1.3 numbering).
+pub mod reason {
+    /// No matching flow (table-miss flow entry).
+    pub const NO_MATCH: u8 = 0;
+    /// Output to controller in an action.
+    pub const ACTION: u8 = 1;
+    /// Packet has an invalid TTL.
+    pub const INVALID_TTL: u8 = 2;
+}
+
+/// A port as translation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// OpenFlow port number.
+    pub ofp_port: PortNo,
+    /// Datapath port number.
+    pub dp_port: DpPort,
+    /// Name (for traces and fdb/show).
+    pub name: String,
+    /// Link up and not administratively down (fast-failover liveness).
+    pub live: bool,
+    /// Excluded from FLOOD (OFPPC_NO_FLOOD).
+    pub no_flood: bool,
+    /// Packets are not forwarded to it (OFPPC_NO_FWD).
+    pub no_fwd: bool,
+    /// VLAN configuration for NORMAL.
+    pub vlan: PortVlan,
+}
+
+impl PortInfo {
+    /// A live port with default settings (trunk of every VLAN).
+    pub fn new(ofp_port: PortNo, dp_port: DpPort, name: &str) -> PortInfo {
+        PortInfo {
+            ofp_port,
+            dp_port,
+            name: name.to_string(),
+            live: true,
+            no_flood: false,
+            no_fwd: false,
+            vlan: PortVlan::default(),
+        }
+    }
+}
+
+/// What a controller output asks the upcall handler to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ControllerOut {
+    /// Packet-in reason ([`reason`]).
+    pub reason: u8,
+    /// Table of the rule that sent it.
+    pub table_id: u8,
+    /// Cookie of that rule.
+    pub cookie: u64,
+    /// Bytes of the packet to send.
+    pub max_len: u16,
+    /// Controller connection id (0 = all).
+    pub controller_id: u16,
+}
+
+/// Gives controller outputs the `userdata` of a datapath `userspace`
+/// action. Entries are never reused for another meaning, so a cached
+/// megaflow's userdata stays valid.
+#[derive(Debug, Default)]
+pub struct ControllerRegistry {
+    inner: Mutex<(Vec<ControllerOut>, HashMap<ControllerOut, u64>)>,
+}
+
+/// Marks userdata values made by [`ControllerRegistry`].
+pub const CONTROLLER_USERDATA: u64 = 1 << 63;
+
+impl ControllerRegistry {
+    /// The userdata for `c`.
+    pub fn intern(&self, c: ControllerOut) -> u64 {
+        let mut g = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(&u) = g.1.get(&c) {
+            return u;
+        }
+        let u = CONTROLLER_USERDATA | g.0.len() as u64;
+        g.0.push(c);
+        g.1.insert(c, u);
+        u
+    }
+
+    /// The controller output behind `userdata`.
+    pub fn get(&self, userdata: u64) -> Option<ControllerOut> {
+        if userdata & CONTROLLER_USERDATA == 0 {
+            return None;
+        }
+        let g = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.0.get((userdata & !CONTROLLER_USERDATA) as usize).copied()
+    }
+}
+
+/// The bridge state translation reads.
+#[derive(Debug, Clone, Copy)]
+pub struct XlateEnv<'a> {
+    /// Flow tables.
+    pub tables: &'a FlowTables,
+    /// Groups.
+    pub groups: &'a GroupTable,
+    /// Meters.
+    pub meters: &'a MeterTable,
+    /// Ports by OpenFlow number.
+    pub ports: &'a BTreeMap<PortNo, PortInfo>,
+    /// MAC learning table (read; learning is returned, not applied).
+    pub macs: &'a MacTable,
+    /// Controller userdata registry.
+    pub controllers: &'a ControllerRegistry,
+    /// Current time (ms), for MAC aging.
+    pub now_ms: u64,
+}
+
+/// Why a translation failed (the packet is dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XlateError {
+    /// Resubmits or group chaining nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// More than [`MAX_RESUBMITS`] resubmits.
+    TooManyResubmits,
+}
+
+/// The result of a translation.
+#[derive(Debug, Default)]
+pub struct XlateOutput {
+    /// Datapath actions (empty = drop).
+    pub actions: Vec<Dp>,
+    /// Megaflow mask.
+    pub mask: FlowMask,
+    /// The flow after the pipeline's changes.
+    pub final_flow: FlowKey,
+    /// Rules hit, in order (credit their counters per packet).
+    pub rules: Vec<Arc<FlowEntry>>,
+    /// Groups hit with the bucket taken (`None`: none).
+    pub groups: Vec<(Arc<Group>, Option<usize>)>,
+    /// Packet-ins requested (also present as `userspace` actions).
+    pub controller: Vec<ControllerOut>,
+    /// (VLAN, MAC, port) NORMAL learned from this packet.
+    pub learned: Vec<(u16, [u8; 6], PortNo)>,
+    /// Failure, if any (then `actions` is empty).
+    pub error: Option<XlateError>,
+    /// Trace lines (when asked).
+    pub trace: Vec<String>,
+}
+
+impl XlateOutput {
+    /// Credits the rules and groups hit with `packets`/`bytes`.
+    pub fn credit(&self, packets: u64, bytes: u64, now_ms: u64) {
+        for r in &self.rules {
+            r.credit(packets, bytes, now_ms);
+        }
+        for (g, b) in &self.groups {
+            g.credit(*b, packets, bytes);
+        }
+    }
+}
+
+/// Where translation starts.
+#[derive(Debug, Clone)]
+pub enum Start<'a> {
+    /// The pipeline from table 0 (a packet from a port).
+    Pipeline,
+    /// An action list (PACKET_OUT); `output:TABLE` runs the pipeline.
+    Actions(&'a [Action]),
+}
+
+/// Translates `key` (see the module documentation).
+pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -> XlateOutput {
+    let mut wc = FlowMask::CATCHALL;
+    wc.in_port = u32::MAX;
+    wc.recirc_id = u32::MAX;
+    wc.dl_type = u16::MAX;
+    if matches!(key.dl_type, 0x0800 | 0x86dd) {
+        wc.nw_frag = u8::MAX;
+    }
+    let mut cx = Ctx {
+        env,
+        flow: *key,
+        base: *key,
+        wc,
+        written: FlowMask::CATCHALL,
+        out: XlateOutput::default(),
+        action_set: Vec::new(),
+        depth: 0,
+        resubmits: 0,
+        table_id: 0,
+        cookie: 0,
+        table_miss_rule: false,
+        exit: false,
+        stop: false,
+        miss: false,
+        packet_out: false,
+        trace,
+    };
+    match start {
+        Start::Pipeline => cx.run_pipeline(),
+        Start::Actions(acts) => {
+            cx.packet_out = true;
+            cx.exec_actions(acts, 0);
+        }
+    }
+    if cx.out.error.is_some() {
+        cx.out.actions.clear();
+    }
+    let mut out = cx.out;
+    // Metadata and registers are pipeline state, zero when a packet enters
+    // it: the datapath key does not carry them (a lookup that read them
+    // read a constant).
+    cx.wc.metadata = 0;
+    cx.wc.regs = [0; 16];
+    out.mask = cx.wc;
+    out.final_flow = cx.flow;
+    out
+}
+
+struct Ctx<'e, 'a> {
+    env: &'e XlateEnv<'a>,
+    flow: FlowKey,
+    base: FlowKey,
+    wc: FlowMask,
+    written: FlowMask,
+    out: XlateOutput,
+    action_set: Vec<Action>,
+    depth: u32,
+    resubmits: u32,
+    table_id: u8,
+    cookie: u64,
+    table_miss_rule: bool,
+    /// `exit` seen: no more actions or tables; the action set still runs.
+    exit: bool,
+    /// Processing stopped (invalid TTL): nothing more, action set included.
+    stop: bool,
+    /// The top-level pipeline ended on a table miss.
+    miss: bool,
+    packet_out: bool,
+    trace: bool,
+}
+
+fn is_ip(dl_type: u16) -> bool {
+    dl_type == 0x0800 || dl_type == 0x86dd
+}
+
+fn is_mpls(dl_type: u16) -> bool {
+    dl_type == 0x8847 || dl_type == 0x8848
+}
+
+fn tags(k: &FlowKey) -> Vec<Vlan> {
+    k.vlans
+        .iter()
+        .take_while(|v| v.present())
+        .copied()
+        .collect()
+}
+
+fn port_name(p: PortNo) -> String {
+    match p {
+        ports::IN_PORT => "IN_PORT".into(),
+        ports::TABLE => "TABLE".into(),
+        ports::NORMAL => "NORMAL".into(),
+        ports::FLOOD => "FLOOD".into(),
+        ports::ALL => "ALL".into(),
+        ports::CONTROLLER => "CONTROLLER".into(),
+        ports::LOCAL => "LOCAL".into(),
+        ports::ANY => "ANY".into(),
+        n => n.to_string(),
+    }
+}
+
+fn mac_text(m: [u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// Rank of an action in the action set's execution order.
+fn set_rank(a: &Action) -> u8 {
+    match a {
+        Action::CopyTtlIn => 0,
+        Action::PopVlan | Action::PopMpls(_) | Action::PopPbb => 1,
+        Action::PushMpls(_) => 2,
+        Action::PushPbb(_) => 3,
+        Action::PushVlan(_) => 4,
+        Action::CopyTtlOut => 5,
+        Action::DecNwTtl | Action::DecMplsTtl | Action::DecTtlIds(_) => 6,
+        Action::SetQueue(_) | Action::PopQueue => 8,
+        Action::Group(_) => 9,
+        Action::Output { .. } | Action::Enqueue { .. } | Action::OutputReg { .. } => 10,
+        _ => 7,
+    }
+}
+
+/// Two actions of the action set with the same slot replace each other.
+fn set_slot(a: &Action) -> (u8, Option<Field>, u8) {
+    let d = match a {
+        Action::SetField(e) => return (7, Some(e.field), 0),
+        Action::SetVlanVid(_) => 1,
+        Action::SetVlanPcp(_) => 2,
+        Action::SetTpSrc(_) => 3,
+        Action::SetTpDst(_) => 4,
+        Action::SetMplsTtl(_) => 5,
+        Action::SetNwTtl(_) => 6,
+        Action::SetTunnel(_) => 7,
+        Action::Meter(_) => 8,
+        Action::RegLoad { .. } | Action::RegMove { .. } | Action::Note(_) => 9,
+        _ => 0,
+    };
+    (set_rank(a), None, d)
+}
+
+impl Ctx<'_, '_> {
+    fn line(&mut self, extra: usize, text: impl Into<String>) {
+        if self.trace {
+            let pad = " ".repeat(self.depth as usize * 4 + extra);
+            self.out.trace.push(format!("{pad}{}", text.into()));
+        }
+    }
+
+    fn action_text(a: &Action) -> String {
+        format_actions(&[Instruction::ApplyActions(vec![a.clone()])])
+    }
+
+    fn run_pipeline(&mut self) {
+        self.do_table(0, true);
+        if !self.miss && !self.stop && self.out.error.is_none() {
+            self.run_action_set();
+        }
+    }
+
+    fn run_action_set(&mut self) {
+        let mut set = std::mem::take(&mut self.action_set);
+        if set.is_empty() {
+            return;
+        }
+        set.sort_by_key(set_rank);
+        if set.iter().any(|a| matches!(a, Action::Group(_))) {
+            set.retain(|a| set_rank(a) != 10);
+        }
+        self.line(4, "(executing action set)");
+        // The action set runs even after `exit`.
+        let exit = std::mem::replace(&mut self.exit, false);
+        self.exec_actions(&set, 4);
+        self.exit = exit;
+    }
+
+    fn do_table(&mut self, mut table: u8, top: bool) {
+        loop {
+            if self.exit || self.stop || self.out.error.is_some() {
+                return;
+            }
+            let env = self.env;
+            let rule = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let Some(rule) = rule else {
+                self.line(0, format!("{table:2}. No match."));
+                self.line(4, "drop");
+                if top {
+                    self.miss = true;
+                }
+                return;
+            };
+            if self.trace {
+                let m = crate::text::format_match(&rule.match_);
+                let mut head = format!("{table:2}. ");
+                if !m.is_empty() {
+                    head.push_str(&m);
+                    head.push_str(", ");
+                }
+                head.push_str(&format!("priority {}", rule.priority));
+                if rule.cookie != 0 {
+                    head.push_str(&format!(", cookie {:#x}", rule.cookie));
+                }
+                self.line(0, head);
+            }
+            self.out.rules.push(Arc::clone(&rule));
+            let saved = (self.table_id, self.cookie, self.table_miss_rule);
+            self.table_id = table;
+            self.cookie = rule.cookie;
+            self.table_miss_rule = rule.is_table_miss();
+            let goto = self.exec_instructions(&rule.instructions);
+            (self.table_id, self.cookie, self.table_miss_rule) = saved;
+            match goto {
+                Some(n) if !self.exit && !self.stop => {
+                    self.line(4, format!("goto_table:{n}"));
+                    table = n;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn exec_instructions(&mut self, ins: &[Instruction]) -> Option<u8> {
+        let rank = |i: &Instruction| match i {
+            Instruction::Meter(_) => 0,
+            Instruction::ApplyActions(_) => 1,
+            Instruction::ClearActions => 2,
+            Instruction::WriteActions(_) => 3,
+            Instruction::WriteMetadata { .. } => 4,
+            Instruction::GotoTable(_) => 5,
+            Instruction::Experimenter { .. } => 6,
+        };
+        let mut order: Vec<&Instruction> = ins.iter().collect();
+        order.sort_by_key(|i| rank(i));
+        let mut goto = None;
+        for i in order {
+            if self.exit || self.stop || self.out.error.is_some() {
+                break;
+            }
+            match i {
+                Instruction::Meter(m) => self.meter(*m),
+                Instruction::ApplyActions(a) => self.exec_actions(a, 4),
+                Instruction::ClearActions => {
+                    self.line(4, "clear_actions");
+                    self.action_set.clear();
+                }
+                Instruction::WriteActions(acts) => {
+                    if self.trace {
+                        let t = format_actions(&[Instruction::WriteActions(acts.clone())]);
+                        self.line(4, t);
+                    }
+                    for a in acts {
+                        let slot = set_slot(a);
+                        self.action_set.retain(|x| set_slot(x) != slot);
+                        self.action_set.push(a.clone());
+                    }
+                }
+                Instruction::WriteMetadata { metadata, mask } => {
+                    self.line(4, format!("write_metadata:{metadata:#x}/{mask:#x}"));
+                    self.flow.metadata = (self.flow.metadata & !mask) | (metadata & mask);
+                }
+                Instruction::GotoTable(t) => goto = Some(*t),
+                Instruction::Experimenter { .. } => {}
+            }
+        }
+        goto
+    }
+
+    fn exec_actions(&mut self, acts: &[Action], indent: usize) {
+        for a in acts {
+            if self.exit || self.stop || self.out.error.is_some() {
+                return;
+            }
+            if self.trace && !matches!(a, Action::Group(_)) {
+                let t = Self::action_text(a);
+                self.line(indent, t);
+            }
+            self.exec_action(a, indent);
+        }
+    }
+
+    fn write_field(&mut self, f: Field, value: u128, mask: u128) {
+        let flow = &mut self.flow;
+        match f {
+            Field::VlanVid => {
+                let v = &mut flow.vlans[0];
+                if v.tpid == 0 {
+                    v.tpid = 0x8100;
+                }
+                let m = (mask as u16) & 0xfff;
+                v.tci = (v.tci & !m) | (value as u16 & m) | VLAN_CFI;
+                self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            }
+            Field::VlanPcp => {
+                let v = &mut flow.vlans[0];
+                if v.tpid == 0 {
+                    v.tpid = 0x8100;
+                }
+                v.tci = (v.tci & 0x1fff) | ((value as u16 & 7) << 13) | VLAN_CFI;
+                self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            }
+            Field::VlanTci => {
+                let m = mask as u16;
+                let v = &mut flow.vlans[0];
+                v.tci = (v.tci & !m) | (value as u16 & m);
+                if v.tci & VLAN_CFI == 0 {
+                    *v = Vlan::default();
+                } else if v.tpid == 0 {
+                    v.tpid = 0x8100;
+                }
+                self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            }
+            _ => {
+                if let Some(m) = fields::write(flow, f, value, mask) {
+                    self.written.union_with(&m);
+                }
+            }
+        }
+    }
+
+    fn read_field(&mut self, f: Field, ofs: u16, n_bits: u16) -> u128 {
+        if let Some(m) = fields::storage_masked(f, fields::bits_mask(n_bits) << ofs) {
+            self.wc.union_with(&m);
+        }
+        fields::read_bits(&self.flow, f, ofs, n_bits).unwrap_or(0)
+    }
+
+    fn exec_action(&mut self, a: &Action, indent: usize) {
+        match a {
+            Action::Output { port, max_len } => self.output(*port, *max_len, indent),
+            Action::Enqueue { port, queue } => {
+                let saved = self.flow.skb_priority;
+                self.set_queue(*queue);
+                self.output(*port, 0, indent);
+                self.flow.skb_priority = saved;
+            }
+            Action::OutputReg { src, max_len } => {
+                if let Some(f) = src.field() {
+                    let p = self.read_field(f, src.ofs, src.n_bits) as u32;
+                    self.output(p, *max_len, indent);
+                }
+            }
+            Action::Group(g) => self.group(*g, indent),
+            Action::SetQueue(q) => self.set_queue(*q),
+            Action::PopQueue => {
+                self.flow.skb_priority = self.base_priority();
+                self.written.skb_priority = !0;
+            }
+            Action::SetField(e) => {
+                let v = u128_of(e.value.as_bytes());
+                let m = e.mask.map_or(u128::MAX, |m| u128_of(m.as_bytes()));
+                self.write_field(e.field, v, m);
+            }
+            Action::RegLoad { dst, value } => {
+                if let Some(f) = dst.field() {
+                    let m = fields::bits_mask(dst.n_bits) << dst.ofs;
+                    self.write_field(f, u128::from(*value) << dst.ofs, m);
+                }
+            }
+            Action::RegMove { src, dst } => {
+                if let (Some(fs), Some(fd)) = (src.field(), dst.field()) {
+                    let v = self.read_field(fs, src.ofs, src.n_bits);
+                    let m = fields::bits_mask(dst.n_bits) << dst.ofs;
+                    self.write_field(fd, v << dst.ofs, m);
+                }
+            }
+            Action::SetTunnel(id) => {
+                self.flow.tun_id = *id;
+                self.written.tun_id = !0;
+            }
+            Action::PushVlan(tpid) => {
+                let outer = self.flow.vlans[0];
+                self.wc.vlans[0].tci |= 0xffff;
+                let tci = if outer.present() { outer.tci } else { 0 } | VLAN_CFI;
+                self.flow.vlans[1] = outer;
+                self.flow.vlans[0] = Vlan { tpid: *tpid, tci };
+                self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            }
+            Action::PopVlan => {
+                self.wc.vlans[0].tci |= VLAN_CFI;
+                if self.flow.vlans[0].present() {
+                    self.flow.vlans[0] = self.flow.vlans[1];
+                    self.flow.vlans[1] = Vlan::default();
+                    self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+                }
+            }
+            Action::SetVlanVid(vid) => self.write_field(Field::VlanVid, u128::from(*vid), 0xfff),
+            Action::SetVlanPcp(p) => self.write_field(Field::VlanPcp, u128::from(*p), 7),
+            Action::SetTpSrc(p) | Action::SetTpDst(p) => {
+                self.wc.nw_proto = !0;
+                let f = match (self.flow.nw_proto, matches!(a, Action::SetTpSrc(_))) {
+                    (6, true) => Field::TcpSrc,
+                    (6, false) => Field::TcpDst,
+                    (17, true) => Field::UdpSrc,
+                    (17, false) => Field::UdpDst,
+                    (132, true) => Field::SctpSrc,
+                    (132, false) => Field::SctpDst,
+                    _ => return,
+                };
+                self.write_field(f, u128::from(*p), u128::MAX);
+            }
+            Action::SetNwTtl(t) => {
+                if is_ip(self.flow.dl_type) {
+                    self.flow.nw_ttl = *t;
+                    self.written.nw_ttl = !0;
+                }
+            }
+            Action::DecNwTtl => self.dec_ttl(&[0], indent),
+            Action::DecTtlIds(ids) => self.dec_ttl(ids, indent),
+            Action::SetMplsTtl(t) => {
+                if is_mpls(self.flow.dl_type) {
+                    self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(*t);
+                    self.written.mpls_lse |= 0xff;
+                }
+            }
+            Action::DecMplsTtl => {
+                if is_mpls(self.flow.dl_type) {
+                    self.wc.mpls_lse |= 0xff;
+                    let ttl = self.flow.mpls_lse & 0xff;
+                    if ttl <= 1 {
+                        self.invalid_ttl(&[0], indent);
+                    } else {
+                        self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | (ttl - 1);
+                        self.written.mpls_lse |= 0xff;
+                    }
+                }
+            }
+            Action::CopyTtlOut => {
+                if is_mpls(self.flow.dl_type) {
+                    self.wc.nw_ttl = !0;
+                    self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(self.flow.nw_ttl);
+                    self.written.mpls_lse |= 0xff;
+                }
+            }
+            Action::PushMpls(et) => self.push_mpls(*et),
+            Action::PopMpls(et) => self.pop_mpls(*et),
+            Action::Meter(m) => self.meter(*m),
+            Action::Resubmit { in_port, table } => self.resubmit(*in_port, *table),
+            Action::Exit => self.exit = true,
+            Action::NxController {
+                max_len,
+                controller_id,
+                reason,
+            } => self.controller(*reason, *max_len, *controller_id, indent),
+            Action::Note(_) => {}
+            // Refused at flow_mod time (see `check`); nothing to do if one
+            // arrives some other way.
+            Action::PushPbb(_)
+            | Action::PopPbb
+            | Action::CopyTtlIn
+            | Action::Conjunction { .. }
+            | Action::Ct(_)
+            | Action::Nat(_)
+            | Action::CtClear
+            | Action::Learn(_)
+            | Action::Experimenter { .. } => {
+                self.line(indent + 1, "-> unsupported action, ignored");
+            }
+        }
+    }
+
+    fn base_priority(&self) -> u32 {
+        self.base.skb_priority
+    }
+
+    fn set_queue(&mut self, q: u32) {
+        self.flow.skb_priority = q;
+        self.written.skb_priority = !0;
+    }
+
+    fn dec_ttl(&mut self, ids: &[u16], indent: usize) {
+        if !is_ip(self.flow.dl_type) {
+            return;
+        }
+        self.wc.nw_ttl = !0;
+        if self.flow.nw_ttl <= 1 {
+            self.invalid_ttl(ids, indent);
+        } else {
+            self.flow.nw_ttl -= 1;
+            self.written.nw_ttl = !0;
+        }
+    }
+
+    fn invalid_ttl(&mut self, ids: &[u16], indent: usize) {
+        for &id in ids {
+            self.controller(reason::INVALID_TTL, u16::MAX, id, indent);
+        }
+        self.line(indent + 1, "-> invalid TTL, packet dropped");
+        self.stop = true;
+    }
+
+    fn push_mpls(&mut self, et: u16) {
+        self.commit();
+        let f = &self.flow;
+        let lse = if is_mpls(f.dl_type) {
+            self.wc.mpls_lse = !0;
+            f.mpls_lse & !0x100
+        } else {
+            let (tc, ttl) = if is_ip(f.dl_type) {
+                self.wc.nw_tos |= 0xfc;
+                self.wc.nw_ttl = !0;
+                (
+                    u32::from((f.nw_tos >> 2) & 7),
+                    if f.nw_ttl != 0 {
+                        u32::from(f.nw_ttl)
+                    } else {
+                        64
+                    },
+                )
+            } else {
+                (0, 64)
+            };
+            (tc << 9) | 0x100 | ttl
+        };
+        self.out.actions.push(Dp::PushMpls { ethertype: et, lse });
+        for k in [&mut self.flow, &mut self.base] {
+            k.dl_type = et;
+            k.mpls_lse = lse;
+        }
+    }
+
+    fn pop_mpls(&mut self, et: u16) {
+        if !is_mpls(self.flow.dl_type) {
+            return;
+        }
+        self.commit();
+        self.out.actions.push(Dp::PopMpls { ethertype: et });
+        for k in [&mut self.flow, &mut self.base] {
+            k.dl_type = et;
+            k.mpls_lse = 0;
+            // What follows the popped entry is not known without parsing
+            // the packet again.
+            let l3 = *k;
+            *k = FlowKey {
+                nw_src: 0,
+                nw_dst: 0,
+                ipv6_src: [0; 16],
+                ipv6_dst: [0; 16],
+                ipv6_label: 0,
+                nw_proto: 0,
+                nw_tos: 0,
+                nw_ttl: 0,
+                nw_frag: 0,
+                ipv6_exthdr: 0,
+                arp_sha: [0; 6],
+                arp_tha: [0; 6],
+                arp_op: 0,
+                tp_src: 0,
+                tp_dst: 0,
+                tcp_flags: 0,
+                nd_target: [0; 16],
+                ..l3
+            };
+        }
+    }
+
+    fn meter(&mut self, id: u32) {
+        self.line(4, format!("meter:{id}"));
+        if self.env.meters.contains(id) {
+            self.out.actions.push(Dp::Meter(id));
+        } else {
+            self.line(5, "-> no such meter, packet dropped");
+            self.stop = true;
+        }
+    }
+
+    fn resubmit(&mut self, in_port: PortNo, table: Option<u8>) {
+        let t = match table {
+            Some(255) | None => self.table_id,
+            Some(t) => t,
+        };
+        if self.depth + 1 > MAX_DEPTH {
+            self.line(
+                4,
+                format!(">>>> over max translation depth {MAX_DEPTH} <<<<"),
+            );
+            self.out.error = Some(XlateError::TooDeep);
+            return;
+        }
+        self.resubmits += 1;
+        if self.resubmits > MAX_RESUBMITS {
+            self.line(
+                4,
+                format!(">>>> over {MAX_RESUBMITS} resubmit actions <<<<"),
+            );
+            self.out.error = Some(XlateError::TooManyResubmits);
+            return;
+        }
+        let old_in = self.flow.in_port;
+        if in_port != ports::IN_PORT {
+            self.flow.in_port = in_port;
+        }
+        self.depth += 1;
+        self.do_table(t, false);
+        self.depth -= 1;
+        self.flow.in_port = old_in;
+    }
+
+    fn output(&mut self, port: PortNo, max_len: u16, indent: usize) {
+        match port {
+            ports::IN_PORT => {
+                let p = self.flow.in_port;
+                self.emit_output(p, indent);
+            }
+            ports::TABLE => {
+                if self.packet_out {
+                    let set = std::mem::take(&mut self.action_set);
+                    let miss = std::mem::replace(&mut self.miss, false);
+                    self.run_pipeline();
+                    self.action_set = set;
+                    self.miss = miss;
+                }
+            }
+            ports::NORMAL => self.normal(indent),
+            ports::FLOOD | ports::ALL => {
+                let env = self.env;
+                let in_port = self.flow.in_port;
+                for p in env.ports.values() {
+                    if p.ofp_port != in_port && !(port == ports::FLOOD && p.no_flood) {
+                        self.emit_output(p.ofp_port, indent);
+                    }
+                }
+            }
+            ports::CONTROLLER => {
+                let r = if self.table_miss_rule && !self.packet_out {
+                    reason::NO_MATCH
+                } else {
+                    reason::ACTION
+                };
+                self.controller(r, max_len, 0, indent);
+            }
+            ports::ANY => {}
+            p => {
+                if p == self.flow.in_port {
+                    self.line(indent + 1, "-> skipping output to input port");
+                } else {
+                    self.emit_output(p, indent);
+                }
+            }
+        }
+    }
+
+    fn emit_output(&mut self, port: PortNo, indent: usize) {
+        let env = self.env;
+        let Some(p) = env.ports.get(&port) else {
+            self.line(
+                indent + 1,
+                format!("-> output to nonexistent port {}", port_name(port)),
+            );
+            return;
+        };
+        if p.no_fwd {
+            self.line(
+                indent + 1,
+                format!("-> {} does not forward, dropping", p.name),
+            );
+            return;
+        }
+        self.commit();
+        self.out.actions.push(Dp::Output(p.dp_port));
+    }
+
+    fn controller(&mut self, reason: u8, max_len: u16, controller_id: u16, indent: usize) {
+        self.commit();
+        let c = ControllerOut {
+            reason,
+            table_id: self.table_id,
+            cookie: self.cookie,
+            max_len,
+            controller_id,
+        };
+        let userdata = self.env.controllers.intern(c);
+        self.out.actions.push(Dp::Userspace { userdata });
+        self.out.controller.push(c);
+        let why = match reason {
+            reason::NO_MATCH => "no_match",
+            reason::ACTION => "action",
+            reason::INVALID_TTL => "invalid_ttl",
+            _ => "other",
+        };
+        self.line(
+            indent + 1,
+            format!("-> packet-in to controller (reason={why})"),
+        );
+    }
+
+    fn port_live(&self, p: PortNo) -> bool {
+        self.env.ports.get(&p).is_some_and(|p| p.live)
+    }
+
+    fn group_live(&self, g: u32, depth: u32) -> bool {
+        let Some(grp) = self.env.groups.get(g) else {
+            return false;
+        };
+        if grp.group_type != GroupType::FastFailover || depth > MAX_DEPTH {
+            return true;
+        }
+        grp.buckets
+            .iter()
+            .any(|b| self.bucket_live(b.watch_port, b.watch_group, depth + 1))
+    }
+
+    fn bucket_live(&self, watch_port: PortNo, watch_group: u32, depth: u32) -> bool {
+        (watch_port == ports::ANY || self.port_live(watch_port))
+            && (watch_group == GROUP_ANY || self.group_live(watch_group, depth))
+    }
+
+    fn select_hash(&mut self) -> u64 {
+        let f = &self.flow;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |x: u128| {
+            for b in x.to_le_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        mix(f.dl_type.into());
+        let wc = &mut self.wc;
+        match f.dl_type {
+            0x0800 => {
+                mix(f.nw_src.into());
+                mix(f.nw_dst.into());
+                mix(f.nw_proto.into());
+                wc.nw_src = !0;
+                wc.nw_dst = !0;
+                wc.nw_proto = !0;
+            }
+            0x86dd => {
+                mix(u128::from_be_bytes(f.ipv6_src));
+                mix(u128::from_be_bytes(f.ipv6_dst));
+                mix(f.nw_proto.into());
+                wc.ipv6_src = [0xff; 16];
+                wc.ipv6_dst = [0xff; 16];
+                wc.nw_proto = !0;
+            }
+            _ => {
+                mix(u128_of(&f.dl_src));
+                mix(u128_of(&f.dl_dst));
+                wc.dl_src = [0xff; 6];
+                wc.dl_dst = [0xff; 6];
+            }
+        }
+        if is_ip(f.dl_type) && matches!(f.nw_proto, 6 | 17 | 132) && f.nw_frag & FRAG_LATER == 0 {
+            mix(f.tp_src.into());
+            mix(f.tp_dst.into());
+            wc.tp_src = !0;
+            wc.tp_dst = !0;
+        }
+        h ^ (h >> 29)
+    }
+
+    fn group(&mut self, gid: u32, indent: usize) {
+        self.line(indent, format!("group:{gid}"));
+        let env = self.env;
+        let Some(g) = env.groups.get(gid).cloned() else {
+            self.line(indent + 1, "-> no such group");
+            return;
+        };
+        if self.depth + 1 > MAX_DEPTH {
+            self.line(
+                indent,
+                format!(">>>> over max translation depth {MAX_DEPTH} <<<<"),
+            );
+            self.out.error = Some(XlateError::TooDeep);
+            return;
+        }
+        let chosen: Vec<usize> = match g.group_type {
+            GroupType::All => (0..g.buckets.len()).collect(),
+            GroupType::Indirect => (0..g.buckets.len().min(1)).collect(),
+            GroupType::FastFailover => g
+                .buckets
+                .iter()
+                .position(|b| self.bucket_live(b.watch_port, b.watch_group, self.depth))
+                .into_iter()
+                .collect(),
+            GroupType::Select => {
+                let live: Vec<usize> = (0..g.buckets.len())
+                    .filter(|&i| {
+                        let b = &g.buckets[i];
+                        b.weight > 0 && self.bucket_live(b.watch_port, b.watch_group, self.depth)
+                    })
+                    .collect();
+                let total: u64 = live.iter().map(|&i| u64::from(g.buckets[i].weight)).sum();
+                if total == 0 {
+                    Vec::new()
+                } else {
+                    let mut x = self.select_hash() % total;
+                    let mut pick = live[0];
+                    for &i in &live {
+                        let w = u64::from(g.buckets[i].weight);
+                        if x < w {
+                            pick = i;
+                            break;
+                        }
+                        x -= w;
+                    }
+                    vec![pick]
+                }
+            }
+        };
+        if chosen.is_empty() {
+            self.line(indent + 1, "-> no live bucket");
+            self.out.groups.push((Arc::clone(&g), None));
+            return;
+        }
+        self.depth += 1;
+        for i in chosen {
+            self.out.groups.push((Arc::clone(&g), Some(i)));
+            if self.trace {
+                self.depth -= 1;
+                self.line(indent, format!("bucket {i}"));
+                self.depth += 1;
+            }
+            let saved = self.flow;
+            let saved_exit = self.exit;
+            self.exec_actions(&g.buckets[i].actions, indent + 4);
+            self.flow = saved;
+            self.exit = saved_exit;
+            if self.stop || self.out.error.is_some() {
+                break;
+            }
+        }
+        self.depth -= 1;
+    }
+
+    fn normal(&mut self, indent: usize) {
+        let env = self.env;
+        let in_port = self.flow.in_port;
+        let Some(inp) = env.ports.get(&in_port) else {
+            self.line(indent + 1, "-> no input port, dropping");
+            return;
+        };
+        self.wc.vlans[0].tci |= 0x1fff;
+        let outer = self.flow.vlans[0];
+        let vid = outer.present().then(|| outer.vid());
+        let Some(vlan) = inp.vlan.input_vlan(vid) else {
+            self.line(
+                indent + 1,
+                format!(
+                    "-> dropping VLAN {} packet received on port {} not configured for it",
+                    vid.unwrap_or(0),
+                    inp.name
+                ),
+            );
+            return;
+        };
+        self.wc.dl_src = [0xff; 6];
+        self.wc.dl_dst = [0xff; 6];
+        let src = self.flow.dl_src;
+        if src[0] & 1 == 0 && env.macs.lookup(vlan, src, env.now_ms) != Some(in_port) {
+            self.out.learned.push((vlan, src, in_port));
+            self.line(
+                indent + 1,
+                format!(
+                    "-> learned that {} is on port {} in VLAN {vlan}",
+                    mac_text(src),
+                    inp.name
+                ),
+            );
+        }
+        let dst = self.flow.dl_dst;
+        let learned = if dst[0] & 1 == 0 {
+            env.macs.lookup(vlan, dst, env.now_ms)
+        } else {
+            None
+        };
+        match learned {
+            Some(p) if p == in_port => {
+                self.line(indent + 1, "-> learned port is input port, dropping");
+            }
+            Some(p) => {
+                self.line(indent + 1, "-> forwarding to learned port");
+                self.normal_output(p, vlan, indent);
+            }
+            None => {
+                self.line(indent + 1, "-> no learned MAC for destination, flooding");
+                for p in env.ports.values() {
+                    if p.ofp_port != in_port && !p.no_flood {
+                        self.normal_output(p.ofp_port, vlan, indent);
+                    }
+                }
+            }
+        }
+    }
+
+    fn normal_output(&mut self, port: PortNo, vlan: u16, indent: usize) {
+        let env = self.env;
+        let Some(p) = env.ports.get(&port) else {
+            return;
+        };
+        let Some(tag) = p.vlan.output_tag(vlan) else {
+            return;
+        };
+        let saved = self.flow.vlans;
+        // The stack below the VLAN NORMAL switched on.
+        let outer = self.flow.vlans[0];
+        let inner = if outer.present() {
+            self.flow.vlans[1]
+        } else {
+            outer
+        };
+        self.flow.vlans = match tag {
+            None => [inner, Vlan::default()],
+            Some(vid) => {
+                let pcp = if outer.present() {
+                    outer.tci & 0xe000
+                } else {
+                    0
+                };
+                [
+                    Vlan {
+                        tpid: 0x8100,
+                        tci: pcp | VLAN_CFI | vid,
+                    },
+                    inner,
+                ]
+            }
+        };
+        self.written.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+        self.emit_output(port, indent);
+        self.flow.vlans = saved;
+    }
+
+    /// Emits the datapath actions that turn `base` into `flow` (see the
+    /// module documentation) and un-wildcards the fields compared.
+    fn commit(&mut self) {
+        self.commit_headers();
+        self.commit_meta();
+    }
+
+    /// Queue priority and packet mark, after the headers (as Open vSwitch
+    /// orders them).
+    fn commit_meta(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        if nz(&w.skb_priority) {
+            wc.skb_priority = !0;
+            if f.skb_priority != b.skb_priority {
+                acts.push(Dp::Set(SetMasked::SkbPriority(f.skb_priority)));
+                b.skb_priority = f.skb_priority;
+            }
+        }
+        if nz(&w.pkt_mark) {
+            wc.pkt_mark = !0;
+            if f.pkt_mark != b.pkt_mark {
+                acts.push(Dp::Set(SetMasked::PktMark {
+                    mark: f.pkt_mark,
+                    mask: u32::MAX,
+                }));
+                b.pkt_mark = f.pkt_mark;
+            }
+        }
+    }
+
+    fn commit_headers(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        macro_rules! touched {
+            ($($field:ident),+) => {{
+                let mut any = false;
+                $( if nz(&w.$field) { any = true; } )+
+                any
+            }};
+        }
+        if touched!(tun_id) {
+            wc.tun_id = !0;
+            if f.tun_id != b.tun_id {
+                acts.push(Dp::Set(SetMasked::TunnelId(f.tun_id)));
+                b.tun_id = f.tun_id;
+            }
+        }
+        if touched!(dl_src, dl_dst) {
+            wc.dl_src = [0xff; 6];
+            wc.dl_dst = [0xff; 6];
+            if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
+                let m = |d: bool| if d { [0xff; 6] } else { [0; 6] };
+                acts.push(set_masked(SetMasked::Eth {
+                    src: f.dl_src,
+                    src_mask: m(f.dl_src != b.dl_src),
+                    dst: f.dl_dst,
+                    dst_mask: m(f.dl_dst != b.dl_dst),
+                }));
+                b.dl_src = f.dl_src;
+                b.dl_dst = f.dl_dst;
+            }
+        }
+        if touched!(vlans) {
+            wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            if f.vlans != b.vlans {
+                let (bv, fv) = (tags(b), tags(&f));
+                let mut c = 0;
+                while c < bv.len() && c < fv.len() && bv[bv.len() - 1 - c] == fv[fv.len() - 1 - c] {
+                    c += 1;
+                }
+                for _ in 0..bv.len() - c {
+                    acts.push(Dp::PopVlan);
+                }
+                for t in fv[..fv.len() - c].iter().rev() {
+                    acts.push(Dp::PushVlan {
+                        tpid: t.tpid,
+                        tci: t.tci & !VLAN_CFI,
+                    });
+                }
+                b.vlans = f.vlans;
+            }
+        }
+        if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
+            wc.mpls_lse = !0;
+            let d = f.mpls_lse ^ b.mpls_lse;
+            if d != 0 {
+                let mut mask = 0;
+                for sub in [0xffff_f000u32, 0xe00, 0x100, 0xff] {
+                    if d & sub != 0 {
+                        mask |= sub;
+                    }
+                }
+                acts.push(set_masked(SetMasked::Mpls {
+                    lse: f.mpls_lse,
+                    lse_mask: mask,
+                }));
+                b.mpls_lse = f.mpls_lse;
+            }
+        }
+        if f.dl_type != b.dl_type {
+            return;
+        }
+        match f.dl_type {
+            0x0800 => {
+                if touched!(nw_src, nw_dst, nw_tos, nw_ttl) {
+                    wc.nw_src |= full(w.nw_src != 0, !0);
+                    wc.nw_dst |= full(w.nw_dst != 0, !0);
+                    wc.nw_tos |= full(w.nw_tos != 0, !0);
+                    wc.nw_ttl |= full(w.nw_ttl != 0, !0);
+                    if (f.nw_src, f.nw_dst, f.nw_tos, f.nw_ttl)
+                        != (b.nw_src, b.nw_dst, b.nw_tos, b.nw_ttl)
+                    {
+                        acts.push(set_masked(SetMasked::Ipv4 {
+                            src: f.nw_src,
+                            src_mask: full(f.nw_src != b.nw_src, u32::MAX),
+                            dst: f.nw_dst,
+                            dst_mask: full(f.nw_dst != b.nw_dst, u32::MAX),
+                            tos: f.nw_tos,
+                            tos_mask: full(f.nw_tos != b.nw_tos, u8::MAX),
+                            ttl: f.nw_ttl,
+                            ttl_mask: full(f.nw_ttl != b.nw_ttl, u8::MAX),
+                        }));
+                        b.nw_src = f.nw_src;
+                        b.nw_dst = f.nw_dst;
+                        b.nw_tos = f.nw_tos;
+                        b.nw_ttl = f.nw_ttl;
+                    }
+                }
+            }
+            0x86dd => {
+                if touched!(ipv6_src, ipv6_dst, ipv6_label, nw_tos, nw_ttl) {
+                    if w.ipv6_src != [0; 16] {
+                        wc.ipv6_src = [0xff; 16];
+                    }
+                    if w.ipv6_dst != [0; 16] {
+                        wc.ipv6_dst = [0xff; 16];
+                    }
+                    wc.ipv6_label |= full(w.ipv6_label != 0, 0xfffff);
+                    wc.nw_tos |= full(w.nw_tos != 0, !0);
+                    wc.nw_ttl |= full(w.nw_ttl != 0, !0);
+                    if (f.ipv6_src, f.ipv6_dst, f.ipv6_label, f.nw_tos, f.nw_ttl)
+                        != (b.ipv6_src, b.ipv6_dst, b.ipv6_label, b.nw_tos, b.nw_ttl)
+                    {
+                        acts.push(set_masked(SetMasked::Ipv6 {
+                            src: f.ipv6_src,
+                            src_mask: full(f.ipv6_src != b.ipv6_src, [0xff; 16]),
+                            dst: f.ipv6_dst,
+                            dst_mask: full(f.ipv6_dst != b.ipv6_dst, [0xff; 16]),
+                            label: f.ipv6_label,
+                            label_mask: full(f.ipv6_label != b.ipv6_label, 0xfffff),
+                            tclass: f.nw_tos,
+                            tclass_mask: full(f.nw_tos != b.nw_tos, u8::MAX),
+                            hlimit: f.nw_ttl,
+                            hlimit_mask: full(f.nw_ttl != b.nw_ttl, u8::MAX),
+                        }));
+                        b.ipv6_src = f.ipv6_src;
+                        b.ipv6_dst = f.ipv6_dst;
+                        b.ipv6_label = f.ipv6_label;
+                        b.nw_tos = f.nw_tos;
+                        b.nw_ttl = f.nw_ttl;
+                    }
+                }
+            }
+            0x0806 | 0x8035 => {
+                if touched!(nw_src, nw_dst, arp_sha, arp_tha, arp_op) {
+                    wc.nw_src |= full(w.nw_src != 0, !0);
+                    wc.nw_dst |= full(w.nw_dst != 0, !0);
+                    if w.arp_sha != [0; 6] {
+                        wc.arp_sha = [0xff; 6];
+                    }
+                    if w.arp_tha != [0; 6] {
+                        wc.arp_tha = [0xff; 6];
+                    }
+                    wc.arp_op |= full(w.arp_op != 0, !0);
+                    if (f.nw_src, f.nw_dst, f.arp_sha, f.arp_tha, f.arp_op)
+                        != (b.nw_src, b.nw_dst, b.arp_sha, b.arp_tha, b.arp_op)
+                    {
+                        acts.push(set_masked(SetMasked::Arp {
+                            sip: f.nw_src,
+                            sip_mask: full(f.nw_src != b.nw_src, u32::MAX),
+                            tip: f.nw_dst,
+                            tip_mask: full(f.nw_dst != b.nw_dst, u32::MAX),
+                            sha: f.arp_sha,
+                            sha_mask: full(f.arp_sha != b.arp_sha, [0xff; 6]),
+                            tha: f.arp_tha,
+                            tha_mask: full(f.arp_tha != b.arp_tha, [0xff; 6]),
+                            op: f.arp_op,
+                            op_mask: full(f.arp_op != b.arp_op, u16::MAX),
+                        }));
+                        b.nw_src = f.nw_src;
+                        b.nw_dst = f.nw_dst;
+                        b.arp_sha = f.arp_sha;
+                        b.arp_tha = f.arp_tha;
+                        b.arp_op = f.arp_op;
+                    }
+                }
+                return;
+            }
+            _ => return,
+        }
+        // L4 (IP only, not for later fragments).
+        if f.nw_frag & FRAG_LATER != 0 || f.nw_proto != b.nw_proto {
+            return;
+        }
+        match f.nw_proto {
+            6 | 17 | 132 => {
+                if touched!(tp_src, tp_dst) {
+                    wc.tp_src |= full(w.tp_src != 0, !0);
+                    wc.tp_dst |= full(w.tp_dst != 0, !0);
+                    if (f.tp_src, f.tp_dst) != (b.tp_src, b.tp_dst) {
+                        let p = L4Ports {
+                            src: f.tp_src,
+                            src_mask: full(f.tp_src != b.tp_src, u16::MAX),
+                            dst: f.tp_dst,
+                            dst_mask: full(f.tp_dst != b.tp_dst, u16::MAX),
+                        };
+                        acts.push(set_masked(match f.nw_proto {
+                            6 => SetMasked::Tcp(p),
+                            17 => SetMasked::Udp(p),
+                            _ => SetMasked::Sctp(p),
+                        }));
+                        b.tp_src = f.tp_src;
+                        b.tp_dst = f.tp_dst;
+                    }
+                }
+            }
+            58 if f.dl_type == 0x86dd => {
+                if touched!(nd_target, arp_sha, arp_tha) {
+                    if w.nd_target != [0; 16] {
+                        wc.nd_target = [0xff; 16];
+                    }
+                    if w.arp_sha != [0; 6] {
+                        wc.arp_sha = [0xff; 6];
+                    }
+                    if w.arp_tha != [0; 6] {
+                        wc.arp_tha = [0xff; 6];
+                    }
+                    if (f.nd_target, f.arp_sha, f.arp_tha) != (b.nd_target, b.arp_sha, b.arp_tha) {
+                        acts.push(set_masked(SetMasked::Nd {
+                            target: f.nd_target,
+                            target_mask: full(f.nd_target != b.nd_target, [0xff; 16]),
+                            sll: f.arp_sha,
+                            sll_mask: full(f.arp_sha != b.arp_sha, [0xff; 6]),
+                            tll: f.arp_tha,
+                            tll_mask: full(f.arp_tha != b.arp_tha, [0xff; 6]),
+                        }));
+                        b.nd_target = f.nd_target;
+                        b.arp_sha = f.arp_sha;
+                        b.arp_tha = f.arp_tha;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn and6(v: [u8; 6], m: [u8; 6]) -> [u8; 6] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+fn and16(v: [u8; 16], m: [u8; 16]) -> [u8; 16] {
+    core::array::from_fn(|i| v[i] & m[i])
+}
+
+/// A masked set with the value bits outside the mask cleared, so equal
+/// writes compare equal.
+fn set_masked(s: SetMasked) -> Dp {
+    use SetMasked as S;
+    let l4 = |p: L4Ports| L4Ports {
+        src: p.src & p.src_mask,
+        dst: p.dst & p.dst_mask,
+        ..p
+    };
+    Dp::Set(match s {
+        S::Eth {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+        } => S::Eth {
+            src: and6(src, src_mask),
+            src_mask,
+            dst: and6(dst, dst_mask),
+            dst_mask,
+        },
+        S::Ipv4 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            tos,
+            tos_mask,
+            ttl,
+            ttl_mask,
+        } => S::Ipv4 {
+            src: src & src_mask,
+            src_mask,
+            dst: dst & dst_mask,
+            dst_mask,
+            tos: tos & tos_mask,
+            tos_mask,
+            ttl: ttl & ttl_mask,
+            ttl_mask,
+        },
+        S::Ipv6 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            label,
+            label_mask,
+            tclass,
+            tclass_mask,
+            hlimit,
+            hlimit_mask,
+        } => S::Ipv6 {
+            src: and16(src, src_mask),
+            src_mask,
+            dst: and16(dst, dst_mask),
+            dst_mask,
+            label: label & label_mask,
+            label_mask,
+            tclass: tclass & tclass_mask,
+            tclass_mask,
+            hlimit: hlimit & hlimit_mask,
+            hlimit_mask,
+        },
+        S::Tcp(p) => S::Tcp(l4(p)),
+        S::Udp(p) => S::Udp(l4(p)),
+        S::Sctp(p) => S::Sctp(l4(p)),
+        S::Arp {
+            sip,
+            sip_mask,
+            tip,
+            tip_mask,
+            sha,
+            sha_mask,
+            tha,
+            tha_mask,
+            op,
+            op_mask,
+        } => S::Arp {
+            sip: sip & sip_mask,
+            sip_mask,
+            tip: tip & tip_mask,
+            tip_mask,
+            sha: and6(sha, sha_mask),
+            sha_mask,
+            tha: and6(tha, tha_mask),
+            tha_mask,
+            op: op & op_mask,
+            op_mask,
+        },
+        S::Nd {
+            target,
+            target_mask,
+            sll,
+            sll_mask,
+            tll,
+            tll_mask,
+        } => S::Nd {
+            target: and16(target, target_mask),
+            target_mask,
+            sll: and6(sll, sll_mask),
+            sll_mask,
+            tll: and6(tll, tll_mask),
+            tll_mask,
+        },
+        S::Mpls { lse, lse_mask } => S::Mpls {
+            lse: lse & lse_mask,
+            lse_mask,
+        },
+        other => other,
+    })
+}
+
+fn nz<T: PartialEq + Default>(x: &T) -> bool {
+    *x != T::default()
+}
+
+fn full<T: Default>(d: bool, ones: T) -> T {
+    if d { ones } else { T::default() }
+}
+
+fn u128_of(b: &[u8]) -> u128 {
+    b.iter().fold(0u128, |a, &x| (a << 8) | u128::from(x))
+}

@@ -1,0 +1,142 @@
+//! Our daemon (`vswitchd`, full mode) started with `--detach` in a private
+//! run directory, and the real Open vSwitch tools pointed at it.
+//!
+//! Contract: every daemon has its own run directory (unique name) and is
+//! killed on drop if the test left it running; its log goes to
+//! `<rundir>/vswitchd.log` (`OVS_LOGDIR` is the run directory).
+
+use crate::{TempDir, our_bin, run, run_ok, wait_for};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// A detached `vswitchd`.
+#[derive(Debug)]
+pub struct OurDaemon {
+    dir: TempDir,
+}
+
+impl OurDaemon {
+    /// Starts the daemon with `--detach`, `extra` options and `--log-file`
+    /// (unless `extra` names one).
+    pub fn start(extra: &[&str]) -> OurDaemon {
+        OurDaemon::start_in(TempDir::new("rvsd"), extra)
+    }
+
+    /// Starts the daemon in an existing run directory (a restart).
+    pub fn start_in(dir: TempDir, extra: &[&str]) -> OurDaemon {
+        let mut cmd = Command::new(our_bin("vswitchd"));
+        cmd.arg("--rundir")
+            .arg(dir.path())
+            .arg("--detach")
+            .env("OVS_LOGDIR", dir.path())
+            .args(extra);
+        if !extra.iter().any(|a| a.starts_with("--log-file")) {
+            cmd.arg("--log-file");
+        }
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "vswitchd --detach failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        OurDaemon { dir }
+    }
+
+    /// The run directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The daemon's pid, from its pidfile.
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("ovs-vswitchd.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// `--db=unix:<rundir>/db.sock`.
+    pub fn db_arg(&self) -> String {
+        format!("--db=unix:{}", self.dir.join("db.sock").display())
+    }
+
+    /// Real `ovs-appctl` with `OVS_RUNDIR` set to our run directory.
+    pub fn ovs_appctl(&self, args: &[&str]) -> Output {
+        run(Command::new("ovs-appctl")
+            .env("OVS_RUNDIR", self.path())
+            .args(args))
+    }
+
+    /// Our `vswitchd appctl`.
+    pub fn our_appctl(&self, args: &[&str]) -> Output {
+        run(Command::new(our_bin("vswitchd"))
+            .arg("--rundir")
+            .arg(self.path())
+            .arg("appctl")
+            .args(args))
+    }
+
+    /// Real `ovs-vsctl` (with a 10 s `--timeout`) that must succeed.
+    pub fn ovs_vsctl(&self, args: &[&str]) -> String {
+        run_ok(
+            Command::new("ovs-vsctl")
+                .arg(self.db_arg())
+                .arg("--timeout=10")
+                .args(args),
+        )
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("vswitchd.log")).unwrap_or_default()
+    }
+
+    /// Stops the daemon with `exit` and waits for the process to end;
+    /// returns the run directory for a restart.
+    pub fn stop(self) -> TempDir {
+        let pid = self.pid();
+        let out = self.ovs_appctl(&["exit"]);
+        assert!(
+            out.status.success(),
+            "exit: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(pid) = pid {
+            assert!(
+                wait_for(Duration::from_secs(10), || !alive(pid)),
+                "daemon {pid} still running after exit"
+            );
+        }
+        // The directory outlives this handle (no kill on drop: it is gone).
+        let me = std::mem::ManuallyDrop::new(self);
+        TempDir::adopt(me.dir.path().to_path_buf())
+    }
+
+    /// Kills the daemon with SIGKILL (a crash); returns the run directory.
+    pub fn kill(self) -> TempDir {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
+            assert!(wait_for(Duration::from_secs(10), || !alive(pid)));
+        }
+        let me = std::mem::ManuallyDrop::new(self);
+        TempDir::adopt(me.dir.path().to_path_buf())
+    }
+}
+
+impl Drop for OurDaemon {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
+        }
+    }
+}
+
+/// True while process `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}

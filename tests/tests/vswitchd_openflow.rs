@@ -1,0 +1,216 @@
+//! The daemon's OpenFlow management socket (`<rundir>/<bridge>.mgmt`) as the
+//! real `ovs-ofctl` and our `ofctl` use it, in OpenFlow 1.0 and 1.3: show,
+//! add/dump/del flows (multi-table in 1.3), aggregate, port statistics,
+//! table features (which `ovs-ofctl` 1.3 needs before any flow command),
+//! and errors for bad requests.
+
+use std::process::{Command, Output};
+use tests::daemon::OurDaemon;
+use tests::{our_bin, require, run, unique_name};
+
+struct Sw {
+    d: OurDaemon,
+    br: String,
+}
+
+impl Sw {
+    fn new() -> Sw {
+        require("ovs-ofctl", "openvswitch-common");
+        let d = OurDaemon::start(&[]);
+        let br = unique_name("rof", 15);
+        d.ovs_vsctl(&["init"]);
+        d.ovs_vsctl(&[
+            "add-br",
+            &br,
+            "--",
+            "add-port",
+            &br,
+            "d1",
+            "--",
+            "set",
+            "Interface",
+            "d1",
+            "type=dummy",
+            "--",
+            "add-port",
+            &br,
+            "d2",
+            "--",
+            "set",
+            "Interface",
+            "d2",
+            "type=dummy",
+        ]);
+        Sw { d, br }
+    }
+
+    fn tool(&self, bin: &str, args: &[&str]) -> Output {
+        let prog = if bin == "ovs-ofctl" {
+            "ovs-ofctl".into()
+        } else {
+            our_bin("ofctl")
+        };
+        run(Command::new(prog)
+            .env("OVS_RUNDIR", self.d.path())
+            .args(args))
+    }
+
+    fn ok(&self, bin: &str, args: &[&str]) -> String {
+        let out = self.tool(bin, args);
+        assert!(
+            out.status.success(),
+            "{bin} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Flow lines without the header and the varying duration.
+fn flows(dump: &str) -> Vec<String> {
+    let mut v: Vec<String> = dump
+        .lines()
+        .filter(|l| l.starts_with(' '))
+        .map(|l| {
+            l.split(", ")
+                .filter(|f| !f.trim_start().starts_with("duration="))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn ovs_ofctl_and_ofctl_program_and_dump_flows_in_1_0_and_1_3() {
+    let sw = Sw::new();
+    let br = sw.br.as_str();
+    for bin in ["ovs-ofctl", "ofctl"] {
+        // show: both ports and LOCAL, by name.
+        let show = sw.ok(bin, &["show", br]);
+        assert!(show.contains("1(d1)") && show.contains("2(d2)"), "{show}");
+        assert!(show.contains(&format!("LOCAL({br})")), "{show}");
+        assert!(show.contains("n_tables:254"), "{show}");
+
+        sw.ok(
+            bin,
+            &[
+                "add-flow",
+                br,
+                "priority=100,in_port=1,ip,nw_src=10.0.0.0/8,actions=output:2",
+            ],
+        );
+        sw.ok(bin, &["-O", "OpenFlow13", "add-flow", br,
+            "table=1,priority=5,tcp,tp_dst=80,actions=push_vlan:0x8100,set_field:5->vlan_pcp,output:1"]);
+        sw.ok(
+            bin,
+            &[
+                "-O",
+                "OpenFlow13",
+                "add-flow",
+                br,
+                "priority=1,actions=goto_table:1",
+            ],
+        );
+        let want13 = vec![
+            "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=1 actions=goto_table:1".to_owned(),
+            "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=100,ip,in_port=1,nw_src=10.0.0.0/8 actions=output:2".to_owned(),
+            "cookie=0x0, table=1, n_packets=0, n_bytes=0, priority=5,tcp,tp_dst=80 actions=push_vlan:0x8100,set_field:5->vlan_pcp,output:1".to_owned(),
+        ];
+        let got = flows(&sw.ok(bin, &["-O", "OpenFlow13", "dump-flows", br]));
+        assert_eq!(got, want13, "{bin} 1.3 dump");
+        // 1.0 cannot express goto_table or push_vlan: the two flows it can.
+        let got10 = flows(&sw.ok(bin, &["dump-flows", br, "ip"]));
+        assert_eq!(got10.len(), 1, "{got10:?}");
+        assert!(
+            got10[0].contains("nw_src=10.0.0.0/8 actions=output:2"),
+            "{got10:?}"
+        );
+        // A filtered dump: only table 1.
+        let t1 = flows(&sw.ok(bin, &["-O", "OpenFlow13", "dump-flows", br, "table=1"]));
+        assert_eq!(t1, want13[2..].to_vec());
+        let agg = sw.ok(bin, &["-O", "OpenFlow13", "dump-aggregate", br]);
+        assert!(agg.contains("flow_count=3"), "{agg}");
+        // Port statistics for every port, and by name (the real tool; our
+        // ofctl's dump-ports is tested in its own suite).
+        if bin == "ovs-ofctl" {
+            let ports = sw.ok(bin, &["-O", "OpenFlow13", "dump-ports", br]);
+            assert!(ports.contains("3 ports"), "{ports}");
+            let p1 = sw.ok(bin, &["dump-ports", br, "d1"]);
+            assert!(p1.contains("port  1: rx pkts=0"), "{p1}");
+        }
+
+        // Strict delete of one flow, then everything.
+        sw.ok(
+            bin,
+            &[
+                "--strict",
+                "del-flows",
+                br,
+                "priority=100,in_port=1,ip,nw_src=10.0.0.0/8",
+            ],
+        );
+        assert_eq!(
+            flows(&sw.ok(bin, &["-O", "OpenFlow13", "dump-flows", br])).len(),
+            2
+        );
+        sw.ok(bin, &["-O", "OpenFlow13", "del-flows", br]);
+        assert!(flows(&sw.ok(bin, &["-O", "OpenFlow13", "dump-flows", br])).is_empty());
+    }
+    // Table features: the eight required properties per table, parsed by
+    // the real ovs-ofctl.
+    let tf = sw.ok(
+        "ovs-ofctl",
+        &["-O", "OpenFlow13", "dump-table-features", br],
+    );
+    assert!(
+        tf.contains("table 0 (\"classifier\")") && tf.contains("next tables: 1-253"),
+        "{tf}"
+    );
+    assert!(
+        tf.contains("goto_table") && tf.contains("set_field"),
+        "{tf}"
+    );
+}
+
+#[test]
+fn bad_flow_mods_get_openflow_errors_and_the_session_survives() {
+    let sw = Sw::new();
+    let br = sw.br.as_str();
+    // Table 254 exists in the pipeline but is not offered (n_tables 254).
+    let out = sw.tool(
+        "ovs-ofctl",
+        &["-O", "OpenFlow13", "add-flow", br, "table=254,actions=drop"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OFPBRC_BAD_TABLE_ID") || err.contains("BAD_TABLE"),
+        "{err}"
+    );
+    // goto_table backwards is refused by the switch.
+    let out = sw.tool(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-flow",
+            br,
+            "table=3,actions=goto_table:2",
+        ],
+    );
+    assert!(!out.status.success(), "goto_table backwards accepted");
+    // The switch still answers.
+    sw.ok(
+        "ovs-ofctl",
+        &["-O", "OpenFlow13", "add-flow", br, "table=3,actions=drop"],
+    );
+    assert_eq!(
+        flows(&sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "dump-flows", br])).len(),
+        1
+    );
+}

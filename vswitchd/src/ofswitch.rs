@@ -1,0 +1,572 @@
+//! One bridge's OpenFlow face: the requests of `ofctl`, `ovs-ofctl` and
+//! controllers applied to the bridge's `ofproto::bridge::Bridge`, and the replies.
+//!
+//! Contract:
+//! * Requests are handled one at a time per bridge (the bridge is behind a
+//!   mutex); a reply is produced only after the change it acknowledges is
+//!   in the tables, so BARRIER_REPLY follows every earlier change.
+//! * Every request gets a reply or an OpenFlow error with the type/code of
+//!   the negotiated version; unknown or unsupported requests get
+//!   `BAD_REQUEST/BAD_TYPE` (or `BAD_MULTIPART`, `BAD_EXPERIMENTER`), as Open
+//!   vSwitch answers what it does not implement, so `ovs-ofctl` falls back.
+//! * Port numbers: the database's 65534 is OpenFlow's LOCAL.
+
+use crate::ofconn::{ConnCtx, Handler, Reply, error_reply};
+use datapath::netdev::Netdev;
+use ofproto::ofp::multipart::{
+    AggregateStats, DescStats, FlowStats, FlowStatsRequest, MultipartReply, MultipartRequest,
+    ReplyBody, RequestBody, TableStats,
+};
+use ofproto::ofp::port::{Port, PortNo, ports};
+use ofproto::ofp::stats::{PortStats, TableFeatures};
+use ofproto::ofp::{
+    ErrorKind, FeaturesReply, Header, Instruction, Message, SwitchConfig, Version, VersionSet,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// Tables a bridge offers (as Open vSwitch: 0..=253).
+pub const N_TABLES: u8 = 254;
+/// Default `miss_send_len`.
+pub const DEFAULT_MISS_SEND_LEN: u16 = 128;
+
+/// What a session asked for with SET_CONFIG and friends.
+#[derive(Debug)]
+struct ConnState {
+    tx: mpsc::Sender<Message>,
+    config: SwitchConfig,
+    version: Version,
+}
+
+/// One bridge as OpenFlow sees it.
+#[derive(Debug)]
+pub struct OfBridge {
+    name: String,
+    versions: AtomicU32,
+    epoch: Instant,
+    state: Mutex<State>,
+    conns: Mutex<HashMap<u64, ConnState>>,
+}
+
+#[derive(Debug)]
+struct State {
+    bridge: ofproto::bridge::Bridge,
+    datapath_id: u64,
+    ports: BTreeMap<PortNo, OfPort>,
+}
+
+/// A port as the OpenFlow side knows it.
+#[derive(Debug)]
+struct OfPort {
+    desc: Port,
+    netdev: Option<Arc<dyn Netdev>>,
+    added_ms: u64,
+}
+
+/// The OpenFlow number of a database `ofport`.
+pub fn ofp_port(db_ofport: i64) -> Option<PortNo> {
+    match db_ofport {
+        65534 => Some(ports::LOCAL),
+        1..=0xfeff => PortNo::try_from(db_ofport).ok(),
+        _ => None,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl OfBridge {
+    /// A bridge with no ports and no flows.
+    pub fn new(name: &str) -> Arc<OfBridge> {
+        Arc::new(OfBridge {
+            name: name.to_owned(),
+            versions: AtomicU32::new(crate::ofconn::supported_versions().0),
+            epoch: Instant::now(),
+            state: Mutex::new(State {
+                bridge: ofproto::bridge::Bridge::new(name),
+                datapath_id: 0,
+                ports: BTreeMap::new(),
+            }),
+            conns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The OpenFlow versions new connections may use.
+    pub fn versions(&self) -> VersionSet {
+        VersionSet(self.versions.load(Ordering::Relaxed))
+    }
+
+    /// Limits the versions of new connections (`Bridge.protocols`).
+    pub fn set_versions(&self, v: VersionSet) {
+        self.versions.store(v.0, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the bridge was made (the clock of its tables).
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Sets the datapath id.
+    pub fn set_datapath_id(&self, dpid: u64) {
+        lock(&self.state).datapath_id = dpid;
+    }
+
+    /// Adds or replaces a port (description and pipeline info); sends
+    /// PORT_STATUS to the connections when it is new or changed.
+    pub fn set_port(
+        &self,
+        desc: Port,
+        info: ofproto::pipeline::xlate::PortInfo,
+        netdev: Option<Arc<dyn Netdev>>,
+    ) {
+        let now = self.now_ms();
+        let reason = {
+            let mut st = lock(&self.state);
+            let added_ms = st.ports.get(&desc.port_no).map_or(now, |p| p.added_ms);
+            let old = st.ports.insert(
+                desc.port_no,
+                OfPort {
+                    desc: desc.clone(),
+                    netdev,
+                    added_ms,
+                },
+            );
+            st.bridge.add_port(info);
+            match old {
+                None => Some(0u8),
+                Some(o) if o.desc != desc => Some(2),
+                Some(_) => None,
+            }
+        };
+        if let Some(reason) = reason {
+            self.broadcast(Message::PortStatus(ofproto::ofp::PortStatus {
+                reason,
+                port: desc,
+            }));
+        }
+    }
+
+    /// Removes a port; sends PORT_STATUS (delete).
+    pub fn remove_port(&self, port_no: PortNo) {
+        let old = {
+            let mut st = lock(&self.state);
+            st.bridge.remove_port(port_no);
+            st.ports.remove(&port_no).map(|p| p.desc)
+        };
+        if let Some(port) = old {
+            self.broadcast(Message::PortStatus(ofproto::ofp::PortStatus {
+                reason: 1,
+                port,
+            }));
+        }
+    }
+
+    /// The bridge is being deleted: drop its ports (and their devices)
+    /// and forget its connections.
+    pub fn shutdown(&self) {
+        lock(&self.state).ports.clear();
+        lock(&self.conns).clear();
+    }
+
+    /// The ports, by number.
+    pub fn port_numbers(&self) -> Vec<PortNo> {
+        lock(&self.state).ports.keys().copied().collect()
+    }
+
+    fn broadcast(&self, m: Message) {
+        for c in lock(&self.conns).values() {
+            let mut m = m.clone();
+            if let Message::PortStatus(ps) = &mut m {
+                ps.port.state = port_state(ps.port.state, c.version);
+            }
+            // A full queue drops the notification rather than block.
+            let _ = c.tx.try_send(m);
+        }
+    }
+
+    fn features(&self, version: Version) -> FeaturesReply {
+        let st = lock(&self.state);
+        // FLOW_STATS | TABLE_STATS | PORT_STATS (| GROUP_STATS in 1.1+).
+        let capabilities = if version == Version::V1_0 { 0x7 } else { 0xf };
+        FeaturesReply {
+            datapath_id: st.datapath_id,
+            n_buffers: 0,
+            n_tables: N_TABLES,
+            auxiliary_id: 0,
+            capabilities,
+            // 1.0: the standard actions Open vSwitch lists.
+            actions: if version == Version::V1_0 { 0xfff } else { 0 },
+            ports: if version == Version::V1_0 {
+                st.ports
+                    .values()
+                    .map(|p| {
+                        let mut d = p.desc.clone();
+                        d.state = port_state(d.state, version);
+                        d
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn flow_stats(
+        &self,
+        req: &FlowStatsRequest,
+    ) -> Result<(Vec<FlowStats>, AggregateStats), ErrorKind> {
+        let (rk, rm) = req.match_.to_flow()?;
+        let now = self.now_ms();
+        let st = lock(&self.state);
+        let tables = st.bridge.tables();
+        let mut out = Vec::new();
+        let mut agg = AggregateStats::default();
+        let ids: Vec<u8> = if req.table_id == 0xff {
+            (0..N_TABLES).collect()
+        } else if req.table_id < N_TABLES {
+            vec![req.table_id]
+        } else {
+            return Err(ErrorKind::BadRequestBadTableId);
+        };
+        for id in ids {
+            for e in tables.flows(id) {
+                if e.cookie & req.cookie_mask != req.cookie & req.cookie_mask
+                    || !e.outputs_to(req.out_port)
+                    || !e.uses_group(req.out_group)
+                {
+                    continue;
+                }
+                // Loose match: the flow is at least as specific as the
+                // request and agrees with it on the request's bits.
+                let Ok((fk, fm)) = e.match_.to_flow() else {
+                    continue;
+                };
+                if !rm.is_subset_of(&fm) || !fk.equal_masked(&rk, &rm) {
+                    continue;
+                }
+                let age = now.saturating_sub(e.created_ms);
+                let packets = e
+                    .counters
+                    .packets
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                let bytes = e.counters.bytes.load(std::sync::atomic::Ordering::Relaxed);
+                agg.packet_count += packets;
+                agg.byte_count += bytes;
+                agg.flow_count += 1;
+                out.push(FlowStats {
+                    table_id: e.table_id,
+                    duration_sec: u32::try_from(age / 1000).unwrap_or(u32::MAX),
+                    duration_nsec: ((age % 1000) * 1_000_000) as u32,
+                    priority: e.priority,
+                    idle_timeout: e.idle_timeout,
+                    hard_timeout: e.hard_timeout,
+                    flags: e.flags,
+                    cookie: e.cookie,
+                    packet_count: packets,
+                    byte_count: bytes,
+                    match_: e.match_.clone(),
+                    instructions: e.instructions.clone(),
+                });
+            }
+        }
+        Ok((out, agg))
+    }
+
+    fn multipart(
+        &self,
+        ctx: &ConnCtx,
+        h: &Header,
+        raw: &[u8],
+        req: MultipartRequest,
+    ) -> Vec<Reply> {
+        let v = ctx.version;
+        let body = match req.body {
+            RequestBody::Desc => ReplyBody::Desc(DescStats {
+                mfr_desc: "rvs".into(),
+                hw_desc: "rvs userspace switch".into(),
+                sw_desc: env!("CARGO_PKG_VERSION").into(),
+                serial_num: "None".into(),
+                dp_desc: format!("{} (userspace datapath)", self.name),
+            }),
+            RequestBody::PortDesc { port_no } => {
+                let st = lock(&self.state);
+                ReplyBody::PortDesc(
+                    st.ports
+                        .values()
+                        .filter(|p| port_no == ports::ANY || p.desc.port_no == port_no)
+                        .map(|p| p.desc.clone())
+                        .collect(),
+                )
+            }
+            RequestBody::Flow(r) => match self.flow_stats(&r) {
+                Ok((flows, _)) => {
+                    // Flows this version cannot express are left out of
+                    // the dump rather than failing it.
+                    let flows = flows.into_iter().filter(|f| expressible(f, v)).collect();
+                    ReplyBody::Flow(flows)
+                }
+                Err(k) => return vec![error_reply(k, v, h, raw)],
+            },
+            RequestBody::Aggregate(r) => match self.flow_stats(&r) {
+                Ok((_, agg)) => ReplyBody::Aggregate(agg),
+                Err(k) => return vec![error_reply(k, v, h, raw)],
+            },
+            RequestBody::Table => {
+                let st = lock(&self.state);
+                let stats = st.bridge.table_stats();
+                ReplyBody::Table(
+                    (0..N_TABLES)
+                        .map(|id| {
+                            let s = stats.iter().find(|s| s.table_id == id);
+                            TableStats {
+                                table_id: id,
+                                name: table_name(id),
+                                wildcards: 0x003f_ffff,
+                                max_entries: 1_000_000,
+                                active_count: s.map_or(0, |s| s.active_count),
+                                lookup_count: s.map_or(0, |s| s.lookup_count),
+                                matched_count: s.map_or(0, |s| s.matched_count),
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            RequestBody::TableFeatures(set) => {
+                if !set.is_empty() {
+                    return vec![error_reply(ErrorKind::TableFeaturesFailedEperm, v, h, raw)];
+                }
+                ReplyBody::TableFeatures(
+                    (0..N_TABLES)
+                        .map(|id| TableFeatures {
+                            table_id: id,
+                            name: table_name(id),
+                            metadata_match: u64::MAX,
+                            metadata_write: u64::MAX,
+                            capabilities: 0,
+                            max_entries: 1_000_000,
+                            properties: table_feature_properties(v, id),
+                        })
+                        .collect(),
+                )
+            }
+            RequestBody::PortStats { port_no } => {
+                let now = self.now_ms();
+                let st = lock(&self.state);
+                if port_no != ports::ANY && !st.ports.contains_key(&port_no) {
+                    return vec![error_reply(ErrorKind::BadRequestBadPort, v, h, raw)];
+                }
+                ReplyBody::PortStats(
+                    st.ports
+                        .iter()
+                        .filter(|(n, _)| port_no == ports::ANY || **n == port_no)
+                        .map(|(n, p)| {
+                            let s = p.netdev.as_ref().map(|d| d.stats()).unwrap_or_default();
+                            let age = now.saturating_sub(p.added_ms);
+                            PortStats {
+                                port_no: *n,
+                                duration_sec: u32::try_from(age / 1000).unwrap_or(u32::MAX),
+                                duration_nsec: ((age % 1000) * 1_000_000) as u32,
+                                rx_packets: s.rx_packets,
+                                tx_packets: s.tx_packets,
+                                rx_bytes: s.rx_bytes,
+                                tx_bytes: s.tx_bytes,
+                                rx_dropped: s.rx_dropped,
+                                tx_dropped: s.tx_dropped,
+                                rx_errors: s.rx_errors,
+                                tx_errors: s.tx_errors,
+                                ..PortStats::default()
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            _ => return vec![error_reply(ErrorKind::BadRequestBadStat, v, h, raw)],
+        };
+        vec![Reply::Multipart(MultipartReply { flags: 0, body }, h.xid)]
+    }
+}
+
+/// The table-features properties of table `id` in `version`: what a
+/// lookup can match, what instructions and actions flows may use, which
+/// tables `goto_table` may reach. `ovs-ofctl` insists on the eight
+/// required properties.
+fn table_feature_properties(version: Version, id: u8) -> Vec<u8> {
+    use ofproto::ofp::oxm::{Field, nxm_header};
+    fn prop(out: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+        let len = 4 + payload.len();
+        out.extend_from_slice(&ty.to_be_bytes());
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        out.resize(out.len() + (8 - len % 8) % 8, 0);
+    }
+    fn headers(types: &[u16]) -> Vec<u8> {
+        types
+            .iter()
+            .flat_map(|t| [t.to_be_bytes(), 4u16.to_be_bytes()].concat())
+            .collect()
+    }
+    // Basic-class OXM fields of this version.
+    let fields: Vec<(u32, u32)> = Field::all()
+        .iter()
+        .filter_map(|f| {
+            let i = f.info();
+            let (oxm, since) = i.oxm?;
+            (oxm.class == 0x8000 && since <= version).then(|| {
+                (
+                    nxm_header(oxm, false, i.width),
+                    nxm_header(
+                        oxm,
+                        i.maskable,
+                        if i.maskable { i.width * 2 } else { i.width },
+                    ),
+                )
+            })
+        })
+        .collect();
+    let plain: Vec<u8> = fields.iter().flat_map(|(h, _)| h.to_be_bytes()).collect();
+    let masked: Vec<u8> = fields.iter().flat_map(|(_, h)| h.to_be_bytes()).collect();
+    // goto_table (not in the last table), write_metadata, write_actions,
+    // apply_actions, clear_actions, meter.
+    let instructions: Vec<u16> = if id + 1 < N_TABLES {
+        vec![1, 2, 3, 4, 5, 6]
+    } else {
+        vec![2, 3, 4, 5, 6]
+    };
+    // output, copy_ttl_out/in, set/dec_mpls_ttl, push/pop_vlan,
+    // push/pop_mpls, set_queue, group, set/dec_nw_ttl, set_field,
+    // push/pop_pbb.
+    let actions = headers(&[
+        0, 11, 12, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    ]);
+    let next: Vec<u8> = (id.saturating_add(1)..N_TABLES).collect();
+    let mut out = Vec::new();
+    for (ty, payload) in [
+        (0u16, headers(&instructions)),
+        (1, headers(&instructions)),
+        (2, next.clone()),
+        (3, next),
+        (4, actions.clone()),
+        (5, actions.clone()),
+        (6, actions.clone()),
+        (7, actions),
+        (8, masked),
+        (10, plain.clone()),
+        (12, plain.clone()),
+        (13, plain.clone()),
+        (14, plain.clone()),
+        (15, plain),
+    ] {
+        prop(&mut out, ty, &payload);
+    }
+    out
+}
+
+/// Port state bits as `version` defines them: the stored bits are 1.3's
+/// (LINK_DOWN 1, BLOCKED 2, LIVE 4); 1.0 has only LINK_DOWN of those.
+fn port_state(state: u32, version: Version) -> u32 {
+    if version == Version::V1_0 {
+        state & 1
+    } else {
+        state
+    }
+}
+
+/// A table's name, as Open vSwitch names them.
+fn table_name(id: u8) -> String {
+    if id == 0 {
+        "classifier".into()
+    } else {
+        format!("table{id}")
+    }
+}
+
+/// True when a flow-stats entry of `version` can carry this flow (in 1.0:
+/// one apply-actions list of 1.0 actions).
+fn expressible(f: &FlowStats, version: Version) -> bool {
+    if version == Version::V1_0
+        && (f.instructions.len() > 1
+            || f.instructions
+                .iter()
+                .any(|i| !matches!(i, Instruction::ApplyActions(_))))
+    {
+        return false;
+    }
+    Message::MultipartReply(MultipartReply {
+        flags: 0,
+        body: ReplyBody::Flow(vec![f.clone()]),
+    })
+    .encode(version, 0)
+    .is_ok()
+}
+
+impl Handler for OfBridge {
+    fn handle(&self, ctx: &mut ConnCtx, h: &Header, raw: &[u8], msg: Message) -> Vec<Reply> {
+        let v = ctx.version;
+        match msg {
+            Message::FeaturesRequest => {
+                vec![Reply::Msg(Message::FeaturesReply(self.features(v)), h.xid)]
+            }
+            Message::GetConfigRequest => {
+                let cfg = lock(&self.conns).get(&ctx.id).map_or(
+                    SwitchConfig {
+                        flags: 0,
+                        miss_send_len: DEFAULT_MISS_SEND_LEN,
+                    },
+                    |c| c.config,
+                );
+                vec![Reply::Msg(Message::GetConfigReply(cfg), h.xid)]
+            }
+            Message::SetConfig(cfg) => {
+                if let Some(c) = lock(&self.conns).get_mut(&ctx.id) {
+                    c.config = cfg;
+                }
+                Vec::new()
+            }
+            Message::BarrierRequest => vec![Reply::Msg(Message::BarrierReply, h.xid)],
+            Message::FlowMod(fm) => {
+                // Table 254 exists in the pipeline but is not offered.
+                if fm.table_id >= N_TABLES && fm.table_id != 0xff {
+                    return vec![error_reply(ErrorKind::BadRequestBadTableId, v, h, raw)];
+                }
+                let now = self.now_ms();
+                let r = lock(&self.state).bridge.flow_mod(&fm, now);
+                match r {
+                    Ok(removed) => {
+                        for fr in removed {
+                            self.broadcast(Message::FlowRemoved(fr));
+                        }
+                        Vec::new()
+                    }
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
+            Message::MultipartRequest(req) => self.multipart(ctx, h, raw, req),
+            Message::Experimenter(_) => {
+                vec![error_reply(ErrorKind::BadRequestBadVendor, v, h, raw)]
+            }
+            _ => vec![error_reply(ErrorKind::BadRequestBadType, v, h, raw)],
+        }
+    }
+
+    fn connected(&self, ctx: &ConnCtx, tx: mpsc::Sender<Message>) {
+        lock(&self.conns).insert(
+            ctx.id,
+            ConnState {
+                tx,
+                config: SwitchConfig {
+                    flags: 0,
+                    miss_send_len: DEFAULT_MISS_SEND_LEN,
+                },
+                version: ctx.version,
+            },
+        );
+    }
+
+    fn disconnected(&self, ctx: &ConnCtx) {
+        lock(&self.conns).remove(&ctx.id);
+    }
+}
