@@ -183,11 +183,13 @@ impl port::TxPort for NetdevTx {
     }
 }
 
+/// A port's queues as the fast path takes them: the shared transmit side
+/// and one receive queue per receive queue of the device.
+pub type PortQueues = (Arc<dyn port::TxPort>, Vec<Box<dyn port::RxQueue>>);
+
 /// Takes every queue of `dev`: the shared transmit side and one receive
 /// adapter per receive queue.
-pub fn port_queues(
-    dev: &dyn Netdev,
-) -> Result<(Arc<dyn port::TxPort>, Vec<Box<dyn port::RxQueue>>), Error> {
+pub fn port_queues(dev: &dyn Netdev) -> Result<PortQueues, Error> {
     let mut slots = Vec::with_capacity(dev.n_txq());
     for i in 0..dev.n_txq() {
         slots.push(Mutex::new(TxSlot {
