@@ -122,10 +122,48 @@ fn system_with_offloads_to_afxdp_segments_in_software() {
     let gso = hub.gso.load(Ordering::Relaxed);
     eprintln!("GSO super-packets segmented in software: {gso}");
     assert!(gso > 0, "no GSO super-packet came from the system port");
+    // The same over IPv6 (TCPv6 super-packets).
+    ns1.exec(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "fd09:7::1/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    ns2.exec(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "fd09:7::2/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    let before = hub.gso.load(Ordering::Relaxed);
+    assert!(
+        tests::wait_for(std::time::Duration::from_secs(5), || ns1
+            .try_exec(&["ping", "-6", "-c", "1", "-W", "1", "fd09:7::2"])
+            .0),
+        "ping over IPv6"
+    );
+    let out = iperf3(&ns2, &ns1, "fd09:7::2");
+    for l in out.lines().filter(|l| l.contains("receiver")) {
+        eprintln!("iperf3 system(TSO) -> afxdp over IPv6: {l}");
+    }
+    let gso6 = hub.gso.load(Ordering::Relaxed) - before;
+    eprintln!("IPv6 GSO super-packets segmented in software: {gso6}");
+    assert!(
+        gso6 > 0,
+        "no IPv6 GSO super-packet came from the system port"
+    );
     let s = xdp.stats();
     eprintln!("afxdp port: {s:?}");
     assert_eq!(s.tx_errors, 0, "{s:?}");
-    assert!(s.tx_packets > gso, "{s:?}");
+    assert!(s.tx_packets > gso + gso6, "{s:?}");
 }
 
 #[test]
