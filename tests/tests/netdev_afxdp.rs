@@ -67,8 +67,14 @@ fn run(mode: XdpMode, subnet: &str, queues: u32) {
     hub.remove(p1.name());
     let name = l1.name().to_owned();
     drop(p1);
-    let out = tests::netns::sh(&["ip", "link", "show", &name]);
-    assert!(!out.contains("xdp"), "XDP program left attached: {out}");
+    // Another test thread's fork may hold a copy of the link's descriptor
+    // until its exec (close-on-exec), so the detach can lag a moment.
+    let mut out = String::new();
+    let gone = tests::wait_for(std::time::Duration::from_secs(5), || {
+        out = tests::netns::sh(&["ip", "link", "show", &name]);
+        !out.contains("xdp")
+    });
+    assert!(gone, "XDP program left attached: {out}");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //! * mixed: a `system` port with veth offloads ON towards an `afxdp` port:
 //!   the TSO super-packets and checksum-partial frames from the system side
 //!   must be segmented and completed in software on the AF_XDP egress.
+//! * lossy: a `system` port wrapped in the seeded fault injector (1% loss
+//!   each way); a TCP transfer still completes.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -120,8 +122,73 @@ fn system_with_offloads_to_afxdp_segments_in_software() {
     let gso = hub.gso.load(Ordering::Relaxed);
     eprintln!("GSO super-packets segmented in software: {gso}");
     assert!(gso > 0, "no GSO super-packet came from the system port");
+    // The same over IPv6 (TCPv6 super-packets).
+    ns1.exec(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "fd09:7::1/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    ns2.exec(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "fd09:7::2/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    let before = hub.gso.load(Ordering::Relaxed);
+    assert!(
+        tests::wait_for(std::time::Duration::from_secs(5), || ns1
+            .try_exec(&["ping", "-6", "-c", "1", "-W", "1", "fd09:7::2"])
+            .0),
+        "ping over IPv6"
+    );
+    let out = iperf3(&ns2, &ns1, "fd09:7::2");
+    for l in out.lines().filter(|l| l.contains("receiver")) {
+        eprintln!("iperf3 system(TSO) -> afxdp over IPv6: {l}");
+    }
+    let gso6 = hub.gso.load(Ordering::Relaxed) - before;
+    eprintln!("IPv6 GSO super-packets segmented in software: {gso6}");
+    assert!(
+        gso6 > 0,
+        "no IPv6 GSO super-packet came from the system port"
+    );
     let s = xdp.stats();
     eprintln!("afxdp port: {s:?}");
     assert_eq!(s.tx_errors, 0, "{s:?}");
-    assert!(s.tx_packets > gso, "{s:?}");
+    assert!(s.tx_packets > gso + gso6, "{s:?}");
+}
+
+#[test]
+fn tcp_survives_a_lossy_port() {
+    use datapath::netdev::wrap::{FaultConfig, Faulty};
+    require_tools();
+    let ns1 = Netns::new("nso");
+    let ns2 = Netns::new("nsp");
+    let l1 = veth_into(&ns1, "eth0", "10.9.13.1/24");
+    let l2 = veth_into(&ns2, "eth0", "10.9.13.2/24");
+    let lossy = Faulty::new(
+        System::open(l1.name()).unwrap(),
+        FaultConfig {
+            seed: 1,
+            rx_drop_ppm: 10_000,
+            tx_drop_ppm: 10_000,
+            corrupt_ppm: 0,
+        },
+    );
+    let hub = Hub::start();
+    hub.add(lossy.clone());
+    hub.add(System::open(l2.name()).unwrap());
+    let out = iperf3(&ns2, &ns1, "10.9.13.2");
+    for l in out.lines().filter(|l| l.contains("sender")) {
+        eprintln!("iperf3 with 1% loss each way: {l}");
+    }
+    assert!(lossy.injected() > 0, "no fault was injected");
 }

@@ -159,6 +159,7 @@ impl Ring {
         size: u32,
         entry: usize,
         pgoff: u64,
+        we_produce: bool,
         name: &str,
     ) -> Result<Ring, Error> {
         let len = off.desc as usize + size as usize * entry;
@@ -185,8 +186,13 @@ impl Ring {
             local: 0,
             cached: 0,
         };
-        r.local = r.prod().load(Ordering::Relaxed);
-        r.cached = r.cons().load(Ordering::Relaxed);
+        // Both indices start where the kernel has them; which one is ours
+        // (`local`) depends on the ring's direction.
+        let (p, c) = (
+            r.prod().load(Ordering::Relaxed),
+            r.cons().load(Ordering::Relaxed),
+        );
+        (r.local, r.cached) = if we_produce { (p, c) } else { (c, p) };
         Ok(r)
     }
 
@@ -248,9 +254,20 @@ impl Ring {
     }
 }
 
+/// The XDP program, its map and its link: shared by the port and every
+/// queue, so the program stays attached while any of them lives.
+#[derive(Debug)]
+struct Attach {
+    _link: XdpLink,
+    _prog: Program,
+    map: XskMap,
+}
+
 /// The socket and UMEM a queue's receive and transmit halves share.
 #[derive(Debug)]
 struct Xsk {
+    /// Keeps the program attached; dropped after the socket (field order).
+    _attach: Arc<Attach>,
     fd: OwnedFd,
     umem: Mapping,
     frame_size: u32,
@@ -306,11 +323,7 @@ pub struct Afxdp {
     xsks: Vec<Arc<Xsk>>,
     rxqs: Mutex<Vec<Option<AfxdpRxQueue>>>,
     txqs: Mutex<Vec<Option<AfxdpTxQueue>>>,
-    // Dropped last (fields drop in order): sockets first, then the map
-    // and program.
-    _link: XdpLink,
-    _prog: Program,
-    _map: XskMap,
+    _attach: Arc<Attach>,
 }
 
 /// A receive queue of an [`Afxdp`] port.
@@ -366,6 +379,7 @@ fn open_queue(
     queue: u32,
     cfg: &AfxdpConfig,
     bind_flags: u16,
+    attach: &Arc<Attach>,
 ) -> Result<QueueParts, Error> {
     let err = |op| Error::last_os(name, op);
     // SAFETY: plain socket(2) call; the result is checked.
@@ -430,6 +444,7 @@ fn open_queue(
         cfg.fill_ring,
         8,
         libc::XDP_UMEM_PGOFF_FILL_RING,
+        true,
         name,
     )?;
     let comp = Ring::new(
@@ -438,6 +453,7 @@ fn open_queue(
         cfg.fill_ring,
         8,
         libc::XDP_UMEM_PGOFF_COMPLETION_RING,
+        false,
         name,
     )?;
     let rx = Ring::new(
@@ -446,6 +462,7 @@ fn open_queue(
         cfg.ring,
         desc,
         libc::XDP_PGOFF_RX_RING as u64,
+        false,
         name,
     )?;
     let tx = Ring::new(
@@ -454,6 +471,7 @@ fn open_queue(
         cfg.ring,
         desc,
         libc::XDP_PGOFF_TX_RING as u32 as u64,
+        true,
         name,
     )?;
     // Receive frames: the first half, as many as the fill ring takes.
@@ -488,6 +506,7 @@ fn open_queue(
         return Err(err("bind(AF_XDP)"));
     }
     let xsk = Arc::new(Xsk {
+        _attach: attach.clone(),
         fd,
         umem,
         frame_size: cfg.frame_size,
@@ -571,16 +590,23 @@ impl Afxdp {
                 ),
             },
         };
+        let attach = Arc::new(Attach {
+            _link: link,
+            _prog: prog,
+            map,
+        });
         let mut xsks = Vec::with_capacity(n);
         let mut rxqs = Vec::with_capacity(n);
         let mut txqs = Vec::with_capacity(n);
         for q in 0..n as u32 {
             let parts = match mode {
                 // Zero-copy when the driver supports it, copy otherwise.
-                XdpMode::Native => open_queue(name, ifindex, q, cfg, 0)?,
-                _ => open_queue(name, ifindex, q, cfg, libc::XDP_COPY)?,
+                XdpMode::Native => open_queue(name, ifindex, q, cfg, 0, &attach)?,
+                _ => open_queue(name, ifindex, q, cfg, libc::XDP_COPY, &attach)?,
             };
-            map.set(q, parts.xsk.fd.as_raw_fd())
+            attach
+                .map
+                .set(q, parts.xsk.fd.as_raw_fd())
                 .map_err(io("BPF_MAP_UPDATE_ELEM(xskmap)"))?;
             xsks.push(parts.xsk);
             rxqs.push(Some(parts.rx));
@@ -593,9 +619,7 @@ impl Afxdp {
             xsks,
             rxqs: Mutex::new(rxqs),
             txqs: Mutex::new(txqs),
-            _link: link,
-            _prog: prog,
-            _map: map,
+            _attach: attach,
         }))
     }
 

@@ -61,9 +61,11 @@
 //! * [`patch`]: two ports joining two bridges, in memory, zero-copy.
 //!
 //! [`open()`] opens any of them (but patch) from the database's interface
-//! type and options. Helpers: [`packet`] (buffers, batches, offload state),
+//! type and options; [`glue::port_queues`] hands a port's queues to the fast
+//! path's port seam (`crate::port`). Helpers: [`packet`] (buffers, batches, offload state),
 //! [`vnet`] (the virtio-net header), [`segment`] (software GSO), [`sys`]
-//! (interface ioctls).
+//! (interface ioctls), [`wrap`] (fault injector and pcap writer around any
+//! port, for tests).
 //!
 //! Endianness: the virtio-net header is host-endian (legacy virtio), which
 //! is what the kernel uses for AF_PACKET and tap on little-endian hosts.
@@ -71,6 +73,7 @@
 pub mod afxdp;
 pub mod bpf;
 pub mod dummy;
+pub mod glue;
 pub mod open;
 pub mod packet;
 pub mod patch;
@@ -79,6 +82,7 @@ pub mod sys;
 pub mod system;
 pub mod tap;
 pub mod vnet;
+pub mod wrap;
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,8 +15,9 @@
 //! | afxdp | `fill-ring-size` | fill and completion ring entries (2048) |
 //! | system | `ring-block-size`, `ring-blocks` | TPACKET_V3 geometry (131072, 64) |
 //!
-//! Patch ports are made in pairs with [`super::patch::pair`], once both
-//! ends are known; [`open`] refuses them.
+//! Patch ports are made in pairs: open them with a
+//! [`super::patch::Registry`] (`options:peer`), which pairs the two ends as
+//! they are opened; [`open`] refuses them.
 
 use std::sync::Arc;
 
@@ -112,7 +113,7 @@ pub fn open<'a>(
         Kind::Patch => {
             return Err(Error::Unsupported {
                 name: name.to_owned(),
-                what: "opening one end alone (patch ports are made with patch::pair)",
+                what: "opening one end alone (open patch ports with patch::Registry)",
             });
         }
     })

@@ -30,8 +30,8 @@ pub const BATCH_SIZE: usize = 32;
 pub const HEADROOM: usize = 256;
 
 /// The default data capacity of a packet buffer: a whole GSO super-packet
-/// (64 KiB) fits.
-pub const DEFAULT_CAPACITY: usize = 65536;
+/// fits (an IP packet of up to 65535 bytes plus Ethernet and VLAN headers).
+pub const DEFAULT_CAPACITY: usize = 65536 + 512;
 
 /// A checksum left to be completed ("CHECKSUM_PARTIAL",
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`): the one's-complement sum of

@@ -157,6 +157,56 @@ pub fn pair_with(
     Ok((end(0, a, b), end(1, b, a)))
 }
 
+/// Pairs patch ends by name as the control plane opens them one at a time
+/// (`Interface` rows `type=patch, options:peer=<other>`).
+///
+/// Opening `a` with peer `b` makes the pair and keeps `b`'s end until `b`
+/// is opened with peer `a`. Until then, `a`'s link is up but what it sends
+/// is queued (and dropped once the ring is full); this matches a patch port
+/// whose peer is configured a moment later in the same transaction.
+#[derive(Debug, Default)]
+pub struct Registry {
+    waiting: Mutex<std::collections::HashMap<String, Arc<Patch>>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Opens end `name` whose peer is `peer`.
+    pub fn open(&self, name: &str, peer: &str) -> Result<Arc<Patch>, Error> {
+        let bad = |reason: String| Error::Config {
+            name: name.to_owned(),
+            reason,
+        };
+        if peer.is_empty() || peer == name {
+            return Err(bad(format!(
+                "patch peer {peer:?} must name another interface"
+            )));
+        }
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        // A waiting end made for another peer is stale: start afresh.
+        if let Some(end) = w.remove(name)
+            && end.peer() == peer
+        {
+            return Ok(end);
+        }
+        let (mine, theirs) = pair(name, peer)?;
+        w.insert(peer.to_owned(), theirs);
+        Ok(mine)
+    }
+
+    /// Forgets a waiting end (its peer was removed before it was opened).
+    pub fn forget(&self, name: &str) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+}
+
 impl Patch {
     /// The name of the other end.
     pub fn peer(&self) -> &str {
@@ -350,5 +400,30 @@ mod tests {
         assert_eq!(a.link_state(), LinkState::Down);
         back.push_copy(&[1], Offload::default());
         assert_eq!(atx.send(&mut back).unwrap(), 0);
+    }
+
+    #[test]
+    fn registry_pairs_ends_opened_one_at_a_time() {
+        let r = Registry::new();
+        assert!(r.open("x", "x").is_err());
+        assert!(r.open("x", "").is_err());
+        let a = r.open("a", "b").unwrap();
+        let b = r.open("b", "a").unwrap();
+        assert_eq!(
+            (a.name(), a.peer(), b.name(), b.peer()),
+            ("a", "b", "b", "a")
+        );
+        let mut atx = a.take_txq(0).unwrap();
+        let mut brx = b.take_rxq(0).unwrap();
+        let mut out = Batch::new(2048);
+        out.push_copy(&[9; 20], Offload::default());
+        assert_eq!(atx.send(&mut out).unwrap(), 1);
+        let mut inb = Batch::new(2048);
+        assert_eq!(brx.recv(&mut inb).unwrap(), 1);
+        // A waiting end made for another peer is replaced.
+        let _c = r.open("c", "d").unwrap();
+        let d = r.open("d", "e").unwrap();
+        assert_eq!(d.peer(), "e");
+        r.forget("e");
     }
 }
