@@ -474,10 +474,11 @@ impl Ctx<'_, '_> {
             Instruction::GotoTable(_) => 5,
             Instruction::Experimenter { .. } => 6,
         };
-        let mut order: Vec<&Instruction> = ins.iter().collect();
-        order.sort_by_key(|i| rank(i));
         let mut goto = None;
-        for i in order {
+        // In the spec's order whatever the list's order (no allocation:
+        // a rule has a handful of instructions).
+        let ordered = (0..=6u8).flat_map(|r| ins.iter().filter(move |i| rank(i) == r));
+        for i in ordered {
             if self.exit || self.stop || self.out.error.is_some() {
                 break;
             }
