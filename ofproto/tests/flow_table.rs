@@ -485,3 +485,78 @@ fn flow_key_default_is_unchanged_by_xlate() {
     assert_eq!(a.mask, b.mask);
     let _ = flow_mod_flags::SEND_FLOW_REM;
 }
+
+#[test]
+fn flow_and_aggregate_stats() {
+    use ofproto::ofp::multipart::FlowStatsRequest;
+    let mut br = new_bridge();
+    br.flow_mod(
+        &flow_mod("cookie=0x1,ip,nw_src=1.1.1.1,actions=output:2"),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("cookie=0x2,ip,actions=output:3"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("table=2,arp,actions=output:2"), 0)
+        .unwrap();
+    br.xlate(&packet_key("in_port=1,ip,nw_src=1.1.1.1"), 0)
+        .credit(4, 400, 0);
+    let all = FlowStatsRequest::default();
+    assert_eq!(br.flow_stats(&all, 1500).unwrap().len(), 3);
+    let agg = br.aggregate_stats(&all, 0).unwrap();
+    assert_eq!(
+        (agg.flow_count, agg.packet_count, agg.byte_count),
+        (3, 4, 400)
+    );
+    // Loose match: "ip" selects both ip flows, out_port 2 only one.
+    let mut req = FlowStatsRequest {
+        match_: flow_mod("ip,actions=drop").match_,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 2);
+    req.out_port = 2;
+    let s = br.flow_stats(&req, 1500).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (s[0].cookie, s[0].packet_count, s[0].duration_sec),
+        (1, 4, 1)
+    );
+    // Cookie filter and table.
+    let req = FlowStatsRequest {
+        cookie: 2,
+        cookie_mask: 0xf,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap()[0].cookie, 2);
+    let req = FlowStatsRequest {
+        table_id: 2,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 1);
+    assert_eq!(br.table_stats_reply()[0].active_count, 2);
+    let tf = br.table_features();
+    assert_eq!(tf.len(), 255);
+    assert_eq!(tf[3].next_tables[0], 4);
+    assert!(tf[0].set_fields.contains(&Field::Ipv4Src));
+}
+
+#[test]
+fn packet_in_message() {
+    let mut br = new_bridge();
+    br.flow_mod(
+        &flow_mod("cookie=0x9,table=0,actions=load:0x5->NXM_NX_REG2[],controller:10"),
+        0,
+    )
+    .unwrap();
+    let frame = eth_frame([0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 0, 1]);
+    let key = datapath::flow::extract(&frame, 3);
+    let out = br.xlate(&key, 0);
+    let pi = br.packet_in(&out.controller[0], &out.final_flow, &frame);
+    assert_eq!(pi.reason, 1);
+    assert_eq!(pi.cookie, 9);
+    assert_eq!(pi.data, frame[..10].to_vec());
+    assert_eq!(usize::from(pi.total_len), frame.len());
+    assert_eq!(pi.buffer_id, ofproto::ofp::messages::NO_BUFFER);
+    assert_eq!(pi.match_.exact(Field::InPort), Some(3));
+    assert_eq!(pi.match_.exact(Field::Reg(2)), Some(5));
+}

@@ -143,6 +143,19 @@ impl FlowEntry {
     }
 }
 
+/// What a table does with a packet no flow matches (OpenFlow 1.1's
+/// table-miss configuration; a table-miss flow entry takes precedence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableMiss {
+    /// Drop (the OpenFlow 1.3+ default).
+    #[default]
+    Drop,
+    /// Send to the controller with reason NO_MATCH (OpenFlow 1.0).
+    Controller,
+    /// Continue at the next table.
+    Continue,
+}
+
 /// Lookup counters of one table.
 #[derive(Debug, Default)]
 pub struct TableCounters {
@@ -183,6 +196,7 @@ enum Undo {
 pub struct FlowTables {
     tables: Vec<Classifier<Arc<FlowEntry>>>,
     counters: Vec<TableCounters>,
+    miss: Vec<TableMiss>,
     version: Version,
 }
 
@@ -211,6 +225,7 @@ impl FlowTables {
         FlowTables {
             tables: (0..N_TABLES).map(|_| Classifier::new()).collect(),
             counters: (0..N_TABLES).map(|_| TableCounters::default()).collect(),
+            miss: vec![TableMiss::Drop; N_TABLES],
             version: 0,
         }
     }
@@ -218,6 +233,20 @@ impl FlowTables {
     /// The version lookups should use.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// The table-miss behaviour of table `id`.
+    pub fn miss(&self, id: u8) -> TableMiss {
+        self.miss.get(usize::from(id)).copied().unwrap_or_default()
+    }
+
+    /// Sets the table-miss behaviour of table `id` (255: every table).
+    pub fn set_miss(&mut self, id: u8, miss: TableMiss) {
+        for (i, m) in self.miss.iter_mut().enumerate() {
+            if id == TABLE_ALL || usize::from(id) == i {
+                *m = miss;
+            }
+        }
     }
 
     /// Table `id` (`None` for 255 and above).

@@ -50,7 +50,7 @@
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
 use super::normal::{MacTable, PortVlan};
-use super::table::{FlowEntry, FlowTables};
+use super::table::{FlowEntry, FlowTables, N_TABLES, TableMiss};
 use super::{fields, group::GroupTable};
 use crate::ofp::actions::Action;
 use crate::ofp::instructions::Instruction;
@@ -185,6 +185,8 @@ pub struct XlateEnv<'a> {
     pub controllers: &'a ControllerRegistry,
     /// Current time (ms), for MAC aging.
     pub now_ms: u64,
+    /// Bytes of a packet sent to the controller on a table miss.
+    pub miss_send_len: u16,
 }
 
 /// Why a translation failed (the packet is dropped).
@@ -428,7 +430,20 @@ impl Ctx<'_, '_> {
             let rule = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
             let Some(rule) = rule else {
                 self.line(0, format!("{table:2}. No match."));
-                self.line(4, "drop");
+                match env.tables.miss(table) {
+                    TableMiss::Continue if usize::from(table) + 1 < N_TABLES => {
+                        self.line(4, "-> continuing at the next table");
+                        table += 1;
+                        continue;
+                    }
+                    TableMiss::Controller => {
+                        let saved = (self.table_id, self.cookie);
+                        (self.table_id, self.cookie) = (table, 0);
+                        self.controller(reason::NO_MATCH, env.miss_send_len, 0, 4);
+                        (self.table_id, self.cookie) = saved;
+                    }
+                    _ => self.line(4, "drop"),
+                }
                 if top {
                     self.miss = true;
                 }
