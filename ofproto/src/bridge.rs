@@ -383,10 +383,21 @@ impl Bridge {
         }
     }
 
-    /// The upcall path: translate, then learn.
+    /// Applies the flows `learn` actions asked for (each as an ADD;
+    /// refused ones are skipped, as Open vSwitch does). Returns how many
+    /// were applied.
+    pub fn apply_learned_flows(&mut self, out: &XlateOutput, now_ms: u64) -> usize {
+        out.learned_flows
+            .iter()
+            .filter(|fm| self.flow_mod(fm, now_ms).is_ok())
+            .count()
+    }
+
+    /// The upcall path: translate, then learn MACs and flows.
     pub fn upcall(&mut self, key: &FlowKey, now_ms: u64) -> XlateOutput {
         let out = self.xlate(key, now_ms);
         self.learn(&out, now_ms);
+        self.apply_learned_flows(&out, now_ms);
         out
     }
 

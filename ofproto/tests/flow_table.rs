@@ -560,3 +560,105 @@ fn packet_in_message() {
     assert_eq!(pi.match_.exact(Field::InPort), Some(3));
     assert_eq!(pi.match_.exact(Field::Reg(2)), Some(5));
 }
+
+fn nx_ref(f: Field, ofs: u16, n_bits: u16) -> ofproto::ofp::actions::FieldRef {
+    let info = f.info();
+    ofproto::ofp::actions::FieldRef {
+        header: ofproto::ofp::oxm::nxm_header(info.nxm.expect("NXM header"), false, info.width),
+        ofs,
+        n_bits,
+    }
+}
+
+#[test]
+fn learn_action_adds_flows() {
+    use ofproto::pipeline::learn::{Learn, LearnDst, LearnSpec, LearnSrc, encode};
+    let learn = Learn {
+        idle_timeout: 0,
+        hard_timeout: 60,
+        priority: 100,
+        cookie: 0x77,
+        flags: 0,
+        table_id: 1,
+        specs: vec![
+            // Match the VLAN ID of the packet.
+            LearnSpec {
+                n_bits: 12,
+                src: LearnSrc::Field(nx_ref(Field::VlanTci, 0, 12)),
+                dst: LearnDst::Match(nx_ref(Field::VlanTci, 0, 12)),
+            },
+            // eth_dst = this packet's eth_src.
+            LearnSpec {
+                n_bits: 48,
+                src: LearnSrc::Field(nx_ref(Field::EthSrc, 0, 48)),
+                dst: LearnDst::Match(nx_ref(Field::EthDst, 0, 48)),
+            },
+            // load 0x1 -> reg5[0..3].
+            LearnSpec {
+                n_bits: 4,
+                src: LearnSrc::Immediate(1),
+                dst: LearnDst::Load(nx_ref(Field::Reg(5), 0, 4)),
+            },
+            // output to this packet's in_port.
+            LearnSpec {
+                n_bits: 16,
+                src: LearnSrc::Field(nx_ref(Field::NxInPort, 0, 16)),
+                dst: LearnDst::Output,
+            },
+        ],
+    };
+    let data = encode(&learn);
+    assert_eq!(Learn::decode(&data), Some(Ok(learn.clone())));
+    let mut br = new_bridge();
+    let mut fm = flow_mod("actions=resubmit(,1)");
+    let Instruction::ApplyActions(acts) = &mut fm.instructions[0] else {
+        panic!("apply-actions expected");
+    };
+    acts.insert(
+        0,
+        Action::Experimenter {
+            experimenter: ofproto::ofp::error::NX_VENDOR_ID,
+            data,
+        },
+    );
+    br.flow_mod(&fm, 0).unwrap();
+    br.flow_mod(&flow_mod("table=1,priority=0,actions=flood"), 0)
+        .unwrap();
+
+    // First packet from port 1: floods and learns.
+    let k1 = packet_key("in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02");
+    let trace = br.trace(&k1, 0);
+    assert!(trace.contains("-> learned table=1,"), "{trace}");
+    let out = br.upcall(&k1, 0);
+    assert_eq!(
+        out.actions,
+        vec![Dp::Output(2), Dp::Output(3), Dp::Output(4), Dp::Output(100)]
+    );
+    assert_eq!(out.mask.dl_src, [0xff; 6], "learn read eth_src");
+    let learned = br.tables().flows(1);
+    assert_eq!(learned.len(), 2);
+    assert_eq!(
+        (
+            learned[0].priority,
+            learned[0].cookie,
+            learned[0].hard_timeout
+        ),
+        (100, 0x77, 60)
+    );
+    // Reply from port 2: the learned flow sends it to port 1.
+    let k2 = packet_key("in_port=2,dl_src=00:00:00:00:00:02,dl_dst=00:00:00:00:00:01");
+    assert_eq!(br.upcall(&k2, 0).actions, vec![Dp::Output(1)]);
+    // A different VLAN does not match the learned flow.
+    let k3 = packet_key("in_port=2,dl_vlan=7,dl_src=00:00:00:00:00:02,dl_dst=00:00:00:00:00:01");
+    assert_ne!(br.xlate(&k3, 0).actions, vec![Dp::Output(1)]);
+
+    // Malformed learn actions are refused.
+    let mut bad = encode(&learn);
+    bad.truncate(30);
+    let mut fm = flow_mod("actions=drop");
+    fm.instructions = vec![Instruction::ApplyActions(vec![Action::Experimenter {
+        experimenter: ofproto::ofp::error::NX_VENDOR_ID,
+        data: bad,
+    }])];
+    assert!(br.flow_mod(&fm, 0).is_err());
+}

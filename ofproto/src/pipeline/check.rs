@@ -14,7 +14,8 @@
 //! EtherTypes `OFPBAC_BAD_ARGUMENT`; fields the datapath cannot write
 //! `OFPBAC_BAD_SET_TYPE`; actions this switch does not implement
 //! `OFPBAC_BAD_TYPE` / `OFPBAC_BAD_VENDOR_TYPE` (PBB push/pop, copy_ttl_in,
-//! conjunction, experimenter actions not modelled by the codec);
+//! conjunction, experimenter actions not modelled by the codec except
+//! `learn`, which is decoded and checked here);
 //! experimenter instructions `OFPBIC_UNSUP_INST`.
 
 use crate::ofp::actions::{Action, FieldRef};
@@ -243,7 +244,13 @@ pub fn check_actions(
             | Action::Conjunction { .. } => {
                 return Err(E::BadActionBadType);
             }
-            Action::Experimenter { experimenter, .. } => {
+            Action::Experimenter { experimenter, data } => {
+                if *experimenter == NX_VENDOR_ID
+                    && let Some(l) = super::learn::Learn::decode(data)
+                {
+                    l?;
+                    continue;
+                }
                 return Err(if *experimenter == NX_VENDOR_ID {
                     E::BadActionBadVendorType
                 } else {

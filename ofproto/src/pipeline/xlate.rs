@@ -215,6 +215,8 @@ pub struct XlateOutput {
     pub controller: Vec<ControllerOut>,
     /// (VLAN, MAC, port) NORMAL learned from this packet.
     pub learned: Vec<(u16, [u8; 6], PortNo)>,
+    /// Flows `learn` actions add (the upcall path applies them).
+    pub learned_flows: Vec<crate::ofp::messages::FlowMod>,
     /// Failure, if any (then `actions` is empty).
     pub error: Option<XlateError>,
     /// Trace lines (when asked).
@@ -703,6 +705,23 @@ impl Ctx<'_, '_> {
                 reason,
             } => self.controller(*reason, *max_len, *controller_id, indent),
             Action::Note(_) => {}
+            Action::Experimenter { data, .. }
+                if let Some(Ok(l)) = super::learn::Learn::decode(data) =>
+            {
+                let (fm, read) = l.build(&self.flow);
+                self.wc.union_with(&read);
+                if self.trace {
+                    let m = crate::text::format_match(&fm.match_);
+                    self.line(
+                        indent + 1,
+                        format!(
+                            "-> learned table={},{m},priority={}",
+                            fm.table_id, fm.priority
+                        ),
+                    );
+                }
+                self.out.learned_flows.push(fm);
+            }
             // Refused at flow_mod time (see `check`); nothing to do if one
             // arrives some other way.
             Action::PushPbb(_)

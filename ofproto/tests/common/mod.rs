@@ -107,9 +107,10 @@ pub fn fallback_action(tok: &str) -> Option<Action> {
             src: field_ref(v),
             max_len: 0,
         },
-        _ if tok.starts_with("learn(") => Action::Experimenter {
+        // Nicira ct (subtype 35), not implemented.
+        _ if tok.starts_with("ct(") => Action::Experimenter {
             experimenter: NX_VENDOR_ID,
-            data: vec![0, 16, 0, 0, 0, 0],
+            data: vec![0, 35, 0, 0, 0, 0],
         },
         _ if tok.starts_with("conjunction(") => Action::Conjunction {
             id: 1,
