@@ -13,6 +13,9 @@
 //! * Flow removals (delete with `SEND_FLOW_REM`, timeouts, group or meter
 //!   deletion) are returned as FLOW_REMOVED messages for the caller to
 //!   send to the controllers whose async configuration asks for them.
+//! * [`Bridge::generation`] changes with every change that can alter a
+//!   translation; the datapath revalidates (or flushes) cached megaflows
+//!   made at an older generation before using them again.
 //! * Translation ([`Bridge::xlate`]) does not learn MAC addresses; the
 //!   upcall path calls [`Bridge::learn`] with its output (or uses
 //!   [`Bridge::upcall`], which does both). Traces never learn.
@@ -46,6 +49,7 @@ pub struct Bridge {
     controllers: ControllerRegistry,
     bundles: HashMap<u32, Bundle>,
     miss_send_len: u16,
+    generation: u64,
 }
 
 /// What one table supports (the content of an OpenFlow TABLE_FEATURES
@@ -99,7 +103,35 @@ impl Bridge {
             controllers: ControllerRegistry::default(),
             bundles: HashMap::new(),
             miss_send_len: 128,
+            generation: 0,
         }
+    }
+
+    /// A counter bumped by every change that can alter a translation
+    /// (flows, groups, meters, ports, table-miss settings, learned MACs).
+    /// A cached translation (megaflow) made at an older generation must be
+    /// revalidated ([`Bridge::revalidate`]) or dropped before it forwards
+    /// another packet; this is what makes "flow_mod, barrier, packet" see
+    /// the new rule.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn changed(&mut self) {
+        self.generation += 1;
+    }
+
+    /// True when a cached translation (`actions` under `mask`, made for
+    /// `key`) is still what translating `key` gives now.
+    pub fn revalidate(
+        &self,
+        key: &FlowKey,
+        mask: &datapath::flow::FlowMask,
+        actions: &[datapath::actions::Action],
+        now_ms: u64,
+    ) -> bool {
+        let out = self.xlate(key, now_ms);
+        out.error.is_none() && out.actions == actions && out.mask.is_subset_of(mask)
     }
 
     /// The bridge's name.
@@ -109,18 +141,21 @@ impl Bridge {
 
     /// Adds or replaces a port (its learned MACs are forgotten).
     pub fn add_port(&mut self, port: PortInfo) {
+        self.changed();
         self.macs.flush_port(port.ofp_port);
         self.ports.insert(port.ofp_port, port);
     }
 
     /// Removes a port.
     pub fn remove_port(&mut self, ofp_port: PortNo) -> Option<PortInfo> {
+        self.changed();
         self.macs.flush_port(ofp_port);
         self.ports.remove(&ofp_port)
     }
 
     /// Port `ofp_port`, for changes (liveness, flags, VLAN configuration).
     pub fn port_mut(&mut self, ofp_port: PortNo) -> Option<&mut PortInfo> {
+        self.changed();
         self.ports.get_mut(&ofp_port)
     }
 
@@ -146,12 +181,14 @@ impl Bridge {
 
     /// Sets the table-miss behaviour of table `id` (255: all).
     pub fn set_table_miss(&mut self, id: u8, miss: TableMiss) {
+        self.changed();
         self.tables.set_miss(id, miss);
     }
 
     /// Sets SET_CONFIG's `miss_send_len` (bytes of a table-miss packet sent
     /// to the controller).
     pub fn set_miss_send_len(&mut self, n: u16) {
+        self.changed();
         self.miss_send_len = n;
     }
 
@@ -288,6 +325,7 @@ impl Bridge {
 
     /// The MAC learning table, for configuration (aging, size).
     pub fn macs_mut(&mut self) -> &mut MacTable {
+        self.changed();
         &mut self.macs
     }
 
@@ -310,9 +348,14 @@ impl Bridge {
         let check = |fm: &FlowMod, _: &FlowKey, _: &datapath::flow::FlowMask| {
             Self::check_flow_mod(groups, meters, fm)
         };
-        self.tables
+        let r = self
+            .tables
             .flow_mod(fm, now_ms, &check)
-            .map(|r: FlowModResult| r.flow_removed)
+            .map(|r: FlowModResult| r.flow_removed);
+        if r.is_ok() {
+            self.changed();
+        }
+        r
     }
 
     /// Applies a group_mod; deleting a group removes the flows using it
@@ -335,6 +378,7 @@ impl Bridge {
             })
         };
         let deleted = self.groups.group_mod(gm, now_ms, &check)?;
+        self.changed();
         let mut removed = Vec::new();
         for g in deleted {
             removed.extend(self.tables.remove_group_users(g, now_ms));
@@ -345,6 +389,7 @@ impl Bridge {
     /// Applies a meter_mod; deleting a meter removes the flows using it.
     pub fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<Vec<FlowRemoved>, ErrorKind> {
         let deleted = self.meters.meter_mod(mm, now_ms)?;
+        self.changed();
         let mut removed = Vec::new();
         for m in deleted {
             removed.extend(self.tables.remove_meter_users(m, now_ms));
@@ -354,8 +399,13 @@ impl Bridge {
 
     /// Removes expired flows and aged MACs.
     pub fn expire(&mut self, now_ms: u64) -> Vec<FlowRemoved> {
+        let (macs, flows) = (self.macs.len(), self.tables.n_flows());
         self.macs.expire(now_ms);
-        self.tables.expire(now_ms)
+        let removed = self.tables.expire(now_ms);
+        if self.macs.len() != macs || self.tables.n_flows() != flows {
+            self.changed();
+        }
+        removed
     }
 
     fn env(&self, now_ms: u64) -> XlateEnv<'_> {
@@ -378,8 +428,12 @@ impl Bridge {
 
     /// Applies the MAC learning a translation asked for.
     pub fn learn(&mut self, out: &XlateOutput, now_ms: u64) {
+        let mut any = false;
         for &(vlan, mac, port) in &out.learned {
-            self.macs.learn(vlan, mac, port, now_ms);
+            any |= self.macs.learn(vlan, mac, port, now_ms);
+        }
+        if any {
+            self.changed();
         }
     }
 
@@ -492,6 +546,7 @@ impl Bridge {
 
     /// `fdb/flush`: forgets every learned MAC; returns the appctl reply.
     pub fn fdb_flush(&mut self) -> String {
+        self.changed();
         self.macs.flush();
         "table successfully flushed".into()
     }
@@ -540,9 +595,14 @@ impl Bridge {
         let check = |fm: &FlowMod, _: &FlowKey, _: &datapath::flow::FlowMask| {
             Self::check_flow_mod(groups, meters, fm)
         };
-        self.tables
+        let r = self
+            .tables
             .apply_batch(&b.flow_mods, now_ms, &check)
-            .map(|r| r.flow_removed)
+            .map(|r| r.flow_removed);
+        if r.is_ok() {
+            self.changed();
+        }
+        r
     }
 
     /// Discards bundle `id`.

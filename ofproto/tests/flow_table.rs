@@ -662,3 +662,37 @@ fn learn_action_adds_flows() {
     }])];
     assert!(br.flow_mod(&fm, 0).is_err());
 }
+
+#[test]
+fn generation_and_revalidation() {
+    let mut br = new_bridge();
+    let g0 = br.generation();
+    br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
+    assert!(br.generation() > g0);
+    let k = packet_key("in_port=1,ip");
+    let out = br.xlate(&k, 0);
+    assert!(br.revalidate(&k, &out.mask, &out.actions, 0));
+    // A refused flow_mod changes nothing.
+    let g1 = br.generation();
+    assert!(br.flow_mod(&flow_mod("actions=output:0"), 0).is_err());
+    assert_eq!(br.generation(), g1);
+    // A new rule invalidates the cached translation.
+    br.flow_mod(&flow_mod("priority=40000,ip,actions=output:3"), 0)
+        .unwrap();
+    assert!(br.generation() > g1);
+    assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
+    // So does a port going down under a fast-failover group.
+    br.group_mod(
+        &group_mod("group_id=1,type=ff,bucket=watch_port:2,output:2,bucket=watch_port:3,output:3"),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("priority=50000,ip,actions=group:1"), 0)
+        .unwrap();
+    let out = br.xlate(&k, 0);
+    assert_eq!(out.actions, vec![Dp::Output(2)]);
+    let g2 = br.generation();
+    br.port_mut(2).unwrap().live = false;
+    assert!(br.generation() > g2);
+    assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
+}
