@@ -429,7 +429,13 @@ impl Ctx<'_, '_> {
                 return;
             }
             let env = self.env;
-            let rule = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let hard = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let floor = hard.as_ref().map(|h| h.priority);
+            let rule = env
+                .tables
+                .lookup_conjunctive(table, &self.flow, &mut self.wc, floor)
+                .cloned()
+                .or(hard);
             let Some(rule) = rule else {
                 self.line(0, format!("{table:2}. No match."));
                 match env.tables.miss(table) {
