@@ -120,12 +120,38 @@ fn to_match(k: &FlowKey, m: &FlowMask) -> Match {
             mask,
         );
     }
+    // The TOS byte as `nw_tos` (DSCP bits) and `nw_ecn`, as Open vSwitch
+    // prints packets.
+    if m.nw_tos == 0xff && out.get(Field::IpDscp).is_some() {
+        out.remove(Field::IpDscp);
+        out.remove(Field::IpEcn);
+        out.set(
+            Field::NwTos,
+            Value::from_u64(1, (k.nw_tos & 0xfc).into()),
+            None,
+        );
+        out.set(
+            Field::IpEcn,
+            Value::from_u64(1, (k.nw_tos & 3).into()),
+            None,
+        );
+    }
     out
 }
 
 /// A packet's fields in `ovs-ofctl` syntax.
 pub fn flow_text(k: &FlowKey) -> String {
     frag_names(&format_match(&to_match(k, &packet_mask(k))))
+        .split(',')
+        .map(|t| {
+            if t == "tcp_flags=0x000" {
+                "tcp_flags=0"
+            } else {
+                t
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A megaflow (key under mask) in `ovs-ofctl` syntax, as the trace's
