@@ -215,7 +215,7 @@ pub fn parse_trace_args(flow: &str, packet: Option<&str>) -> Result<FlowKey, Str
     }
     if let Some(hex) = packet {
         let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err("packet: odd number of hex digits".into());
         }
         let frame = (0..hex.len())
