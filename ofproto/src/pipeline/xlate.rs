@@ -1203,10 +1203,66 @@ impl Ctx<'_, '_> {
     }
 
     /// Emits the datapath actions that turn `base` into `flow` (see the
-    /// module documentation) and un-wildcards the fields compared.
+    /// module documentation) and un-wildcards the fields compared. Order:
+    /// tunnel, Ethernet, L3, L4, MPLS, VLAN, priority, mark.
     fn commit(&mut self) {
         self.commit_headers();
+        self.commit_tags();
         self.commit_meta();
+    }
+
+    /// The MPLS entry and the VLAN tags, after the L2-L4 fields (as Open
+    /// vSwitch orders them).
+    fn commit_tags(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        macro_rules! touched {
+            ($($field:ident),+) => {{
+                let mut any = false;
+                $( if nz(&w.$field) { any = true; } )+
+                any
+            }};
+        }
+        if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
+            wc.mpls_lse = !0;
+            let d = f.mpls_lse ^ b.mpls_lse;
+            if d != 0 {
+                let mut mask = 0;
+                for sub in [0xffff_f000u32, 0xe00, 0x100, 0xff] {
+                    if d & sub != 0 {
+                        mask |= sub;
+                    }
+                }
+                acts.push(set_masked(SetMasked::Mpls {
+                    lse: f.mpls_lse,
+                    lse_mask: mask,
+                }));
+                b.mpls_lse = f.mpls_lse;
+            }
+        }
+        if touched!(vlans) {
+            wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            if f.vlans != b.vlans {
+                let (bv, fv) = (tags(b), tags(&f));
+                let mut c = 0;
+                while c < bv.len() && c < fv.len() && bv[bv.len() - 1 - c] == fv[fv.len() - 1 - c] {
+                    c += 1;
+                }
+                for _ in 0..bv.len() - c {
+                    acts.push(Dp::PopVlan);
+                }
+                for t in fv[..fv.len() - c].iter().rev() {
+                    acts.push(Dp::PushVlan {
+                        tpid: t.tpid,
+                        tci: t.tci & !VLAN_CFI,
+                    });
+                }
+                b.vlans = f.vlans;
+            }
+        }
     }
 
     /// Queue priority and packet mark, after the headers (as Open vSwitch
@@ -1269,43 +1325,6 @@ impl Ctx<'_, '_> {
                 }));
                 b.dl_src = f.dl_src;
                 b.dl_dst = f.dl_dst;
-            }
-        }
-        if touched!(vlans) {
-            wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
-            if f.vlans != b.vlans {
-                let (bv, fv) = (tags(b), tags(&f));
-                let mut c = 0;
-                while c < bv.len() && c < fv.len() && bv[bv.len() - 1 - c] == fv[fv.len() - 1 - c] {
-                    c += 1;
-                }
-                for _ in 0..bv.len() - c {
-                    acts.push(Dp::PopVlan);
-                }
-                for t in fv[..fv.len() - c].iter().rev() {
-                    acts.push(Dp::PushVlan {
-                        tpid: t.tpid,
-                        tci: t.tci & !VLAN_CFI,
-                    });
-                }
-                b.vlans = f.vlans;
-            }
-        }
-        if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
-            wc.mpls_lse = !0;
-            let d = f.mpls_lse ^ b.mpls_lse;
-            if d != 0 {
-                let mut mask = 0;
-                for sub in [0xffff_f000u32, 0xe00, 0x100, 0xff] {
-                    if d & sub != 0 {
-                        mask |= sub;
-                    }
-                }
-                acts.push(set_masked(SetMasked::Mpls {
-                    lse: f.mpls_lse,
-                    lse_mask: mask,
-                }));
-                b.mpls_lse = f.mpls_lse;
             }
         }
         if f.dl_type != b.dl_type {
