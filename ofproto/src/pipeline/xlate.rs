@@ -770,8 +770,15 @@ impl Ctx<'_, '_> {
         self.stop = true;
     }
 
+    /// Onto a non-MPLS packet the push is lazy, as Open vSwitch does it:
+    /// the flow becomes MPLS and the commit emits one `push_mpls` with the
+    /// entry as later actions leave it (after the pending L3/L4 sets, which
+    /// apply to the IP header). Onto an MPLS packet it is emitted at once.
     fn push_mpls(&mut self, et: u16) {
-        self.commit();
+        let lazy = !is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type);
+        if !lazy {
+            self.commit();
+        }
         let f = &self.flow;
         let lse = if is_mpls(f.dl_type) {
             self.wc.mpls_lse = !0;
@@ -793,6 +800,11 @@ impl Ctx<'_, '_> {
             };
             (tc << 9) | 0x100 | ttl
         };
+        if lazy {
+            self.flow.dl_type = et;
+            self.flow.mpls_lse = lse;
+            return;
+        }
         self.out.actions.push(Dp::PushMpls { ethertype: et, lse });
         for k in [&mut self.flow, &mut self.base] {
             k.dl_type = et;
@@ -1226,6 +1238,14 @@ impl Ctx<'_, '_> {
                 any
             }};
         }
+        if is_mpls(f.dl_type) && !is_mpls(b.dl_type) {
+            acts.push(Dp::PushMpls {
+                ethertype: f.dl_type,
+                lse: f.mpls_lse,
+            });
+            b.dl_type = f.dl_type;
+            b.mpls_lse = f.mpls_lse;
+        }
         if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
             wc.mpls_lse = !0;
             let d = f.mpls_lse ^ b.mpls_lse;
@@ -1327,10 +1347,12 @@ impl Ctx<'_, '_> {
                 b.dl_dst = f.dl_dst;
             }
         }
-        if f.dl_type != b.dl_type {
+        // L3 and L4 sets apply to the packet's current header: the base's
+        // EtherType (a lazy push_mpls may already have changed the flow's).
+        if b.dl_type != f.dl_type && !(is_mpls(f.dl_type) && !is_mpls(b.dl_type)) {
             return;
         }
-        match f.dl_type {
+        match b.dl_type {
             0x0800 => {
                 if touched!(nw_src, nw_dst, nw_tos, nw_ttl) {
                     wc.nw_src |= full(w.nw_src != 0, !0);
@@ -1454,7 +1476,7 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
-            58 if f.dl_type == 0x86dd => {
+            58 if b.dl_type == 0x86dd => {
                 if touched!(nd_target, arp_sha, arp_tha) {
                     if w.nd_target != [0; 16] {
                         wc.nd_target = [0xff; 16];
