@@ -1349,7 +1349,8 @@ impl Ctx<'_, '_> {
         }
         // L3 and L4 sets apply to the packet's current header: the base's
         // EtherType (a lazy push_mpls may already have changed the flow's).
-        if b.dl_type != f.dl_type && !(is_mpls(f.dl_type) && !is_mpls(b.dl_type)) {
+        let pending_push = is_mpls(f.dl_type) && !is_mpls(b.dl_type);
+        if b.dl_type != f.dl_type && !pending_push {
             return;
         }
         match b.dl_type {
