@@ -330,9 +330,10 @@ impl FlowTables {
                         n_clauses,
                     } = *a
                     {
+                        let bit = 1u64.checked_shl(clause.into()).unwrap_or(0);
                         match clauses.iter_mut().find(|c| c.0 == id) {
-                            Some(c) => c.1 |= 1 << clause,
-                            None => clauses.push((id, 1 << clause, n_clauses)),
+                            Some(c) => c.1 |= bit,
+                            None => clauses.push((id, bit, n_clauses)),
                         }
                     }
                 }
