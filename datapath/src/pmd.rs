@@ -709,31 +709,49 @@ impl Pmd {
             }
             extract_into(p.data(), m.in_port, key, &mut self.offs[i]);
         }
-        // 2. Lookups: EMC, megaflow cache, upcall.
+        // 2. Lookups: EMC for each packet, then the megaflow cache for the
+        // misses of the batch together, then upcalls one by one (a later
+        // packet of the same flow hits the megaflow the first installed).
         let emc_on = self.emc.enabled();
-        for i in 0..n {
-            let key = &self.keys[i];
-            let hash = if emc_on {
+        let mut todo: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let mut hashes = [0u32; BATCH_SIZE];
+        if emc_on {
+            for i in 0..n {
+                let key = &self.keys[i];
                 let h = emc_hash(key);
+                hashes[i] = h;
                 if let Some(r) = self.emc.lookup(key, h)
                     && self.flows.get_live(r).is_some()
                 {
                     self.refs[i] = r;
-                    self.counters.emc_hits += 1;
-                    continue;
+                    todo &= !(1 << i);
                 }
-                h
-            } else {
-                0
-            };
-            if let Some(r) = self.flows.lookup(key) {
+            }
+            self.counters.emc_hits += u64::from(n as u32 - todo.count_ones());
+        }
+        if todo != 0 {
+            let before = todo;
+            todo = self
+                .flows
+                .lookup_batch(&self.keys[..n], todo, &mut self.refs[..n]);
+            let mut hits = before & !todo;
+            self.counters.megaflow_hits += u64::from(hits.count_ones());
+            while emc_on && hits != 0 {
+                let i = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let flows = &self.flows;
+                self.emc
+                    .maybe_insert(&self.keys[i], hashes[i], self.refs[i], |x| {
+                        flows.get_live(x).is_some()
+                    });
+            }
+        }
+        while todo != 0 {
+            let i = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            if let Some(r) = self.flows.lookup(&self.keys[i]) {
                 self.refs[i] = r;
                 self.counters.megaflow_hits += 1;
-                if emc_on {
-                    let flows = &self.flows;
-                    self.emc
-                        .maybe_insert(key, hash, r, |x| flows.get_live(x).is_some());
-                }
                 continue;
             }
             self.upcall(i, pkts);
