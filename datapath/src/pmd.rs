@@ -716,10 +716,10 @@ impl Pmd {
         let mut todo: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
         let mut hashes = [0u32; BATCH_SIZE];
         if emc_on {
-            for i in 0..n {
+            for (i, slot) in hashes.iter_mut().enumerate().take(n) {
                 let key = &self.keys[i];
                 let h = emc_hash(key);
-                hashes[i] = h;
+                *slot = h;
                 if let Some(r) = self.emc.lookup(key, h)
                     && self.flows.get_live(r).is_some()
                 {
