@@ -319,6 +319,56 @@ impl Datapath {
         Ok(out)
     }
 
+    /// Changes the number of polling threads (at least 1). Every receive
+    /// queue is taken back and dealt out round-robin again; threads that go
+    /// away take their caches with them (their flows are set up again by
+    /// upcalls on the remaining threads).
+    pub fn set_threads(&mut self, n: usize) -> Result<(), DpError> {
+        let n = n.max(1);
+        if n == self.threads.len() {
+            return Ok(());
+        }
+        let mut queues = Vec::new();
+        for info in self.rxqs.clone() {
+            if let Some(q) = self.take_rxq(&info)? {
+                queues.push(q);
+            }
+        }
+        while self.threads.len() > n {
+            if let Some(mut t) = self.threads.pop() {
+                t.send(Control::Exit);
+                if let Some(j) = t.join.take() {
+                    let _ = j.join();
+                }
+            }
+        }
+        while self.threads.len() < n {
+            let id = self.threads.len();
+            self.threads.push(spawn(
+                id,
+                self.cfg,
+                self.handler.clone(),
+                self.ports.clone(),
+                self.origin,
+            ));
+        }
+        self.cfg.threads = n;
+        self.next_rr = 0;
+        for q in queues {
+            let thread = self.next_rr % n;
+            self.next_rr += 1;
+            if let Some(info) = self
+                .rxqs
+                .iter_mut()
+                .find(|r| r.port == q.port && r.queue == q.queue)
+            {
+                info.thread = thread;
+            }
+            self.threads[thread].send(Control::AddRxq(q));
+        }
+        Ok(())
+    }
+
     /// (port, queue, thread) for every receive queue.
     pub fn rxq_assignment(&self) -> Vec<(DpPort, usize, usize)> {
         self.rxqs

@@ -205,6 +205,37 @@ fn no_stale_forwarding_after_revalidation_under_traffic() {
 }
 
 #[test]
+fn thread_count_changes_at_run_time() {
+    let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
+    let mut dp = Datapath::new(cfg(1), h);
+    let q = add_mem_port(&mut dp, 1, 4);
+    let out = add_mem_port(&mut dp, 2, 0);
+    assert!(dp.rxq_assignment().iter().all(|r| r.2 == 0));
+    dp.set_threads(3).unwrap();
+    assert_eq!(dp.threads(), 3);
+    let t: Vec<usize> = dp.rxq_assignment().iter().map(|r| r.2).collect();
+    assert_eq!(t, vec![0, 1, 2, 0]);
+    for qq in &q {
+        qq.inject(&udp_frame(1, [1, 1, 1, 1], 1));
+    }
+    let mut n = 0;
+    assert!(wait_until(|| {
+        n += out[0].take_sent().len();
+        n == 4
+    }));
+    dp.set_threads(1).unwrap();
+    assert_eq!(dp.pmd_counters().len(), 1);
+    assert!(dp.rxq_assignment().iter().all(|r| r.2 == 0));
+    for qq in &q {
+        qq.inject(&udp_frame(1, [1, 1, 1, 1], 1));
+    }
+    assert!(wait_until(|| {
+        n += out[0].take_sent().len();
+        n == 8
+    }));
+}
+
+#[test]
 fn flush_config_and_shutdown() {
     let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
     let mut dp = Datapath::new(
