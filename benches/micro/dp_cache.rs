@@ -12,7 +12,7 @@ use common::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use datapath::emc::emc_hash;
 use datapath::megaflow::FlowRef;
-use datapath::packet::{BATCH_SIZE, Packet};
+use datapath::packet::{BATCH_SIZE, Batch};
 use datapath::pmd::PmdConfig;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -92,19 +92,18 @@ fn flow_setup(c: &mut Criterion) {
                 ..PmdConfig::default()
             });
             let template = udp([0, 0, 0, 0], 1);
-            let mut batch: Vec<Packet> = Vec::with_capacity(BATCH_SIZE);
+            let mut batch = Batch::default();
             let mut total = Duration::ZERO;
             let mut next: u32 = 0;
             for _ in 0..iters {
                 for _ in 0..BATCH_SIZE {
-                    let mut p = Packet::from_slice(&template);
-                    p.data_mut()[30..34].copy_from_slice(&next.to_be_bytes());
-                    p.meta.in_port = 1;
+                    let mut f = template.clone();
+                    f[30..34].copy_from_slice(&next.to_be_bytes());
                     next = next.wrapping_add(1);
-                    batch.push(p);
+                    batch.push_copy(&f, Default::default());
                 }
                 let t = Instant::now();
-                pmd.process_batch(&mut batch);
+                pmd.process_batch(&mut batch, 1);
                 total += t.elapsed();
             }
             assert_eq!(pmd.counters().upcalls, iters * BATCH_SIZE as u64);

@@ -7,13 +7,12 @@ use datapath::flow::{FlowKey, FlowMask, extract};
 use datapath::megaflow::MegaflowCache;
 use datapath::packet::BATCH_SIZE;
 use datapath::pmd::{Clock, Pmd, PmdConfig, Rxq};
-use datapath::port::mem::{Replay, Sink};
-use datapath::port::{PortEntry, PortTable};
+use datapath::port::mem::{Count, Replay};
+use datapath::port::{PortEntry, PortTable, TxQueues};
 use datapath::snapshot::Snapshot;
 use datapath::stats::PortStats;
 use datapath::upcall::{Translation, UpcallError, UpcallHandler};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 /// An Ethernet/IPv4/UDP frame to `dst` from source port `sport`.
@@ -81,15 +80,16 @@ impl UpcallHandler for Trivial {
     }
 }
 
-pub fn pmd_with(cfg: PmdConfig) -> (Pmd, Arc<Sink>) {
-    let sink = Arc::new(Sink::default());
+pub fn pmd_with(cfg: PmdConfig) -> (Pmd, Count) {
+    let sink = Count::default();
     let table = PortTable::default()
         .with(PortEntry {
             port: 2,
             name: "out".into(),
-            kind: "sink".into(),
-            tx: sink.clone(),
+            kind: "count".into(),
+            tx: Arc::new(TxQueues::new(vec![Box::new(sink.clone())])),
             stats: Arc::new(PortStats::default()),
+            netdev: None,
         })
         .unwrap();
     let snap = Arc::new(Snapshot::new(table));
@@ -99,7 +99,7 @@ pub fn pmd_with(cfg: PmdConfig) -> (Pmd, Arc<Sink>) {
 
 /// A thread polling a replay queue of 32 flows that differ in the source
 /// port (in the EMC key, not in the megaflow mask), warmed up.
-pub fn pipeline_pmd(emc_insert_inv_prob: u32) -> (Pmd, Arc<Sink>) {
+pub fn pipeline_pmd(emc_insert_inv_prob: u32) -> (Pmd, Count) {
     let (mut pmd, sink) = pmd_with(PmdConfig {
         emc_insert_inv_prob,
         ..PmdConfig::default()
@@ -107,13 +107,12 @@ pub fn pipeline_pmd(emc_insert_inv_prob: u32) -> (Pmd, Arc<Sink>) {
     let frames = (0..BATCH_SIZE as u16)
         .map(|i| udp([10, 0, 0, 2], 1000 + i))
         .collect();
-    pmd.add_rxq(Rxq {
-        port: 1,
-        queue: 0,
-        rx: Box::new(Replay::new(frames)),
-        stats: Arc::new(PortStats::default()),
-        busy_ns: Arc::new(AtomicU64::new(0)),
-    });
+    pmd.add_rxq(Rxq::new(
+        1,
+        0,
+        Box::new(Replay::new(frames)),
+        Arc::new(PortStats::default()),
+    ));
     for _ in 0..10 {
         pmd.poll_once();
     }

@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use datapath::emc::emc_hash;
 use datapath::megaflow::FlowRef;
-use datapath::packet::{BATCH_SIZE, Packet};
+use datapath::packet::{BATCH_SIZE, Batch};
 use datapath::pmd::PmdConfig;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -98,19 +98,18 @@ fn main() {
         ..PmdConfig::default()
     });
     let template = udp([0, 0, 0, 0], 1);
-    let mut batch: Vec<Packet> = Vec::with_capacity(BATCH_SIZE);
+    let mut batch = Batch::default();
     let (mut busy, mut best, mut next) = (Duration::ZERO, f64::MAX, 0u32);
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(2) {
         for _ in 0..BATCH_SIZE {
-            let mut p = Packet::from_slice(&template);
-            p.data_mut()[30..34].copy_from_slice(&next.to_be_bytes());
-            p.meta.in_port = 1;
+            let mut f = template.clone();
+            f[30..34].copy_from_slice(&next.to_be_bytes());
             next = next.wrapping_add(1);
-            batch.push(p);
+            batch.push_copy(&f, Default::default());
         }
         let t = Instant::now();
-        pmd.process_batch(&mut batch);
+        pmd.process_batch(&mut batch, 1);
         let e = t.elapsed();
         busy += e;
         best = best.min(e.as_nanos() as f64 / BATCH_SIZE as f64);

@@ -26,8 +26,9 @@
 
 use crate::actions::{ActionList, DpPort};
 use crate::flow::format;
+use crate::netdev::{Netdev, RxQueue, TxQueue};
 use crate::pmd::{Clock, Completion, Control, FlowDump, Pmd, PmdConfig, Rxq};
-use crate::port::{MAX_PORTS, PortEntry, PortTable, RxQueue, TxPort};
+use crate::port::{MAX_PORTS, PortEntry, PortTable, TxQueues};
 use crate::snapshot::Snapshot;
 use crate::stats::{DropReason, PmdCounters, PmdStats, PortStats};
 use crate::upcall::UpcallHandler;
@@ -91,6 +92,8 @@ pub enum DpError {
     PortNumberTooLarge(DpPort),
     /// A polling thread did not answer in time (or has gone).
     ThreadUnresponsive(usize),
+    /// The netdev refused to hand over a queue.
+    Netdev(String),
 }
 
 impl fmt::Display for DpError {
@@ -102,6 +105,7 @@ impl fmt::Display for DpError {
                 write!(f, "datapath port number {p} is not below {MAX_PORTS}")
             }
             DpError::ThreadUnresponsive(t) => write!(f, "polling thread {t} did not answer"),
+            DpError::Netdev(e) => write!(f, "{e}"),
         }
     }
 }
@@ -236,15 +240,33 @@ impl Datapath {
         self.threads.len()
     }
 
-    /// Adds a port: its transmit side and its receive queues (assigned to
-    /// threads round-robin).
+    /// Adds a netdev as datapath port `port`: every receive queue (dealt
+    /// to threads round-robin) and every transmit queue (shared by the
+    /// threads, see [`TxQueues`]) is taken from it.
+    pub fn add_netdev(&mut self, port: DpPort, netdev: Arc<dyn Netdev>) -> Result<(), DpError> {
+        let err = |e: crate::netdev::Error| DpError::Netdev(e.to_string());
+        let rxqs = (0..netdev.n_rxq())
+            .map(|i| netdev.take_rxq(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let txqs = (0..netdev.n_txq())
+            .map(|i| netdev.take_txq(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let (name, kind) = (netdev.name().to_string(), netdev.kind().to_string());
+        self.add_port(port, &name, &kind, txqs, rxqs, Some(netdev))
+    }
+
+    /// Adds a port from its queues (receive queues are assigned to threads
+    /// round-robin).
     pub fn add_port(
         &mut self,
         port: DpPort,
         name: &str,
         kind: &str,
-        tx: Arc<dyn TxPort>,
+        txqs: Vec<Box<dyn TxQueue>>,
         rxqs: Vec<Box<dyn RxQueue>>,
+        netdev: Option<Arc<dyn Netdev>>,
     ) -> Result<(), DpError> {
         if port >= MAX_PORTS {
             return Err(DpError::PortNumberTooLarge(port));
@@ -258,8 +280,9 @@ impl Datapath {
             port,
             name: name.to_string(),
             kind: kind.to_string(),
-            tx,
+            tx: Arc::new(TxQueues::new(txqs)),
             stats: stats.clone(),
+            netdev,
         };
         let Some(new) = table.with(entry) else {
             return Err(DpError::PortNumberTooLarge(port));
@@ -268,14 +291,9 @@ impl Datapath {
         for (queue, rx) in rxqs.into_iter().enumerate() {
             let thread = self.next_rr % self.threads.len();
             self.next_rr += 1;
-            let busy_ns = Arc::new(AtomicU64::new(0));
-            self.threads[thread].send(Control::AddRxq(Rxq {
-                port,
-                queue,
-                rx,
-                stats: stats.clone(),
-                busy_ns: busy_ns.clone(),
-            }));
+            let q = Rxq::new(port, queue, rx, stats.clone());
+            let busy_ns = q.busy_ns.clone();
+            self.threads[thread].send(Control::AddRxq(q));
             self.rxqs.push(RxqInfo {
                 port,
                 queue,

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::actions::Action;
+use crate::pmd::tests::MemPort;
 use crate::pmd::tests::{TestHandler, rule_dst, udp_frame};
-use crate::port::mem::MemPort;
 use std::sync::atomic::AtomicBool;
 
 fn wait_until(mut f: impl FnMut() -> bool) -> bool {
@@ -40,7 +40,9 @@ fn add_mem_port(dp: &mut Datapath, no: DpPort, queues: usize) -> Vec<MemPort> {
     } else {
         qs.iter().map(|q| q.rxq()).collect()
     };
-    dp.add_port(no, &format!("p{no}"), "mem", qs[0].txp(), rx)
+    // Each queue is a dummy netdev of its own, so tests can see per-queue
+    // progress; the first one transmits.
+    dp.add_port(no, &format!("p{no}"), "mem", vec![qs[0].txq()], rx, None)
         .unwrap();
     qs
 }
@@ -52,7 +54,7 @@ fn forwards_through_threads_and_reports() {
     let p1 = add_mem_port(&mut dp, 1, 1);
     let p2 = add_mem_port(&mut dp, 2, 1);
     assert_eq!(
-        dp.add_port(2, "again", "mem", p2[0].txp(), vec![]),
+        dp.add_port(2, "again", "mem", vec![], vec![], None),
         Err(DpError::PortExists(2))
     );
     let f = udp_frame(1, [10, 0, 2, 5], 53);
@@ -119,8 +121,7 @@ fn rxqs_round_robin_then_rebalanced_by_load() {
     let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
     let mut dp = Datapath::new(cfg(2), h);
     let q = add_mem_port(&mut dp, 1, 3);
-    let out = add_mem_port(&mut dp, 2, 0);
-    out[0].set_capture(false);
+    let _out = add_mem_port(&mut dp, 2, 0);
     let threads: Vec<usize> = dp.rxq_assignment().iter().map(|r| r.2).collect();
     assert_eq!(threads, vec![0, 1, 0], "round-robin");
     // Load on queues 0 and 2 only (both on thread 0).
@@ -236,6 +237,38 @@ fn thread_count_changes_at_run_time() {
 }
 
 #[test]
+fn netdev_ports_with_several_queues() {
+    use crate::netdev::dummy::Dummy;
+    let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
+    let mut dp = Datapath::new(cfg(2), h);
+    let a = Dummy::new("a", 2).unwrap();
+    let b = Dummy::new("b", 2).unwrap();
+    dp.add_netdev(1, a.clone()).unwrap();
+    dp.add_netdev(2, b.clone()).unwrap();
+    assert!(
+        matches!(dp.add_netdev(3, a.clone()), Err(DpError::Netdev(_))),
+        "queues already taken"
+    );
+    let t: Vec<(DpPort, usize, usize)> = dp.rxq_assignment();
+    assert_eq!(t, vec![(1, 0, 0), (1, 1, 1), (2, 0, 0), (2, 1, 1)]);
+    for q in 0..2 {
+        for i in 0..10 {
+            assert!(a.inject(q, &udp_frame(i, [1, 2, 3, 4], 5)));
+        }
+    }
+    let mut n = 0;
+    assert!(wait_until(|| {
+        n += b.take_sent().len();
+        n == 20
+    }));
+    let show = dp.format_show("dp");
+    assert!(
+        show.contains("port 1: a (dummy)\n    RX packets:20"),
+        "{show}"
+    );
+}
+
+#[test]
 fn flush_config_and_shutdown() {
     let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
     let mut dp = Datapath::new(
@@ -259,7 +292,7 @@ fn flush_config_and_shutdown() {
     assert!(wait_until(|| dp.pmd_counters()[0].flow_limit_hits == 1));
     assert!(dp.dump_flows().unwrap().is_empty());
     assert_eq!(
-        dp.add_port(MAX_PORTS, "x", "mem", p1[0].txp(), vec![]),
+        dp.add_port(MAX_PORTS, "x", "mem", vec![], vec![], None),
         Err(DpError::PortNumberTooLarge(MAX_PORTS))
     );
     dp.shutdown();
