@@ -24,13 +24,17 @@
 //! Methods that wait for threads (`dump_flows`, port removal, rebalancing)
 //! wait at most [`CONTROL_TIMEOUT`]; they are for the control plane only.
 
-use crate::actions::{ActionList, DpPort};
-use crate::flow::format;
+use crate::actions::{Action, ActionList, DpPort};
+use crate::execute::{ExecSink, execute};
+use crate::flow::{FlowKey, Offsets, extract_into, format};
 use crate::netdev::{Netdev, RxQueue, TxQueue};
+use crate::packet::{Batch, Packet, PacketMeta};
+use crate::pmd::MAX_RECIRC_DEPTH;
 use crate::pmd::{Clock, Completion, Control, FlowDump, Pmd, PmdConfig, Rxq};
 use crate::port::{MAX_PORTS, PortEntry, PortTable, TxQueues};
 use crate::snapshot::Snapshot;
 use crate::stats::{DropReason, PmdCounters, PmdStats, PortStats};
+use crate::upcall::Translation;
 use crate::upcall::UpcallHandler;
 use core::fmt::{self, Write};
 use std::sync::Arc;
@@ -585,6 +589,73 @@ impl Datapath {
         self.origin.elapsed().as_millis() as u64
     }
 
+    /// Runs `actions` on `frame` from the control plane (an OpenFlow
+    /// packet-out), as if received with metadata `meta` (its `in_port` may be
+    /// a port the datapath does not have, e.g. the controller's). Outputs go
+    /// straight to the ports' transmit queues (one lock per port), userspace
+    /// actions and meters to the handler, and recirculations are translated
+    /// by the handler and run here (nothing is cached). Returns the packets
+    /// sent. Control plane only: it allocates.
+    pub fn execute(&self, frame: &[u8], meta: PacketMeta, actions: &[Action]) -> usize {
+        let ports = self.ports.load();
+        let mut sink = CtlSink {
+            handler: &*self.handler,
+            out: Vec::new(),
+            recirc: Vec::new(),
+            now_ns: self.origin.elapsed().as_nanos() as u64,
+        };
+        let mut pending: Vec<(Vec<u8>, PacketMeta, Option<Vec<Action>>)> =
+            vec![(frame.to_vec(), meta, Some(actions.to_vec()))];
+        let mut trans = Translation::default();
+        while let Some((bytes, mut meta, acts)) = pending.pop() {
+            let mut key = FlowKey::ZERO;
+            let mut offs = Offsets::EMPTY;
+            key.recirc_id = meta.recirc_id;
+            key.dp_hash = meta.dp_hash;
+            key.skb_priority = meta.skb_priority;
+            key.pkt_mark = meta.pkt_mark;
+            key.tun_id = meta.tun_id;
+            extract_into(&bytes, meta.in_port, &mut key, &mut offs);
+            let acts = match acts {
+                Some(a) => a,
+                None => {
+                    trans.clear();
+                    if self
+                        .handler
+                        .translate(&key, Some(&bytes), &mut trans)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    trans.actions.clone()
+                }
+            };
+            let mut pkt = Packet::new(bytes.len() + 64);
+            pkt.set_data(&bytes);
+            execute(&acts, &mut pkt, &mut meta, &key, offs, &mut sink);
+            for (b, m) in sink.recirc.drain(..) {
+                if m.recirc_depth <= MAX_RECIRC_DEPTH {
+                    pending.push((b, m, None));
+                }
+            }
+        }
+        let mut sent = 0;
+        for (port, bytes, offload) in sink.out {
+            if let Some(e) = ports.get(port) {
+                let mut b = Batch::new(bytes.len().max(64));
+                b.push_copy(&bytes, offload);
+                let (dropped, _) = e.tx.send(usize::MAX, &mut b);
+                e.stats.add_tx(
+                    1 - dropped.min(1) as u64,
+                    bytes.len() as u64,
+                    dropped as u64,
+                );
+                sent += 1 - dropped.min(1);
+            }
+        }
+        sent
+    }
+
     /// The upcall handler the threads call.
     pub fn handler(&self) -> &Arc<dyn UpcallHandler> {
         &self.handler
@@ -607,6 +678,42 @@ impl Drop for Datapath {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The executor's sink for control-plane execution: collects outputs and
+/// recirculations.
+struct CtlSink<'a> {
+    handler: &'a dyn UpcallHandler,
+    out: Vec<(DpPort, Vec<u8>, crate::netdev::Offload)>,
+    recirc: Vec<(Vec<u8>, PacketMeta)>,
+    now_ns: u64,
+}
+
+impl ExecSink for CtlSink<'_> {
+    fn output(&mut self, port: DpPort, pkt: &mut Packet, _take: bool, max_len: usize) {
+        let d = pkt.data();
+        let offload = if max_len < d.len() {
+            Default::default()
+        } else {
+            pkt.offload
+        };
+        self.out
+            .push((port, d[..d.len().min(max_len)].to_vec(), offload));
+    }
+    fn userspace(&mut self, pkt: &Packet, key: &FlowKey, userdata: u64) {
+        self.handler.userspace(key, pkt.data(), userdata);
+    }
+    fn meter(&mut self, id: u32, pkt: &Packet) -> bool {
+        self.handler.meter(id, pkt.len(), self.now_ns)
+    }
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &PacketMeta, _take: bool) {
+        let m = PacketMeta {
+            recirc_depth: meta.recirc_depth + 1,
+            ..*meta
+        };
+        self.recirc.push((pkt.data().to_vec(), m));
+    }
+    fn drop(&mut self, _reason: DropReason) {}
 }
 
 /// One `dpctl/dump-flows` line:

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::actions::Action;
+use crate::packet::PacketMeta;
 use crate::pmd::tests::MemPort;
 use crate::pmd::tests::{TestHandler, rule_dst, udp_frame};
 use std::sync::atomic::AtomicBool;
@@ -265,6 +266,41 @@ fn netdev_ports_with_several_queues() {
     assert!(
         show.contains("port 1: a (dummy)\n    RX packets:20"),
         "{show}"
+    );
+}
+
+#[test]
+fn control_plane_execute_outputs_and_recirculates() {
+    // recirc_id 7 -> port 3; the packet-out itself sends to 2 then recirculates.
+    let mut second = rule_dst(0, 0, vec![Action::Output(3)]);
+    second.key.recirc_id = 7;
+    second.mask.recirc_id = u32::MAX;
+    let h = TestHandler::new(vec![second]);
+    let mut dp = Datapath::new(cfg(1), h);
+    let _p1 = add_mem_port(&mut dp, 1, 0);
+    let p2 = add_mem_port(&mut dp, 2, 0);
+    let p3 = add_mem_port(&mut dp, 3, 0);
+    let f = udp_frame(1, [10, 0, 0, 1], 1);
+    let sent = dp.execute(
+        &f,
+        PacketMeta::from_port(0xffff_fffd),
+        &[
+            Action::Output(2),
+            Action::PushVlan {
+                tpid: 0x8100,
+                tci: 9,
+            },
+            Action::Recirc(7),
+        ],
+    );
+    assert_eq!(sent, 2);
+    assert_eq!(p2[0].take_sent(), vec![f.clone()]);
+    let got = p3[0].take_sent();
+    assert_eq!(got.len(), 1);
+    assert_eq!(crate::flow::extract(&got[0], 0).vlans[0].vid(), 9);
+    assert_eq!(
+        dp.execute(&f, PacketMeta::from_port(1), &[Action::Output(99)]),
+        0
     );
 }
 
