@@ -1,6 +1,6 @@
 //! The daemon's datapath: one `datapath::dpif::Datapath` shared by every
-//! bridge, the adapters that hand it the ports `datapath::netdev` opens, and
-//! the upcall handler that asks the right bridge's OpenFlow pipeline.
+//! bridge, with the ports `datapath::netdev` opens, and the upcall handler
+//! that asks the right bridge's OpenFlow pipeline.
 //!
 //! Contract:
 //! * Datapath port numbers are global (one datapath for all bridges); each
@@ -13,18 +13,12 @@
 //!   ([`Dp::changed_and_wait`]). MAC learning and aging bump the version and
 //!   revalidate in the background (a learned address never makes a packet
 //!   go somewhere wrong; it only ends flooding).
-//! * The netdev adapters copy frames between the netdev buffers and the
-//!   datapath's pool (checksum-partial frames are completed and GSO
-//!   super-packets segmented on the way in). This is the slow, simple seam
-//!   until both sides share one packet type.
 
 use crate::ofswitch::OfBridge;
 use datapath::actions::DpPort;
 use datapath::dpif::{Datapath, DatapathConfig};
 use datapath::flow::FlowKey;
-use datapath::netdev::{self, Batch, Netdev};
-use datapath::packet::{Packet, PacketPool};
-use datapath::port::{RxQueue, TxPort};
+use datapath::netdev::Netdev;
 use datapath::upcall::{Translation, UpcallError, UpcallHandler};
 use ofproto::ofp::port::PortNo;
 use std::collections::HashMap;
@@ -34,76 +28,6 @@ use std::time::Duration;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Receive side of a netdev queue, as the polling threads want it.
-struct NetdevRx {
-    q: Box<dyn netdev::RxQueue>,
-    batch: Batch,
-    scratch: netdev::Packet,
-}
-
-impl RxQueue for NetdevRx {
-    fn recv(&mut self, pool: &mut PacketPool, out: &mut Vec<Packet>, max: usize) -> usize {
-        self.batch.clear();
-        if self.q.recv(&mut self.batch).is_err() {
-            return 0;
-        }
-        let mut n = 0;
-        for p in self.batch.packets_mut() {
-            if n >= max {
-                break;
-            }
-            if p.offload.gso.is_some() {
-                let scratch = &mut self.scratch;
-                let _ = netdev::segment::for_each_segment(p, scratch, |seg| {
-                    let mut pkt = pool.get();
-                    pkt.set_frame(seg);
-                    out.push(pkt);
-                    n += 1;
-                    true
-                });
-                continue;
-            }
-            if p.offload.csum.is_some() {
-                p.complete_csum();
-            }
-            let mut pkt = pool.get();
-            pkt.set_frame(p.data());
-            out.push(pkt);
-            n += 1;
-        }
-        n
-    }
-}
-
-/// Transmit side of a netdev: its queues, one per polling thread when it
-/// has enough, else shared (one lock per batch).
-struct NetdevTx {
-    queues: Vec<Mutex<(Box<dyn netdev::TxQueue>, Batch)>>,
-}
-
-impl TxPort for NetdevTx {
-    fn send(&self, qid: usize, pkts: &mut Vec<Packet>) -> usize {
-        if self.queues.is_empty() {
-            return pkts.len();
-        }
-        let mut g = lock(&self.queues[qid % self.queues.len()]);
-        let (q, batch) = &mut *g;
-        let mut dropped = 0;
-        for chunk in pkts.chunks(netdev::BATCH_SIZE) {
-            batch.clear();
-            for p in chunk {
-                if !batch.push_copy(p.data(), netdev::Offload::default()) {
-                    dropped += 1;
-                }
-            }
-            if q.send(batch).is_err() {
-                dropped += batch.len();
-            }
-        }
-        dropped
-    }
 }
 
 /// Where a datapath port leads.
@@ -192,38 +116,6 @@ impl UpcallHandler for Upcalls {
 pub struct Dp {
     dp: Mutex<Datapath>,
     upcalls: Arc<Upcalls>,
-    txs: Mutex<HashMap<DpPort, Arc<NetdevTx>>>,
-}
-
-/// Collects what a control-plane execution (packet-out) does.
-struct CollectSink<'a> {
-    pool: &'a mut PacketPool,
-    out: Vec<(DpPort, Packet)>,
-    upcalls: &'a Upcalls,
-}
-
-impl datapath::execute::ExecSink for CollectSink<'_> {
-    fn output(&mut self, port: DpPort, pkt: Packet) {
-        self.out.push((port, pkt));
-    }
-    fn copy(&mut self, pkt: &Packet, max_len: usize) -> Packet {
-        self.pool.clone_packet(pkt, max_len)
-    }
-    fn userspace(&mut self, pkt: &Packet, key: &FlowKey, userdata: u64) {
-        self.upcalls.userspace(key, pkt.data(), userdata);
-    }
-    fn meter(&mut self, _id: u32, _pkt: &Packet) -> bool {
-        true
-    }
-    fn recirculate(&mut self, pkt: Packet) {
-        self.pool.put(pkt);
-    }
-    fn drop(&mut self, pkt: Packet, _reason: datapath::stats::DropReason) {
-        self.pool.put(pkt);
-    }
-    fn recycle(&mut self, pkt: Packet) {
-        self.pool.put(pkt);
-    }
 }
 
 impl std::fmt::Debug for Dp {
@@ -240,7 +132,6 @@ impl Dp {
         Arc::new(Dp {
             dp: Mutex::new(dp),
             upcalls,
-            txs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -253,20 +144,6 @@ impl Dp {
         bridge: &Arc<OfBridge>,
         ofp_port: PortNo,
     ) -> Result<(), String> {
-        let mut rxqs: Vec<Box<dyn RxQueue>> = Vec::new();
-        for i in 0..nd.n_rxq() {
-            let q = nd.take_rxq(i).map_err(|e| e.to_string())?;
-            rxqs.push(Box::new(NetdevRx {
-                q,
-                batch: Batch::default(),
-                scratch: netdev::Packet::new(netdev::packet::DEFAULT_CAPACITY),
-            }));
-        }
-        let mut queues = Vec::new();
-        for i in 0..nd.n_txq() {
-            let q = nd.take_txq(i).map_err(|e| e.to_string())?;
-            queues.push(Mutex::new((q, Batch::default())));
-        }
         self.upcalls
             .owners
             .write()
@@ -278,9 +155,7 @@ impl Dp {
                     ofp_port,
                 },
             );
-        let tx = Arc::new(NetdevTx { queues });
-        lock(&self.txs).insert(port, tx.clone());
-        let r = lock(&self.dp).add_port(port, nd.name(), nd.kind().as_str(), tx, rxqs);
+        let r = lock(&self.dp).add_netdev(port, nd.clone());
         if let Err(e) = r {
             return Err(e.to_string());
         }
@@ -290,7 +165,6 @@ impl Dp {
 
     /// Detaches datapath port `port` (its queues are dropped).
     pub fn remove_port(&self, port: DpPort) {
-        lock(&self.txs).remove(&port);
         let r = lock(&self.dp).remove_port(port);
         if let Err(e) = r {
             tracing::warn!("removing datapath port {port}: {e}");
@@ -315,27 +189,9 @@ impl Dp {
 
     /// Runs datapath `actions` on `frame` (whose flow key is `key`) from
     /// the control plane: a packet-out.
-    pub fn execute(&self, frame: &[u8], key: &FlowKey, actions: &[datapath::actions::Action]) {
-        let mut pool = PacketPool::with_buffers(2);
-        let mut pkt = pool.get();
-        pkt.set_frame(frame);
-        let mut k = FlowKey::default();
-        let mut offs = datapath::flow::Offsets::EMPTY;
-        datapath::flow::extract_into(frame, key.in_port, &mut k, &mut offs);
-        let mut sink = CollectSink {
-            pool: &mut pool,
-            out: Vec::new(),
-            upcalls: &self.upcalls,
-        };
-        datapath::execute::execute(actions, pkt, &k, offs, &mut sink);
-        let out = std::mem::take(&mut sink.out);
-        let txs = lock(&self.txs);
-        for (port, p) in out {
-            if let Some(tx) = txs.get(&port) {
-                let mut v = vec![p];
-                tx.send(usize::MAX, &mut v);
-            }
-        }
+    pub fn execute(&self, frame: &[u8], in_port: DpPort, actions: &[datapath::actions::Action]) {
+        let meta = datapath::packet::PacketMeta::from_port(in_port);
+        lock(&self.dp).execute(frame, meta, actions);
     }
 
     /// Background upkeep: revalidates after MAC learning.

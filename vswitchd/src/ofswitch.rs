@@ -656,7 +656,12 @@ impl Handler for OfBridge {
                 match r {
                     Ok((key, x)) => {
                         if let Some(dp) = self.dp.get() {
-                            dp.execute(&po.data, &key, &x.actions);
+                            let in_port = lock(&self.state)
+                                .bridge
+                                .ports()
+                                .get(&key.in_port)
+                                .map_or(0, |p| p.dp_port);
+                            dp.execute(&po.data, in_port, &x.actions);
                         }
                         Vec::new()
                     }
