@@ -455,6 +455,20 @@ impl Bridge {
         out
     }
 
+    /// The upcall path with a fixed action list instead of the tables (a
+    /// bridge in fail-open mode runs `NORMAL` this way): translate, then
+    /// learn.
+    pub fn upcall_actions(
+        &mut self,
+        key: &FlowKey,
+        actions: &[Action],
+        now_ms: u64,
+    ) -> XlateOutput {
+        let out = xlate(&self.env(now_ms), key, Start::Actions(actions), false);
+        self.learn(&out, now_ms);
+        out
+    }
+
     /// The `ofproto/trace` text for `key` (nothing is learned or counted
     /// beyond table lookup counters).
     pub fn trace(&self, key: &FlowKey, now_ms: u64) -> String {

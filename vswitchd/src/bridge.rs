@@ -146,6 +146,8 @@ pub struct Status {
     pub ifaces: BTreeMap<Uuid, IfaceStatus>,
     /// By Bridge row uuid.
     pub bridges: BTreeMap<Uuid, BridgeStatus>,
+    /// `Controller.is_connected` by Controller row uuid.
+    pub controllers: BTreeMap<Uuid, bool>,
 }
 
 /// A bridge's OpenFlow side and its management socket listener.
@@ -229,6 +231,8 @@ pub struct Switch {
     of: BTreeMap<String, OfHandle>,
     /// Interfaces attached to the datapath, by name.
     attached: BTreeMap<String, Attached>,
+    /// Controller targets, by (bridge, target).
+    controllers: BTreeMap<(String, String), crate::controller::ControllerTask>,
     dp: Option<Arc<crate::dp::Dp>>,
 }
 
@@ -317,6 +321,7 @@ impl Switch {
             rundir: None,
             of: BTreeMap::new(),
             attached: BTreeMap::new(),
+            controllers: BTreeMap::new(),
             dp: None,
         }
     }
@@ -509,6 +514,11 @@ impl Switch {
         self.bridges
             .retain(|name, _| cfg.bridges.contains_key(name));
         self.of.retain(|name, _| cfg.bridges.contains_key(name));
+        self.controllers.retain(|(b, t), _| {
+            cfg.bridges
+                .get(b)
+                .is_some_and(|bc| bc.controllers.iter().any(|c| c.target == *t))
+        });
 
         for (bname, bcfg) in &cfg.bridges {
             let Some(br) = self.bridges.get_mut(bname) else {
@@ -671,8 +681,33 @@ impl Switch {
                 },
             );
             self.sync_of_ports(bname, bcfg, &dpid);
+            self.sync_controllers(bname, bcfg, &mut status);
         }
         status
+    }
+
+    /// Starts and stops the bridge's controller targets; reports which are
+    /// connected.
+    fn sync_controllers(&mut self, bname: &str, bcfg: &BridgeConfig, status: &mut Status) {
+        let of = self.ensure_of(bname, !bcfg.controllers.is_empty());
+        of.set_fail_mode(
+            bcfg.fail_mode.as_deref() != Some("secure"),
+            !bcfg.controllers.is_empty(),
+        );
+        for c in &bcfg.controllers {
+            let key = (bname.to_owned(), c.target.clone());
+            if !self.controllers.contains_key(&key) && tokio::runtime::Handle::try_current().is_ok()
+            {
+                match crate::controller::ControllerTask::start(&c.target, of.clone()) {
+                    Ok(t) => {
+                        self.controllers.insert(key.clone(), t);
+                    }
+                    Err(e) => tracing::warn!("{bname}: {e}"),
+                }
+            }
+            let up = self.controllers.get(&key).is_some_and(|t| t.connected());
+            status.controllers.insert(c.uuid, up);
+        }
     }
 }
 
@@ -726,6 +761,15 @@ pub fn writeback(
                     "datapath_id": st.datapath_id,
                     "datapath_version": "<built-in>",
                 }),
+            );
+        }
+    }
+    for (u, up) in &status.controllers {
+        if last.controllers.get(u) != Some(up) {
+            txn.update(
+                "Controller",
+                &[Condition::uuid(*u)],
+                serde_json::json!({ "is_connected": up }),
             );
         }
     }
@@ -783,11 +827,28 @@ pub async fn run(
     crate::commands::register(&registry, &dp, &bridges);
     {
         let dp = dp.clone();
+        let bridges = bridges.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 let d = dp.clone();
-                let _ = tokio::task::spawn_blocking(move || d.housekeeping()).await;
+                let list: Vec<Arc<OfBridge>> = bridges
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .values()
+                    .cloned()
+                    .collect();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut changed = false;
+                    for b in list {
+                        changed |= b.check_fail_open();
+                    }
+                    if changed {
+                        d.changed_and_wait();
+                    }
+                    d.housekeeping();
+                })
+                .await;
             }
         });
     }

@@ -28,6 +28,7 @@ mod appctl;
 mod bridge;
 mod commands;
 mod config;
+mod controller;
 mod daemon;
 mod db;
 mod dp;

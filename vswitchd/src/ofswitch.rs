@@ -23,7 +23,7 @@ use ofproto::ofp::{
     ErrorKind, FeaturesReply, Header, Instruction, Message, SwitchConfig, Version, VersionSet,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -32,6 +32,20 @@ use tokio::sync::mpsc;
 pub const N_TABLES: u8 = 254;
 /// Default `miss_send_len`.
 pub const DEFAULT_MISS_SEND_LEN: u16 = 128;
+
+/// How long a `standalone` bridge waits without any controller session
+/// before it fails open (forwards with NORMAL).
+pub const FAIL_OPEN_DELAY_MS: u64 = 3000;
+
+/// Fail-mode bookkeeping (see [`OfBridge::check_fail_open`]).
+#[derive(Debug, Default)]
+struct FailState {
+    standalone: AtomicBool,
+    has_controllers: AtomicBool,
+    controller_conns: AtomicUsize,
+    last_up_ms: AtomicU64,
+    open: AtomicBool,
+}
 
 /// What a session asked for with SET_CONFIG and friends.
 #[derive(Debug)]
@@ -48,6 +62,7 @@ struct ConnState {
 #[derive(Debug)]
 pub struct OfBridge {
     name: String,
+    fail: FailState,
     dp: std::sync::OnceLock<Arc<crate::dp::Dp>>,
     versions: AtomicU32,
     epoch: Instant,
@@ -88,6 +103,7 @@ impl OfBridge {
     pub fn new(name: &str) -> Arc<OfBridge> {
         Arc::new(OfBridge {
             name: name.to_owned(),
+            fail: FailState::default(),
             dp: std::sync::OnceLock::new(),
             versions: AtomicU32::new(crate::ofconn::supported_versions().0),
             epoch: Instant::now(),
@@ -98,6 +114,11 @@ impl OfBridge {
             }),
             conns: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The bridge's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The OpenFlow versions new connections may use.
@@ -201,13 +222,61 @@ impl OfBridge {
     }
 
     /// The upcall path: translate `key` (its `in_port` an OpenFlow port)
-    /// and learn.
+    /// and learn. A bridge that has failed open forwards with NORMAL.
     pub fn upcall(
         &self,
         key: &datapath::flow::FlowKey,
         now_ms: u64,
     ) -> ofproto::pipeline::xlate::XlateOutput {
+        if self.fail.open.load(Ordering::Acquire) {
+            let normal = [ofproto::ofp::Action::Output {
+                port: ports::NORMAL,
+                max_len: 0,
+            }];
+            return lock(&self.state)
+                .bridge
+                .upcall_actions(key, &normal, now_ms);
+        }
         lock(&self.state).bridge.upcall(key, now_ms)
+    }
+
+    /// Sets the fail mode (`standalone` unless `secure`) and whether any
+    /// controller is configured.
+    pub fn set_fail_mode(&self, standalone: bool, has_controllers: bool) {
+        self.fail.standalone.store(standalone, Ordering::Relaxed);
+        self.fail
+            .has_controllers
+            .store(has_controllers, Ordering::Relaxed);
+    }
+
+    /// Decides whether a `standalone` bridge with controllers but no
+    /// controller session for [`FAIL_OPEN_DELAY_MS`] fails open (and
+    /// whether one that has failed open recovers); true when that changed,
+    /// and the datapath must be revalidated.
+    pub fn check_fail_open(&self) -> bool {
+        let now = self.now_ms();
+        let f = &self.fail;
+        let up = f.controller_conns.load(Ordering::Relaxed) > 0;
+        if up || !f.has_controllers.load(Ordering::Relaxed) {
+            f.last_up_ms.store(now, Ordering::Relaxed);
+        }
+        let want = f.standalone.load(Ordering::Relaxed)
+            && f.has_controllers.load(Ordering::Relaxed)
+            && !up
+            && now.saturating_sub(f.last_up_ms.load(Ordering::Relaxed)) >= FAIL_OPEN_DELAY_MS;
+        let was = f.open.swap(want, Ordering::AcqRel);
+        if was != want {
+            tracing::info!(
+                "{}: {}",
+                self.name,
+                if want {
+                    "no controller: failing open (forwarding with NORMAL)"
+                } else {
+                    "controller back: leaving fail-open mode"
+                }
+            );
+        }
+        was != want
     }
 
     /// A packet-in for a datapath `userspace` action: sent to every
@@ -669,6 +738,16 @@ impl Handler for OfBridge {
                 }
             }
             Message::MultipartRequest(req) => self.multipart(ctx, h, raw, req),
+            // Roles: answered (every connection is an equal); async
+            // configuration accepted.
+            Message::RoleRequest(r) => {
+                let mut r = r;
+                if r.role == 0 {
+                    r.role = 1;
+                }
+                vec![Reply::Msg(Message::RoleReply(r), h.xid)]
+            }
+            Message::SetAsync(_) => Vec::new(),
             Message::Experimenter(_) => {
                 vec![error_reply(ErrorKind::BadRequestBadVendor, v, h, raw)]
             }
@@ -677,6 +756,9 @@ impl Handler for OfBridge {
     }
 
     fn connected(&self, ctx: &ConnCtx, tx: mpsc::Sender<Message>) {
+        if ctx.is_controller {
+            self.fail.controller_conns.fetch_add(1, Ordering::Relaxed);
+        }
         lock(&self.conns).insert(
             ctx.id,
             ConnState {
@@ -692,6 +774,9 @@ impl Handler for OfBridge {
     }
 
     fn disconnected(&self, ctx: &ConnCtx) {
+        if ctx.is_controller {
+            self.fail.controller_conns.fetch_sub(1, Ordering::Relaxed);
+        }
         lock(&self.conns).remove(&ctx.id);
     }
 }
