@@ -231,6 +231,8 @@ pub struct Switch {
     of: BTreeMap<String, OfHandle>,
     /// Interfaces attached to the datapath, by name.
     attached: BTreeMap<String, Attached>,
+    /// Where flow-restore files go.
+    flow_dir: Option<std::path::PathBuf>,
     /// Controller targets, by (bridge, target).
     controllers: BTreeMap<(String, String), crate::controller::ControllerTask>,
     dp: Option<Arc<crate::dp::Dp>>,
@@ -322,6 +324,7 @@ impl Switch {
             of: BTreeMap::new(),
             attached: BTreeMap::new(),
             controllers: BTreeMap::new(),
+            flow_dir: None,
             dp: None,
         }
     }
@@ -363,17 +366,19 @@ impl Switch {
         }
     }
 
-    fn attach(
+    /// Chooses the datapath port of an open interface (keeping the one it
+    /// has when nothing changed); true when it must be added to the
+    /// datapath.
+    fn plan_attach(
         &mut self,
         bname: &str,
         iname: &str,
         nd: &Arc<dyn Netdev>,
         port_no: u32,
-        of: &Arc<OfBridge>,
-    ) -> u32 {
+    ) -> (u32, bool) {
         if let Some(a) = self.attached.get(iname) {
             if a.bridge == bname && a.ofp_port == port_no && Arc::ptr_eq(&a.netdev, nd) {
-                return a.dp_port;
+                return (a.dp_port, false);
             }
             if let (Some(dp), Some(a)) = (&self.dp, self.attached.remove(iname)) {
                 dp.remove_port(a.dp_port);
@@ -381,11 +386,6 @@ impl Switch {
         }
         let used: BTreeSet<u32> = self.attached.values().map(|a| a.dp_port).collect();
         let dp_port = (1..).find(|n| !used.contains(n)).unwrap_or(1);
-        if let Some(dp) = &self.dp
-            && let Err(e) = dp.add_port(dp_port, nd, of, port_no)
-        {
-            tracing::warn!("{iname}: cannot attach to the datapath: {e}");
-        }
         self.attached.insert(
             iname.to_owned(),
             Attached {
@@ -395,7 +395,7 @@ impl Switch {
                 netdev: nd.clone(),
             },
         );
-        dp_port
+        (dp_port, true)
     }
 
     /// Serve each bridge's management socket `<rundir>/<bridge>.mgmt`
@@ -405,14 +405,44 @@ impl Switch {
         self
     }
 
-    fn ensure_of(&mut self, name: &str, controllers: bool) -> Arc<OfBridge> {
+    /// Keep flows across restarts for bridges with
+    /// `other_config:flow-restore=true`, in `<dir>/<bridge>.flows`.
+    pub fn with_flow_dir(mut self, dir: std::path::PathBuf) -> Switch {
+        self.flow_dir = Some(dir);
+        self
+    }
+
+    fn restore_path(&self, name: &str, bcfg: &BridgeConfig) -> Option<std::path::PathBuf> {
+        let on = bcfg
+            .other_config
+            .get("flow-restore")
+            .is_some_and(|v| v == "true");
+        on.then(|| {
+            self.flow_dir
+                .as_ref()
+                .map(|d| d.join(format!("{name}.flows")))
+        })
+        .flatten()
+    }
+
+    fn ensure_of(&mut self, name: &str, bcfg: &BridgeConfig) -> Arc<OfBridge> {
         if let Some(h) = self.of.get(name) {
             return h.of.clone();
         }
         let of = OfBridge::new(name);
-        if !controllers {
-            of.add_default_normal_flow();
+        let restore = self.restore_path(name, bcfg);
+        match restore
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        {
+            Some(text) => {
+                let n = of.restore_flows(&text);
+                tracing::info!("{name}: restored {n} flows");
+            }
+            None if bcfg.controllers.is_empty() => of.add_default_normal_flow(),
+            None => {}
         }
+        of.set_flow_restore(restore);
         if let Some(dp) = &self.dp {
             of.attach(dp.clone());
         }
@@ -440,7 +470,8 @@ impl Switch {
     fn sync_of_ports(&mut self, bname: &str, bcfg: &BridgeConfig, dpid: &str) {
         use ofproto::ofp::port::Port;
         use ofproto::pipeline::xlate::PortInfo;
-        let of = self.ensure_of(bname, !bcfg.controllers.is_empty());
+        let of = self.ensure_of(bname, bcfg);
+        of.set_flow_restore(self.restore_path(bname, bcfg));
         of.set_datapath_id(u64::from_str_radix(dpid, 16).unwrap_or(0));
         of.set_versions(crate::ofconn::versions_from_protocols(&bcfg.protocols));
         let Some(br) = self.bridges.get(bname) else {
@@ -458,8 +489,13 @@ impl Switch {
             }
         }
         let mut present = BTreeSet::new();
+        let mut to_add = Vec::new();
+        let mut changed = false;
         for (iname, nd, port_no, pcfg) in open {
-            let dp_port = self.attach(bname, &iname, &nd, port_no, &of);
+            let (dp_port, new) = self.plan_attach(bname, &iname, &nd, port_no);
+            if new {
+                to_add.push((iname.clone(), dp_port, nd.clone(), port_no));
+            }
             let up = nd.link_state() == LinkState::Up;
             let desc = Port {
                 port_no,
@@ -478,13 +514,27 @@ impl Switch {
             let mut info = PortInfo::new(port_no, dp_port, &iname);
             info.live = up;
             info.vlan = port_vlan(pcfg);
-            of.set_port(desc, info, Some(nd));
+            changed |= of.set_port(desc, info, Some(nd));
             present.insert(port_no);
         }
         for p in of.port_numbers() {
             if !present.contains(&p) {
                 of.remove_port(p);
+                changed = true;
             }
+        }
+        // The pipeline knows the ports before packets can arrive on them;
+        // and a port change revalidates what was cached.
+        let Some(dp) = self.dp.clone() else {
+            return;
+        };
+        for (iname, dp_port, nd, port_no) in &to_add {
+            if let Err(e) = dp.add_port(*dp_port, nd, &of, *port_no) {
+                tracing::warn!("{iname}: cannot attach to the datapath: {e}");
+            }
+        }
+        if changed && to_add.is_empty() {
+            dp.changed_and_wait();
         }
     }
 
@@ -689,7 +739,7 @@ impl Switch {
     /// Starts and stops the bridge's controller targets; reports which are
     /// connected.
     fn sync_controllers(&mut self, bname: &str, bcfg: &BridgeConfig, status: &mut Status) {
-        let of = self.ensure_of(bname, !bcfg.controllers.is_empty());
+        let of = self.ensure_of(bname, bcfg);
         of.set_fail_mode(
             bcfg.fail_mode.as_deref() != Some("secure"),
             !bcfg.controllers.is_empty(),
@@ -800,6 +850,7 @@ pub fn writeback(
 /// `stats_interval` for statistics and link state.
 pub async fn run(
     socket: std::path::PathBuf,
+    flow_dir: std::path::PathBuf,
     opener: Box<dyn Opener>,
     stats_interval: std::time::Duration,
     dp: Arc<crate::dp::Dp>,
@@ -822,7 +873,8 @@ pub async fn run(
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default(),
         )
-        .with_datapath(dp.clone());
+        .with_datapath(dp.clone())
+        .with_flow_dir(flow_dir);
     let bridges: Arc<std::sync::Mutex<BTreeMap<String, Arc<OfBridge>>>> = Arc::default();
     crate::commands::register(&registry, &dp, &bridges);
     {
@@ -842,6 +894,7 @@ pub async fn run(
                     let mut changed = false;
                     for b in list {
                         changed |= b.check_fail_open();
+                        b.save_flows_if_dirty();
                     }
                     if changed {
                         d.changed_and_wait();

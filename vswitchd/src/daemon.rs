@@ -193,10 +193,12 @@ async fn start(opts: &db::Options, unixctl: Option<PathBuf>, vlog: vlog::Vlog) -
     let sock = opts.rundir.join("db.sock");
     let dp = crate::dp::Dp::new(datapath::dpif::DatapathConfig::default());
     let dp2 = dp.clone();
+    let flow_dir = opts.dbdir.clone();
     let reg2 = reg.clone();
     tokio::spawn(async move {
         let r = crate::bridge::run(
             sock,
+            flow_dir,
             Box::new(crate::bridge::SystemOpener),
             std::time::Duration::from_secs(5),
             dp2,

@@ -62,6 +62,9 @@ struct ConnState {
 #[derive(Debug)]
 pub struct OfBridge {
     name: String,
+    restore: Mutex<Option<std::path::PathBuf>>,
+    flows_dirty: AtomicBool,
+    last_save_ms: AtomicU64,
     fail: FailState,
     dp: std::sync::OnceLock<Arc<crate::dp::Dp>>,
     versions: AtomicU32,
@@ -103,6 +106,9 @@ impl OfBridge {
     pub fn new(name: &str) -> Arc<OfBridge> {
         Arc::new(OfBridge {
             name: name.to_owned(),
+            restore: Mutex::new(None),
+            flows_dirty: AtomicBool::new(false),
+            last_save_ms: AtomicU64::new(0),
             fail: FailState::default(),
             dp: std::sync::OnceLock::new(),
             versions: AtomicU32::new(crate::ofconn::supported_versions().0),
@@ -142,13 +148,14 @@ impl OfBridge {
     }
 
     /// Adds or replaces a port (description and pipeline info); sends
-    /// PORT_STATUS to the connections when it is new or changed.
+    /// PORT_STATUS to the connections when it is new or changed, and then
+    /// returns true.
     pub fn set_port(
         &self,
         desc: Port,
         info: ofproto::pipeline::xlate::PortInfo,
         netdev: Option<Arc<dyn Netdev>>,
-    ) {
+    ) -> bool {
         let now = self.now_ms();
         let reason = {
             let mut st = lock(&self.state);
@@ -174,6 +181,7 @@ impl OfBridge {
                 port: desc,
             }));
         }
+        reason.is_some()
     }
 
     /// Removes a port; sends PORT_STATUS (delete).
@@ -213,9 +221,101 @@ impl OfBridge {
         let _ = self.dp.set(dp);
     }
 
+    /// Keeps the flows in `path` (flow restore), or stops (`None`).
+    pub fn set_flow_restore(&self, path: Option<std::path::PathBuf>) {
+        let mut r = lock(&self.restore);
+        if *r != path {
+            *r = path;
+            self.flows_dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// The flows in `ovs-ofctl` syntax, one per line (what flow restore
+    /// saves).
+    pub fn flows_text(&self) -> String {
+        let st = lock(&self.state);
+        let mut out = String::new();
+        for id in 0..=254u8 {
+            for e in st.bridge.tables().flows(id) {
+                let f = ofproto::text::Flow {
+                    table: e.table_id,
+                    priority: e.priority,
+                    cookie: e.cookie,
+                    cookie_mask: 0,
+                    idle_timeout: e.idle_timeout,
+                    hard_timeout: e.hard_timeout,
+                    match_: e.match_.clone(),
+                    instructions: e.instructions.clone(),
+                };
+                out.push_str(&f.to_string());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Adds the flows of a flow-restore file; returns how many; lines
+    /// that do not parse or are refused are skipped (logged).
+    pub fn restore_flows(&self, text: &str) -> usize {
+        use ofproto::ofp::{FlowMod, FlowModCommand};
+        let now = self.now_ms();
+        let mut n = 0;
+        let mut st = lock(&self.state);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let f = match ofproto::text::parse_flow(line) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!("{}: flow restore: {e}", self.name);
+                    continue;
+                }
+            };
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = f.table;
+            fm.priority = f.priority;
+            fm.cookie = f.cookie;
+            fm.idle_timeout = f.idle_timeout;
+            fm.hard_timeout = f.hard_timeout;
+            fm.match_ = f.match_;
+            fm.instructions = f.instructions;
+            match st.bridge.flow_mod(&fm, now) {
+                Ok(_) => n += 1,
+                Err(e) => tracing::warn!("{}: flow restore refused {line:?}: {e:?}", self.name),
+            }
+        }
+        n
+    }
+
+    /// Writes the flow-restore file if the flows changed since the last
+    /// write (atomically: a temporary file renamed over it).
+    /// At most once per second, so a burst of flow_mods costs one write.
+    pub fn save_flows_if_dirty(&self) {
+        let now = self.now_ms();
+        if now.saturating_sub(self.last_save_ms.load(Ordering::Relaxed)) < 1000
+            || !self.flows_dirty.swap(false, Ordering::AcqRel)
+        {
+            return;
+        }
+        self.last_save_ms.store(now, Ordering::Relaxed);
+        let Some(path) = lock(&self.restore).clone() else {
+            return;
+        };
+        let text = self.flows_text();
+        let tmp = path.with_extension("flows.tmp");
+        let r = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = r {
+            tracing::warn!(
+                "{}: cannot save flows to {}: {e}",
+                self.name,
+                path.display()
+            );
+            self.flows_dirty.store(true, Ordering::Release);
+        }
+    }
+
     /// Tables changed: make sure no datapath thread uses an older
     /// translation (call without holding the bridge lock).
     fn tables_changed(&self) {
+        self.flows_dirty.store(true, Ordering::Release);
         if let Some(dp) = self.dp.get() {
             dp.changed_and_wait();
         }
