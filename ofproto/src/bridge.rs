@@ -338,6 +338,7 @@ impl Bridge {
             group_exists: &|g| groups.contains(g),
             meter_exists: &|m| meters.contains(m),
             packet_out: false,
+            prereqs: true,
         };
         check_instructions(&fm.instructions, &fm.match_, fm.table_id, &ctx)
     }
@@ -369,13 +370,11 @@ impl Bridge {
                 group_exists: &|g| g == this_id || snapshot_groups.contains(&g),
                 meter_exists: &|m| meters.contains(m),
                 packet_out: false,
+                // Buckets are not tied to a match: structural checks only.
+                prereqs: false,
             };
             let mut facts = crate::ofp::matching::Match::new();
-            // Buckets are not tied to a match: only structural checks.
-            check_actions(acts, &mut facts, &ctx).or_else(|e| match e {
-                ErrorKind::BadActionMatchInconsistent => Ok(()),
-                e => Err(e),
-            })
+            check_actions(acts, &mut facts, &ctx)
         };
         let deleted = self.groups.group_mod(gm, now_ms, &check)?;
         self.changed();
@@ -485,6 +484,7 @@ impl Bridge {
             group_exists: &|g| self.groups.contains(g),
             meter_exists: &|m| self.meters.contains(m),
             packet_out: true,
+            prereqs: true,
         };
         let mut key = datapath::flow::extract(&po.data, in_port);
         key.in_port = in_port;
