@@ -696,3 +696,35 @@ fn generation_and_revalidation() {
     assert!(br.generation() > g2);
     assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
 }
+
+#[test]
+fn packet_in_origins_for_openflow_14_reasons() {
+    use ofproto::pipeline::xlate::Origin;
+    let mut br = new_bridge();
+    br.group_mod(&group_mod("group_id=1,type=indirect,bucket=controller"), 0)
+        .unwrap();
+    br.flow_mod(
+        &flow_mod(
+            "cookie=0x3,ip,actions=controller,group:1,write_actions(controller),goto_table:1",
+        ),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("cookie=0x4,table=1,ip,actions=output:2"), 0)
+        .unwrap();
+    let out = br.xlate(&packet_key("in_port=1,ip"), 0);
+    let got: Vec<(u8, u8, Origin, u8, u64)> = out
+        .controller
+        .iter()
+        .map(|c| (c.reason, c.reason_14(), c.origin, c.table_id, c.cookie))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 1, Origin::Apply, 0, 3),
+            (1, 4, Origin::Group, 0, 3),
+            // The action set runs for the last rule matched.
+            (1, 3, Origin::ActionSet, 1, 4),
+        ]
+    );
+}

@@ -126,6 +126,37 @@ pub struct ControllerOut {
     pub max_len: u16,
     /// Controller connection id (0 = all).
     pub controller_id: u16,
+    /// Where the output happened, for OpenFlow 1.4+ reasons
+    /// (`APPLY_ACTION`, `ACTION_SET`, `GROUP`, `PACKET_OUT`).
+    pub origin: Origin,
+}
+
+/// Where a controller output happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    /// An apply-actions list (or a table miss).
+    #[default]
+    Apply,
+    /// The action set.
+    ActionSet,
+    /// A group bucket.
+    Group,
+    /// A PACKET_OUT's actions.
+    PacketOut,
+}
+
+impl ControllerOut {
+    /// The packet-in reason in OpenFlow 1.4+ numbering (`TABLE_MISS` 0,
+    /// `APPLY_ACTION` 1, `INVALID_TTL` 2, `ACTION_SET` 3, `GROUP` 4,
+    /// `PACKET_OUT` 5).
+    pub fn reason_14(&self) -> u8 {
+        match (self.reason, self.origin) {
+            (reason::ACTION, Origin::ActionSet) => 3,
+            (reason::ACTION, Origin::Group) => 4,
+            (reason::ACTION, Origin::PacketOut) => 5,
+            (r, _) => r,
+        }
+    }
 }
 
 /// Gives controller outputs the `userdata` of a datapath `userspace`
@@ -270,12 +301,14 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         stop: false,
         miss: false,
         packet_out: false,
+        origin: Origin::Apply,
         trace,
     };
     match start {
         Start::Pipeline => cx.run_pipeline(),
         Start::Actions(acts) => {
             cx.packet_out = true;
+            cx.origin = Origin::PacketOut;
             cx.exec_actions(acts, 0);
         }
     }
@@ -313,6 +346,8 @@ struct Ctx<'e, 'a> {
     /// The top-level pipeline ended on a table miss.
     miss: bool,
     packet_out: bool,
+    /// Where actions are running now (for packet-in reasons).
+    origin: Origin,
     trace: bool,
 }
 
@@ -417,9 +452,16 @@ impl Ctx<'_, '_> {
             set.retain(|a| set_rank(a) != 10);
         }
         self.line(4, "(executing action set)");
-        // The action set runs even after `exit`.
+        // The action set runs even after `exit`, on behalf of the last
+        // rule matched.
         let exit = std::mem::replace(&mut self.exit, false);
+        let saved = (self.table_id, self.cookie, self.origin);
+        if let Some(r) = self.out.rules.last() {
+            (self.table_id, self.cookie) = (r.table_id, r.cookie);
+        }
+        self.origin = Origin::ActionSet;
         self.exec_actions(&set, 4);
+        (self.table_id, self.cookie, self.origin) = saved;
         self.exit = exit;
     }
 
@@ -899,7 +941,9 @@ impl Ctx<'_, '_> {
                 if self.packet_out {
                     let set = std::mem::take(&mut self.action_set);
                     let miss = std::mem::replace(&mut self.miss, false);
+                    let origin = std::mem::replace(&mut self.origin, Origin::Apply);
                     self.run_pipeline();
+                    self.origin = origin;
                     self.action_set = set;
                     self.miss = miss;
                 }
@@ -961,6 +1005,7 @@ impl Ctx<'_, '_> {
             cookie: self.cookie,
             max_len,
             controller_id,
+            origin: self.origin,
         };
         let userdata = self.env.controllers.intern(c);
         self.out.actions.push(Dp::Userspace { userdata });
@@ -1106,7 +1151,9 @@ impl Ctx<'_, '_> {
             }
             let saved = self.flow;
             let saved_exit = self.exit;
+            let origin = std::mem::replace(&mut self.origin, Origin::Group);
             self.exec_actions(&g.buckets[i].actions, indent + 4);
+            self.origin = origin;
             self.flow = saved;
             self.exit = saved_exit;
             if self.stop || self.out.error.is_some() {
