@@ -47,7 +47,7 @@ pub struct Bridge {
     ports: BTreeMap<PortNo, PortInfo>,
     macs: MacTable,
     controllers: ControllerRegistry,
-    bundles: HashMap<u32, Bundle>,
+    bundles: HashMap<(u64, u32), Bundle>,
     miss_send_len: u16,
     generation: u64,
 }
@@ -551,15 +551,15 @@ impl Bridge {
         "table successfully flushed".into()
     }
 
-    /// Opens bundle `id` (`OFPBFC_BAD_ID` is reported as
-    /// `OFPBRC_BAD_LEN`-free `BadRequestEperm` when it is already open,
-    /// since the codec has no bundle errors yet).
-    pub fn bundle_open(&mut self, id: u32, flags: u16) -> Result<(), ErrorKind> {
-        if self.bundles.contains_key(&id) {
+    /// Opens bundle `id` of controller connection `conn` (bundle ids are
+    /// per connection). An id already open is refused; the codec has no
+    /// `OFPBFC_*` errors yet, so bundle errors are `OFPBRC_EPERM`.
+    pub fn bundle_open(&mut self, conn: u64, id: u32, flags: u16) -> Result<(), ErrorKind> {
+        if self.bundles.contains_key(&(conn, id)) {
             return Err(ErrorKind::BadRequestEperm);
         }
         self.bundles.insert(
-            id,
+            (conn, id),
             Bundle {
                 flags,
                 flow_mods: Vec::new(),
@@ -568,11 +568,16 @@ impl Bridge {
         Ok(())
     }
 
-    /// Adds a flow_mod to open bundle `id`.
-    pub fn bundle_add(&mut self, id: u32, fm: FlowMod) -> Result<(), ErrorKind> {
+    /// Discards every bundle of a closed connection.
+    pub fn bundles_close_connection(&mut self, conn: u64) {
+        self.bundles.retain(|&(c, _), _| c != conn);
+    }
+
+    /// Adds a flow_mod to open bundle `id` of `conn`.
+    pub fn bundle_add(&mut self, conn: u64, id: u32, fm: FlowMod) -> Result<(), ErrorKind> {
         let b = self
             .bundles
-            .get_mut(&id)
+            .get_mut(&(conn, id))
             .ok_or(ErrorKind::BadRequestEperm)?;
         b.flow_mods.push(fm);
         Ok(())
@@ -583,12 +588,13 @@ impl Bridge {
     /// either way.
     pub fn bundle_commit(
         &mut self,
+        conn: u64,
         id: u32,
         now_ms: u64,
     ) -> Result<Vec<FlowRemoved>, (usize, ErrorKind)> {
         let b = self
             .bundles
-            .remove(&id)
+            .remove(&(conn, id))
             .ok_or((0, ErrorKind::BadRequestEperm))?;
         let _ = b.flags;
         let (groups, meters) = (&self.groups, &self.meters);
@@ -606,9 +612,9 @@ impl Bridge {
     }
 
     /// Discards bundle `id`.
-    pub fn bundle_discard(&mut self, id: u32) -> Result<(), ErrorKind> {
+    pub fn bundle_discard(&mut self, conn: u64, id: u32) -> Result<(), ErrorKind> {
         self.bundles
-            .remove(&id)
+            .remove(&(conn, id))
             .map(|_| ())
             .ok_or(ErrorKind::BadRequestEperm)
     }

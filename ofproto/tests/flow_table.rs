@@ -269,12 +269,14 @@ fn bundle_commit_is_atomic_and_ordered() {
     br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
 
     // A bundle whose third flow_mod fails changes nothing.
-    br.bundle_open(1, 3).unwrap();
-    br.bundle_add(1, flow_mod("ip,actions=output:3")).unwrap();
-    br.bundle_add(1, flow_mod("arp,actions=output:3")).unwrap();
-    br.bundle_add(1, flow_mod("actions=output:0")).unwrap();
+    br.bundle_open(9, 1, 3).unwrap();
+    br.bundle_add(9, 1, flow_mod("ip,actions=output:3"))
+        .unwrap();
+    br.bundle_add(9, 1, flow_mod("arp,actions=output:3"))
+        .unwrap();
+    br.bundle_add(9, 1, flow_mod("actions=output:0")).unwrap();
     assert_eq!(
-        br.bundle_commit(1, 0),
+        br.bundle_commit(9, 1, 0),
         Err((2, ErrorKind::BadActionBadOutPort))
     );
     assert_eq!(br.tables().n_flows(), 1);
@@ -282,22 +284,28 @@ fn bundle_commit_is_atomic_and_ordered() {
     assert_eq!(actions(&br, "in_port=1,arp"), "drop");
 
     // Ordered: add then delete within one bundle.
-    br.bundle_open(2, 3).unwrap();
-    br.bundle_add(2, flow_mod("arp,actions=output:3")).unwrap();
-    br.bundle_add(2, cmd("ip,actions=drop", FlowModCommand::Delete))
+    br.bundle_open(9, 2, 3).unwrap();
+    br.bundle_add(9, 2, flow_mod("arp,actions=output:3"))
         .unwrap();
-    br.bundle_add(2, flow_mod("ip,actions=output:4")).unwrap();
-    br.bundle_commit(2, 0).unwrap();
+    br.bundle_add(9, 2, cmd("ip,actions=drop", FlowModCommand::Delete))
+        .unwrap();
+    br.bundle_add(9, 2, flow_mod("ip,actions=output:4"))
+        .unwrap();
+    br.bundle_commit(9, 2, 0).unwrap();
     assert_eq!(actions(&br, "in_port=1,arp"), "3");
     assert_eq!(actions(&br, "in_port=1,ip"), "4");
     assert_eq!(br.tables().n_flows(), 2);
 
     // Discard and unknown ids.
-    br.bundle_open(3, 0).unwrap();
-    assert!(br.bundle_open(3, 0).is_err());
-    br.bundle_add(3, flow_mod("actions=output:1")).unwrap();
-    br.bundle_discard(3).unwrap();
-    assert!(br.bundle_commit(3, 0).is_err());
+    br.bundle_open(9, 3, 0).unwrap();
+    assert!(br.bundle_open(9, 3, 0).is_err());
+    // Ids are per connection.
+    br.bundle_open(10, 3, 0).unwrap();
+    br.bundle_add(9, 3, flow_mod("actions=output:1")).unwrap();
+    br.bundle_discard(9, 3).unwrap();
+    assert!(br.bundle_commit(9, 3, 0).is_err());
+    br.bundles_close_connection(10);
+    assert!(br.bundle_discard(10, 3).is_err());
     assert_eq!(br.tables().n_flows(), 2);
 }
 
