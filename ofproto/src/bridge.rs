@@ -619,3 +619,10 @@ impl Bridge {
             .ok_or(ErrorKind::BadRequestEperm)
     }
 }
+
+// The daemon shares a bridge between the control plane and upcall
+// handlers (`RwLock<Bridge>`): it must be `Send + Sync`.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Bridge>();
+};
