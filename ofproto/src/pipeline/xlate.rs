@@ -1380,8 +1380,12 @@ impl Ctx<'_, '_> {
             }
         }
         if touched!(dl_src, dl_dst) {
-            wc.dl_src = [0xff; 6];
-            wc.dl_dst = [0xff; 6];
+            if nz(&w.dl_src) {
+                wc.dl_src = [0xff; 6];
+            }
+            if nz(&w.dl_dst) {
+                wc.dl_dst = [0xff; 6];
+            }
             if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
                 let m = |d: bool| if d { [0xff; 6] } else { [0; 6] };
                 acts.push(set_masked(SetMasked::Eth {
