@@ -16,9 +16,11 @@
 //! OpenFlow actions have changed it so far, and `base`, as the datapath
 //! packet is at this point of the action list. Field-setting actions only
 //! change `flow`; before anything that looks at the packet (output,
-//! controller, push/pop MPLS) the differences are *committed*: one masked
-//! `set(...)` per changed header, VLAN tags popped and pushed to turn the
-//! base stack into the flow's. So `set_field` followed by `output` gives
+//! controller, pop MPLS, push MPLS onto MPLS) the differences are
+//! *committed*, in Open vSwitch's order (Ethernet, L3, L4, MPLS, VLAN,
+//! priority, mark): one masked `set(...)` per changed header, a pending
+//! `push_mpls`, VLAN tags popped and pushed to turn the base stack into the
+//! flow's. So `set_field` followed by `output` gives
 //! `set(...),N`, and a set undone before any output costs nothing.
 //!
 //! # The megaflow mask
@@ -36,8 +38,11 @@
 //!
 //! A rule's instructions run in the spec's order (meter, apply-actions,
 //! clear-actions, write-actions, write-metadata, goto-table). A table miss
-//! ends the pipeline and drops the packet, action set included (add a
-//! table-miss flow to do otherwise). When the pipeline ends on a rule
+//! does what the table is configured to do ([`TableMiss`]: by default it
+//! ends the pipeline and drops the packet, action set included; a
+//! table-miss flow takes precedence). A conjunctive match
+//! (`FlowTables::lookup_conjunctive`) beats a lower-priority ordinary one.
+//! When the pipeline ends on a rule
 //! without goto-table, the action set runs in the spec's order: copy TTL
 //! inwards, pops, push MPLS, push PBB, push VLAN, copy TTL outwards,
 //! decrement TTL, set fields, QoS, group, output (output only without a
@@ -46,6 +51,17 @@
 //! in all; beyond, translation fails and the packet is dropped. Group
 //! buckets and ALL-group copies run on a copy of the flow, so one bucket's
 //! changes do not leak into the next.
+//!
+//! # Deviations from Open vSwitch, on purpose
+//!
+//! * `push_vlan` copies the VID and PCP of an existing outer tag, as the
+//!   OpenFlow spec says (Open vSwitch pushes VID 0).
+//! * L3 sets are committed whatever `nw_proto` is (Open vSwitch skips them
+//!   for protocol 0).
+//! * SELECT groups hash the 5-tuple during translation (un-wildcarding it)
+//!   instead of recirculating on `dp_hash`.
+//! * After `pop_mpls` the inner headers are unknown (all zero) to later
+//!   tables; Open vSwitch recirculates to parse them.
 
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
