@@ -736,3 +736,27 @@ fn packet_in_origins_for_openflow_14_reasons() {
         ]
     );
 }
+
+#[test]
+fn chained_all_groups_do_not_explode() {
+    let mut br = new_bridge();
+    br.group_mod(
+        &group_mod("group_id=1,type=all,bucket=output:2,bucket=output:3"),
+        0,
+    )
+    .unwrap();
+    for g in 2..=30 {
+        let text = format!(
+            "group_id={g},type=all,bucket=group:{},bucket=group:{}",
+            g - 1,
+            g - 1
+        );
+        br.group_mod(&group_mod(&text), 0).unwrap();
+    }
+    br.flow_mod(&flow_mod("actions=group:30"), 0).unwrap();
+    let start = std::time::Instant::now();
+    let out = br.xlate(&packet_key("in_port=1"), 0);
+    assert!(out.error.is_some());
+    assert!(out.actions.is_empty(), "a failed translation drops");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}

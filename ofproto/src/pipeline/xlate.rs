@@ -82,8 +82,10 @@ use std::sync::{Arc, Mutex};
 
 /// Maximum nesting of resubmits and group chaining.
 pub const MAX_DEPTH: u32 = 64;
-/// Maximum number of resubmits in one translation.
+/// Maximum number of resubmits (and group buckets) in one translation.
 pub const MAX_RESUBMITS: u32 = 4096;
+/// Maximum number of datapath actions one translation may produce.
+pub const MAX_ACTIONS: usize = 8192;
 
 /// Packet-in reasons (OpenFlow 1.3 numbering).
 pub mod reason {
@@ -241,8 +243,10 @@ pub struct XlateEnv<'a> {
 pub enum XlateError {
     /// Resubmits or group chaining nested deeper than [`MAX_DEPTH`].
     TooDeep,
-    /// More than [`MAX_RESUBMITS`] resubmits.
+    /// More than [`MAX_RESUBMITS`] resubmits or group buckets.
     TooManyResubmits,
+    /// More than [`MAX_ACTIONS`] datapath actions.
+    TooManyActions,
 }
 
 /// The result of a translation.
@@ -1010,6 +1014,14 @@ impl Ctx<'_, '_> {
             return;
         }
         self.commit();
+        if self.out.actions.len() >= MAX_ACTIONS {
+            self.line(
+                indent + 1,
+                format!(">>>> over {MAX_ACTIONS} datapath actions <<<<"),
+            );
+            self.out.error = Some(XlateError::TooManyActions);
+            return;
+        }
         self.out.actions.push(Dp::Output(p.dp_port));
     }
 
@@ -1159,6 +1171,17 @@ impl Ctx<'_, '_> {
         }
         self.depth += 1;
         for i in chosen {
+            // Group buckets count as resubmits: chained ALL groups would
+            // otherwise fan out exponentially.
+            self.resubmits += 1;
+            if self.resubmits > MAX_RESUBMITS {
+                self.line(
+                    indent,
+                    format!(">>>> over {MAX_RESUBMITS} resubmit actions <<<<"),
+                );
+                self.out.error = Some(XlateError::TooManyResubmits);
+                break;
+            }
             self.out.groups.push((Arc::clone(&g), Some(i)));
             if self.trace {
                 self.depth -= 1;
