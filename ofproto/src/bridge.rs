@@ -130,7 +130,7 @@ impl Bridge {
         actions: &[datapath::actions::Action],
         now_ms: u64,
     ) -> bool {
-        let out = self.xlate(key, now_ms);
+        let out = xlate(&self.env_with(now_ms, false), key, Start::Pipeline, false);
         out.error.is_none() && out.actions == actions && out.mask.is_subset_of(mask)
     }
 
@@ -408,6 +408,10 @@ impl Bridge {
     }
 
     fn env(&self, now_ms: u64) -> XlateEnv<'_> {
+        self.env_with(now_ms, true)
+    }
+
+    fn env_with(&self, now_ms: u64, count_lookups: bool) -> XlateEnv<'_> {
         XlateEnv {
             tables: &self.tables,
             groups: &self.groups,
@@ -417,6 +421,7 @@ impl Bridge {
             controllers: &self.controllers,
             now_ms,
             miss_send_len: self.miss_send_len,
+            count_lookups,
         }
     }
 
@@ -454,10 +459,9 @@ impl Bridge {
         out
     }
 
-    /// The `ofproto/trace` text for `key` (nothing is learned or counted
-    /// beyond table lookup counters).
+    /// The `ofproto/trace` text for `key` (nothing is learned or counted).
     pub fn trace(&self, key: &FlowKey, now_ms: u64) -> String {
-        let out = xlate(&self.env(now_ms), key, Start::Pipeline, true);
+        let out = xlate(&self.env_with(now_ms, false), key, Start::Pipeline, true);
         trace_text(&self.name, key, &out)
     }
 

@@ -760,3 +760,15 @@ fn chained_all_groups_do_not_explode() {
     assert!(out.actions.is_empty(), "a failed translation drops");
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn trace_and_revalidation_do_not_count() {
+    let mut br = new_bridge();
+    br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
+    let k = packet_key("in_port=1,ip");
+    let _ = br.trace(&k, 0);
+    let out = br.xlate(&k, 0);
+    assert!(br.revalidate(&k, &out.mask, &out.actions, 0));
+    let st = br.table_stats();
+    assert_eq!((st[0].lookup_count, st[0].matched_count), (1, 1));
+}

@@ -358,11 +358,30 @@ impl FlowTables {
     /// The highest-priority rule of table `id` matching `key` at the visible
     /// version, un-wildcarding `wc`; counts the lookup.
     pub fn lookup(&self, id: u8, key: &FlowKey, wc: &mut FlowMask) -> Option<&Arc<FlowEntry>> {
-        let t = self.tables.get(usize::from(id))?;
+        self.lookup_with(id, key, wc, true)
+    }
+
+    /// [`FlowTables::lookup`], counting the lookup in the table's
+    /// statistics only when `count` (traces and revalidation do not).
+    pub fn lookup_with(
+        &self,
+        id: u8,
+        key: &FlowKey,
+        wc: &mut FlowMask,
+        count: bool,
+    ) -> Option<&Arc<FlowEntry>> {
+        if usize::from(id) >= N_TABLES {
+            return None;
+        }
+        let t = &self.tables[usize::from(id)];
         let c = &self.counters[usize::from(id)];
-        c.lookups.fetch_add(1, Ordering::Relaxed);
+        if count {
+            c.lookups.fetch_add(1, Ordering::Relaxed);
+        }
         let r = t.lookup(self.version, key, wc)?;
-        c.matched.fetch_add(1, Ordering::Relaxed);
+        if count {
+            c.matched.fetch_add(1, Ordering::Relaxed);
+        }
         Some(r.payload())
     }
 

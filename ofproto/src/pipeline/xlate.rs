@@ -236,6 +236,9 @@ pub struct XlateEnv<'a> {
     pub now_ms: u64,
     /// Bytes of a packet sent to the controller on a table miss.
     pub miss_send_len: u16,
+    /// Count lookups in the table statistics (false for traces and
+    /// revalidation).
+    pub count_lookups: bool,
 }
 
 /// Why a translation failed (the packet is dropped).
@@ -491,7 +494,10 @@ impl Ctx<'_, '_> {
                 return;
             }
             let env = self.env;
-            let hard = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let hard = env
+                .tables
+                .lookup_with(table, &self.flow, &mut self.wc, env.count_lookups)
+                .cloned();
             let floor = hard.as_ref().map(|h| h.priority);
             let rule = env
                 .tables
