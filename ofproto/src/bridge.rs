@@ -231,11 +231,11 @@ impl Bridge {
         req: &FlowStatsRequest,
         now_ms: u64,
     ) -> Result<Vec<FlowStats>, ErrorKind> {
-        let (key, mask) = req.match_.to_flow()?;
+        let (key, mask) = crate::pipeline::table::match_to_flow(&req.match_)?;
         let filter = crate::classifier::Match::new(&key, &mask);
         let mut out = Vec::new();
         for f in self.tables.flows(req.table_id) {
-            let (fk, fmask) = f.match_.to_flow()?;
+            let (fk, fmask) = crate::pipeline::table::match_to_flow(&f.match_)?;
             let fm = crate::classifier::Match::new(&fk, &fmask);
             if !fm.is_within(&filter)
                 || !f.outputs_to(req.out_port)

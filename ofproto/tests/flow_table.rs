@@ -772,3 +772,37 @@ fn trace_and_revalidation_do_not_count() {
     let st = br.table_stats();
     assert_eq!((st[0].lookup_count, st[0].matched_count), (1, 1));
 }
+
+#[test]
+fn conj_id_flows_in_stats_and_deletes() {
+    use ofproto::ofp::multipart::FlowStatsRequest;
+    let mut br = new_bridge();
+    br.flow_mod(&flow_mod("conj_id=3,ip,actions=output:2"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("conj_id=4,ip,actions=output:3"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("priority=5,ip,actions=conjunction(3,1/2)"), 0)
+        .unwrap();
+    assert_eq!(br.tables().n_flows(), 3);
+    assert_eq!(
+        br.flow_stats(&FlowStatsRequest::default(), 0)
+            .unwrap()
+            .len(),
+        3
+    );
+    let req = FlowStatsRequest {
+        match_: flow_mod("conj_id=3,actions=drop").match_,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 1);
+    // Strict delete of one conj_id flow, then a loose delete of the rest.
+    br.flow_mod(
+        &cmd("conj_id=4,ip,actions=drop", FlowModCommand::DeleteStrict),
+        0,
+    )
+    .unwrap();
+    assert_eq!(br.tables().n_flows(), 2);
+    br.flow_mod(&cmd("ip,actions=drop", FlowModCommand::Delete), 0)
+        .unwrap();
+    assert_eq!(br.tables().n_flows(), 0);
+}
