@@ -47,7 +47,7 @@ pub struct Bridge {
     ports: BTreeMap<PortNo, PortInfo>,
     macs: MacTable,
     controllers: ControllerRegistry,
-    bundles: HashMap<u32, Bundle>,
+    bundles: HashMap<(u64, u32), Bundle>,
     miss_send_len: u16,
     generation: u64,
 }
@@ -130,7 +130,7 @@ impl Bridge {
         actions: &[datapath::actions::Action],
         now_ms: u64,
     ) -> bool {
-        let out = self.xlate(key, now_ms);
+        let out = xlate(&self.env_with(now_ms, false), key, Start::Pipeline, false);
         out.error.is_none() && out.actions == actions && out.mask.is_subset_of(mask)
     }
 
@@ -231,11 +231,11 @@ impl Bridge {
         req: &FlowStatsRequest,
         now_ms: u64,
     ) -> Result<Vec<FlowStats>, ErrorKind> {
-        let (key, mask) = req.match_.to_flow()?;
+        let (key, mask) = crate::pipeline::table::match_to_flow(&req.match_)?;
         let filter = crate::classifier::Match::new(&key, &mask);
         let mut out = Vec::new();
         for f in self.tables.flows(req.table_id) {
-            let (fk, fmask) = f.match_.to_flow()?;
+            let (fk, fmask) = crate::pipeline::table::match_to_flow(&f.match_)?;
             let fm = crate::classifier::Match::new(&fk, &fmask);
             if !fm.is_within(&filter)
                 || !f.outputs_to(req.out_port)
@@ -338,6 +338,7 @@ impl Bridge {
             group_exists: &|g| groups.contains(g),
             meter_exists: &|m| meters.contains(m),
             packet_out: false,
+            prereqs: true,
         };
         check_instructions(&fm.instructions, &fm.match_, fm.table_id, &ctx)
     }
@@ -369,13 +370,11 @@ impl Bridge {
                 group_exists: &|g| g == this_id || snapshot_groups.contains(&g),
                 meter_exists: &|m| meters.contains(m),
                 packet_out: false,
+                // Buckets are not tied to a match: structural checks only.
+                prereqs: false,
             };
             let mut facts = crate::ofp::matching::Match::new();
-            // Buckets are not tied to a match: only structural checks.
-            check_actions(acts, &mut facts, &ctx).or_else(|e| match e {
-                ErrorKind::BadActionMatchInconsistent => Ok(()),
-                e => Err(e),
-            })
+            check_actions(acts, &mut facts, &ctx)
         };
         let deleted = self.groups.group_mod(gm, now_ms, &check)?;
         self.changed();
@@ -409,6 +408,10 @@ impl Bridge {
     }
 
     fn env(&self, now_ms: u64) -> XlateEnv<'_> {
+        self.env_with(now_ms, true)
+    }
+
+    fn env_with(&self, now_ms: u64, count_lookups: bool) -> XlateEnv<'_> {
         XlateEnv {
             tables: &self.tables,
             groups: &self.groups,
@@ -418,6 +421,7 @@ impl Bridge {
             controllers: &self.controllers,
             now_ms,
             miss_send_len: self.miss_send_len,
+            count_lookups,
         }
     }
 
@@ -469,10 +473,9 @@ impl Bridge {
         out
     }
 
-    /// The `ofproto/trace` text for `key` (nothing is learned or counted
-    /// beyond table lookup counters).
+    /// The `ofproto/trace` text for `key` (nothing is learned or counted).
     pub fn trace(&self, key: &FlowKey, now_ms: u64) -> String {
-        let out = xlate(&self.env(now_ms), key, Start::Pipeline, true);
+        let out = xlate(&self.env_with(now_ms, false), key, Start::Pipeline, true);
         trace_text(&self.name, key, &out)
     }
 
@@ -499,6 +502,7 @@ impl Bridge {
             group_exists: &|g| self.groups.contains(g),
             meter_exists: &|m| self.meters.contains(m),
             packet_out: true,
+            prereqs: true,
         };
         let mut key = datapath::flow::extract(&po.data, in_port);
         key.in_port = in_port;
@@ -565,15 +569,15 @@ impl Bridge {
         "table successfully flushed".into()
     }
 
-    /// Opens bundle `id` (`OFPBFC_BAD_ID` is reported as
-    /// `OFPBRC_BAD_LEN`-free `BadRequestEperm` when it is already open,
-    /// since the codec has no bundle errors yet).
-    pub fn bundle_open(&mut self, id: u32, flags: u16) -> Result<(), ErrorKind> {
-        if self.bundles.contains_key(&id) {
+    /// Opens bundle `id` of controller connection `conn` (bundle ids are
+    /// per connection). An id already open is refused; the codec has no
+    /// `OFPBFC_*` errors yet, so bundle errors are `OFPBRC_EPERM`.
+    pub fn bundle_open(&mut self, conn: u64, id: u32, flags: u16) -> Result<(), ErrorKind> {
+        if self.bundles.contains_key(&(conn, id)) {
             return Err(ErrorKind::BadRequestEperm);
         }
         self.bundles.insert(
-            id,
+            (conn, id),
             Bundle {
                 flags,
                 flow_mods: Vec::new(),
@@ -582,11 +586,16 @@ impl Bridge {
         Ok(())
     }
 
-    /// Adds a flow_mod to open bundle `id`.
-    pub fn bundle_add(&mut self, id: u32, fm: FlowMod) -> Result<(), ErrorKind> {
+    /// Discards every bundle of a closed connection.
+    pub fn bundles_close_connection(&mut self, conn: u64) {
+        self.bundles.retain(|&(c, _), _| c != conn);
+    }
+
+    /// Adds a flow_mod to open bundle `id` of `conn`.
+    pub fn bundle_add(&mut self, conn: u64, id: u32, fm: FlowMod) -> Result<(), ErrorKind> {
         let b = self
             .bundles
-            .get_mut(&id)
+            .get_mut(&(conn, id))
             .ok_or(ErrorKind::BadRequestEperm)?;
         b.flow_mods.push(fm);
         Ok(())
@@ -597,12 +606,13 @@ impl Bridge {
     /// either way.
     pub fn bundle_commit(
         &mut self,
+        conn: u64,
         id: u32,
         now_ms: u64,
     ) -> Result<Vec<FlowRemoved>, (usize, ErrorKind)> {
         let b = self
             .bundles
-            .remove(&id)
+            .remove(&(conn, id))
             .ok_or((0, ErrorKind::BadRequestEperm))?;
         let _ = b.flags;
         let (groups, meters) = (&self.groups, &self.meters);
@@ -620,10 +630,17 @@ impl Bridge {
     }
 
     /// Discards bundle `id`.
-    pub fn bundle_discard(&mut self, id: u32) -> Result<(), ErrorKind> {
+    pub fn bundle_discard(&mut self, conn: u64, id: u32) -> Result<(), ErrorKind> {
         self.bundles
-            .remove(&id)
+            .remove(&(conn, id))
             .map(|_| ())
             .ok_or(ErrorKind::BadRequestEperm)
     }
 }
+
+// The daemon shares a bridge between the control plane and upcall
+// handlers (`RwLock<Bridge>`): it must be `Send + Sync`.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Bridge>();
+};

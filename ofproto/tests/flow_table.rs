@@ -269,12 +269,14 @@ fn bundle_commit_is_atomic_and_ordered() {
     br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
 
     // A bundle whose third flow_mod fails changes nothing.
-    br.bundle_open(1, 3).unwrap();
-    br.bundle_add(1, flow_mod("ip,actions=output:3")).unwrap();
-    br.bundle_add(1, flow_mod("arp,actions=output:3")).unwrap();
-    br.bundle_add(1, flow_mod("actions=output:0")).unwrap();
+    br.bundle_open(9, 1, 3).unwrap();
+    br.bundle_add(9, 1, flow_mod("ip,actions=output:3"))
+        .unwrap();
+    br.bundle_add(9, 1, flow_mod("arp,actions=output:3"))
+        .unwrap();
+    br.bundle_add(9, 1, flow_mod("actions=output:0")).unwrap();
     assert_eq!(
-        br.bundle_commit(1, 0),
+        br.bundle_commit(9, 1, 0),
         Err((2, ErrorKind::BadActionBadOutPort))
     );
     assert_eq!(br.tables().n_flows(), 1);
@@ -282,22 +284,28 @@ fn bundle_commit_is_atomic_and_ordered() {
     assert_eq!(actions(&br, "in_port=1,arp"), "drop");
 
     // Ordered: add then delete within one bundle.
-    br.bundle_open(2, 3).unwrap();
-    br.bundle_add(2, flow_mod("arp,actions=output:3")).unwrap();
-    br.bundle_add(2, cmd("ip,actions=drop", FlowModCommand::Delete))
+    br.bundle_open(9, 2, 3).unwrap();
+    br.bundle_add(9, 2, flow_mod("arp,actions=output:3"))
         .unwrap();
-    br.bundle_add(2, flow_mod("ip,actions=output:4")).unwrap();
-    br.bundle_commit(2, 0).unwrap();
+    br.bundle_add(9, 2, cmd("ip,actions=drop", FlowModCommand::Delete))
+        .unwrap();
+    br.bundle_add(9, 2, flow_mod("ip,actions=output:4"))
+        .unwrap();
+    br.bundle_commit(9, 2, 0).unwrap();
     assert_eq!(actions(&br, "in_port=1,arp"), "3");
     assert_eq!(actions(&br, "in_port=1,ip"), "4");
     assert_eq!(br.tables().n_flows(), 2);
 
     // Discard and unknown ids.
-    br.bundle_open(3, 0).unwrap();
-    assert!(br.bundle_open(3, 0).is_err());
-    br.bundle_add(3, flow_mod("actions=output:1")).unwrap();
-    br.bundle_discard(3).unwrap();
-    assert!(br.bundle_commit(3, 0).is_err());
+    br.bundle_open(9, 3, 0).unwrap();
+    assert!(br.bundle_open(9, 3, 0).is_err());
+    // Ids are per connection.
+    br.bundle_open(10, 3, 0).unwrap();
+    br.bundle_add(9, 3, flow_mod("actions=output:1")).unwrap();
+    br.bundle_discard(9, 3).unwrap();
+    assert!(br.bundle_commit(9, 3, 0).is_err());
+    br.bundles_close_connection(10);
+    assert!(br.bundle_discard(10, 3).is_err());
     assert_eq!(br.tables().n_flows(), 2);
 }
 
@@ -695,4 +703,106 @@ fn generation_and_revalidation() {
     br.port_mut(2).unwrap().live = false;
     assert!(br.generation() > g2);
     assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
+}
+
+#[test]
+fn packet_in_origins_for_openflow_14_reasons() {
+    use ofproto::pipeline::xlate::Origin;
+    let mut br = new_bridge();
+    br.group_mod(&group_mod("group_id=1,type=indirect,bucket=controller"), 0)
+        .unwrap();
+    br.flow_mod(
+        &flow_mod(
+            "cookie=0x3,ip,actions=controller,group:1,write_actions(controller),goto_table:1",
+        ),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("cookie=0x4,table=1,ip,actions=output:2"), 0)
+        .unwrap();
+    let out = br.xlate(&packet_key("in_port=1,ip"), 0);
+    let got: Vec<(u8, u8, Origin, u8, u64)> = out
+        .controller
+        .iter()
+        .map(|c| (c.reason, c.reason_14(), c.origin, c.table_id, c.cookie))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, 1, Origin::Apply, 0, 3),
+            (1, 4, Origin::Group, 0, 3),
+            // The action set runs for the last rule matched.
+            (1, 3, Origin::ActionSet, 1, 4),
+        ]
+    );
+}
+
+#[test]
+fn chained_all_groups_do_not_explode() {
+    let mut br = new_bridge();
+    br.group_mod(
+        &group_mod("group_id=1,type=all,bucket=output:2,bucket=output:3"),
+        0,
+    )
+    .unwrap();
+    for g in 2..=30 {
+        let text = format!(
+            "group_id={g},type=all,bucket=group:{},bucket=group:{}",
+            g - 1,
+            g - 1
+        );
+        br.group_mod(&group_mod(&text), 0).unwrap();
+    }
+    br.flow_mod(&flow_mod("actions=group:30"), 0).unwrap();
+    let start = std::time::Instant::now();
+    let out = br.xlate(&packet_key("in_port=1"), 0);
+    assert!(out.error.is_some());
+    assert!(out.actions.is_empty(), "a failed translation drops");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn trace_and_revalidation_do_not_count() {
+    let mut br = new_bridge();
+    br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
+    let k = packet_key("in_port=1,ip");
+    let _ = br.trace(&k, 0);
+    let out = br.xlate(&k, 0);
+    assert!(br.revalidate(&k, &out.mask, &out.actions, 0));
+    let st = br.table_stats();
+    assert_eq!((st[0].lookup_count, st[0].matched_count), (1, 1));
+}
+
+#[test]
+fn conj_id_flows_in_stats_and_deletes() {
+    use ofproto::ofp::multipart::FlowStatsRequest;
+    let mut br = new_bridge();
+    br.flow_mod(&flow_mod("conj_id=3,ip,actions=output:2"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("conj_id=4,ip,actions=output:3"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("priority=5,ip,actions=conjunction(3,1/2)"), 0)
+        .unwrap();
+    assert_eq!(br.tables().n_flows(), 3);
+    assert_eq!(
+        br.flow_stats(&FlowStatsRequest::default(), 0)
+            .unwrap()
+            .len(),
+        3
+    );
+    let req = FlowStatsRequest {
+        match_: flow_mod("conj_id=3,actions=drop").match_,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 1);
+    // Strict delete of one conj_id flow, then a loose delete of the rest.
+    br.flow_mod(
+        &cmd("conj_id=4,ip,actions=drop", FlowModCommand::DeleteStrict),
+        0,
+    )
+    .unwrap();
+    assert_eq!(br.tables().n_flows(), 2);
+    br.flow_mod(&cmd("ip,actions=drop", FlowModCommand::Delete), 0)
+        .unwrap();
+    assert_eq!(br.tables().n_flows(), 0);
 }

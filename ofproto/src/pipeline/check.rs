@@ -35,6 +35,19 @@ pub struct CheckCtx<'a> {
     pub meter_exists: &'a dyn Fn(u32) -> bool,
     /// True when checking a packet-out's actions (TABLE allowed).
     pub packet_out: bool,
+    /// False for action lists not tied to a match (group buckets): field
+    /// prerequisites are then not checked.
+    pub prereqs: bool,
+}
+
+/// The error for an action whose prerequisite the match does not
+/// guarantee (none when prerequisites are not checked).
+fn inconsistent(ctx: &CheckCtx<'_>) -> Result<(), ErrorKind> {
+    if ctx.prereqs {
+        Err(ErrorKind::BadActionMatchInconsistent)
+    } else {
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for CheckCtx<'_> {
@@ -164,7 +177,7 @@ pub fn check_actions(
                 // requires), although the OXM field has no prerequisite.
                 let vlan_ok = e.field != Field::VlanVid || facts.prereq_ok(Prereq::Vlan);
                 if !facts.prereq_ok(e.field.info().prereq) || !vlan_ok {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
                 if e.field == Field::VlanVid
                     && e.value.to_u64() & 0x1000 == 0
@@ -179,7 +192,7 @@ pub fn check_actions(
                     return Err(E::BadActionBadArgument);
                 }
                 if !facts.prereq_ok(f.info().prereq) {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
             }
             Action::RegMove { src, dst } => {
@@ -189,7 +202,7 @@ pub fn check_actions(
                     return Err(E::BadActionBadArgument);
                 }
                 if !facts.prereq_ok(fs.info().prereq) || !facts.prereq_ok(fd.info().prereq) {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
             }
             Action::OutputReg { src, .. } => {
@@ -222,14 +235,14 @@ pub fn check_actions(
             }
             Action::PopMpls(et) => {
                 if !facts.prereq_ok(Prereq::Mpls) {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
                 facts.set_u64(Field::EthType, u64::from(*et));
                 facts.remove(Field::IpProto);
             }
             Action::SetMplsTtl(_) | Action::DecMplsTtl | Action::CopyTtlOut => {
                 if !facts.prereq_ok(Prereq::Mpls) {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
             }
             Action::SetTpSrc(_) | Action::SetTpDst(_) => {
@@ -237,7 +250,7 @@ pub fn check_actions(
                     || facts.prereq_ok(Prereq::Udp)
                     || facts.prereq_ok(Prereq::Sctp))
                 {
-                    return Err(E::BadActionMatchInconsistent);
+                    inconsistent(ctx)?;
                 }
             }
             Action::Conjunction {

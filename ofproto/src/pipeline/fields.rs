@@ -4,7 +4,7 @@
 //! Contract: a field's value is its numeric value (big-endian bytes of the
 //! field's width read as an integer, at most 128 bits). [`storage`] gives
 //! the key bits a field occupies (what a read must un-wildcard);
-//! [`write`] changes only the bits of the field selected by the mask and
+//! [`write()`] changes only the bits of the field selected by the mask and
 //! returns them. The mapping between fields and key storage is the one of
 //! [`Match::to_flow`], so matching and writing agree by construction.
 

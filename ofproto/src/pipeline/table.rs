@@ -205,6 +205,21 @@ enum Undo {
     Removed(usize, RuleId),
 }
 
+/// The classifier key and mask of a flow's match: [`Match::to_flow`], with
+/// `conj_id` (which has no key storage) as an exact `recirc_id` (see the
+/// module documentation).
+pub fn match_to_flow(m: &Match) -> Result<(FlowKey, FlowMask), ErrorKind> {
+    let Some(c) = m.exact(Field::ConjId) else {
+        return m.to_flow();
+    };
+    let mut stripped = m.clone();
+    stripped.remove(Field::ConjId);
+    let (mut key, mut mask) = stripped.to_flow()?;
+    key.recirc_id = c as u32;
+    mask.recirc_id = u32::MAX;
+    Ok((key, mask))
+}
+
 /// True when the instructions are one apply-actions of `conjunction`s.
 pub fn is_conjunctive(ins: &[Instruction]) -> bool {
     matches!(ins, [Instruction::ApplyActions(a)]
@@ -358,11 +373,30 @@ impl FlowTables {
     /// The highest-priority rule of table `id` matching `key` at the visible
     /// version, un-wildcarding `wc`; counts the lookup.
     pub fn lookup(&self, id: u8, key: &FlowKey, wc: &mut FlowMask) -> Option<&Arc<FlowEntry>> {
-        let t = self.tables.get(usize::from(id))?;
+        self.lookup_with(id, key, wc, true)
+    }
+
+    /// [`FlowTables::lookup`], counting the lookup in the table's
+    /// statistics only when `count` (traces and revalidation do not).
+    pub fn lookup_with(
+        &self,
+        id: u8,
+        key: &FlowKey,
+        wc: &mut FlowMask,
+        count: bool,
+    ) -> Option<&Arc<FlowEntry>> {
+        if usize::from(id) >= N_TABLES {
+            return None;
+        }
+        let t = &self.tables[usize::from(id)];
         let c = &self.counters[usize::from(id)];
-        c.lookups.fetch_add(1, Ordering::Relaxed);
+        if count {
+            c.lookups.fetch_add(1, Ordering::Relaxed);
+        }
         let r = t.lookup(self.version, key, wc)?;
-        c.matched.fetch_add(1, Ordering::Relaxed);
+        if count {
+            c.matched.fetch_add(1, Ordering::Relaxed);
+        }
         Some(r.payload())
     }
 
@@ -468,20 +502,8 @@ impl FlowTables {
         result: &mut FlowModResult,
     ) -> Result<(), ErrorKind> {
         fm.match_.check_prereqs()?;
-        // `conj_id` has no key storage: it becomes an exact `recirc_id` in
-        // the `conj_id` class (see the module documentation).
         let conj_id = fm.match_.exact(Field::ConjId).map(|c| c as u32);
-        let (mut key, mut mask) = if conj_id.is_some() {
-            let mut stripped = fm.match_.clone();
-            stripped.remove(Field::ConjId);
-            stripped.to_flow()?
-        } else {
-            fm.match_.to_flow()?
-        };
-        if let Some(c) = conj_id {
-            key.recirc_id = c;
-            mask.recirc_id = u32::MAX;
-        }
+        let (key, mask) = match_to_flow(&fm.match_)?;
         let m = classifier::Match::new(&key, &mask);
         let is_delete = matches!(
             fm.command,

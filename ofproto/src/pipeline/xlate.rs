@@ -16,9 +16,11 @@
 //! OpenFlow actions have changed it so far, and `base`, as the datapath
 //! packet is at this point of the action list. Field-setting actions only
 //! change `flow`; before anything that looks at the packet (output,
-//! controller, push/pop MPLS) the differences are *committed*: one masked
-//! `set(...)` per changed header, VLAN tags popped and pushed to turn the
-//! base stack into the flow's. So `set_field` followed by `output` gives
+//! controller, pop MPLS, push MPLS onto MPLS) the differences are
+//! *committed*, in Open vSwitch's order (Ethernet, L3, L4, MPLS, VLAN,
+//! priority, mark): one masked `set(...)` per changed header, a pending
+//! `push_mpls`, VLAN tags popped and pushed to turn the base stack into the
+//! flow's. So `set_field` followed by `output` gives
 //! `set(...),N`, and a set undone before any output costs nothing.
 //!
 //! # The megaflow mask
@@ -36,8 +38,11 @@
 //!
 //! A rule's instructions run in the spec's order (meter, apply-actions,
 //! clear-actions, write-actions, write-metadata, goto-table). A table miss
-//! ends the pipeline and drops the packet, action set included (add a
-//! table-miss flow to do otherwise). When the pipeline ends on a rule
+//! does what the table is configured to do ([`TableMiss`]: by default it
+//! ends the pipeline and drops the packet, action set included; a
+//! table-miss flow takes precedence). A conjunctive match
+//! (`FlowTables::lookup_conjunctive`) beats a lower-priority ordinary one.
+//! When the pipeline ends on a rule
 //! without goto-table, the action set runs in the spec's order: copy TTL
 //! inwards, pops, push MPLS, push PBB, push VLAN, copy TTL outwards,
 //! decrement TTL, set fields, QoS, group, output (output only without a
@@ -46,6 +51,17 @@
 //! in all; beyond, translation fails and the packet is dropped. Group
 //! buckets and ALL-group copies run on a copy of the flow, so one bucket's
 //! changes do not leak into the next.
+//!
+//! # Deviations from Open vSwitch, on purpose
+//!
+//! * `push_vlan` copies the VID and PCP of an existing outer tag, as the
+//!   OpenFlow spec says (Open vSwitch pushes VID 0).
+//! * L3 sets are committed whatever `nw_proto` is (Open vSwitch skips them
+//!   for protocol 0).
+//! * SELECT groups hash the 5-tuple during translation (un-wildcarding it)
+//!   instead of recirculating on `dp_hash`.
+//! * After `pop_mpls` the inner headers are unknown (all zero) to later
+//!   tables; Open vSwitch recirculates to parse them.
 
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
@@ -66,8 +82,10 @@ use std::sync::{Arc, Mutex};
 
 /// Maximum nesting of resubmits and group chaining.
 pub const MAX_DEPTH: u32 = 64;
-/// Maximum number of resubmits in one translation.
+/// Maximum number of resubmits (and group buckets) in one translation.
 pub const MAX_RESUBMITS: u32 = 4096;
+/// Maximum number of datapath actions one translation may produce.
+pub const MAX_ACTIONS: usize = 8192;
 
 /// Packet-in reasons (OpenFlow 1.3 numbering).
 pub mod reason {
@@ -126,6 +144,37 @@ pub struct ControllerOut {
     pub max_len: u16,
     /// Controller connection id (0 = all).
     pub controller_id: u16,
+    /// Where the output happened, for OpenFlow 1.4+ reasons
+    /// (`APPLY_ACTION`, `ACTION_SET`, `GROUP`, `PACKET_OUT`).
+    pub origin: Origin,
+}
+
+/// Where a controller output happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    /// An apply-actions list (or a table miss).
+    #[default]
+    Apply,
+    /// The action set.
+    ActionSet,
+    /// A group bucket.
+    Group,
+    /// A PACKET_OUT's actions.
+    PacketOut,
+}
+
+impl ControllerOut {
+    /// The packet-in reason in OpenFlow 1.4+ numbering (`TABLE_MISS` 0,
+    /// `APPLY_ACTION` 1, `INVALID_TTL` 2, `ACTION_SET` 3, `GROUP` 4,
+    /// `PACKET_OUT` 5).
+    pub fn reason_14(&self) -> u8 {
+        match (self.reason, self.origin) {
+            (reason::ACTION, Origin::ActionSet) => 3,
+            (reason::ACTION, Origin::Group) => 4,
+            (reason::ACTION, Origin::PacketOut) => 5,
+            (r, _) => r,
+        }
+    }
 }
 
 /// Gives controller outputs the `userdata` of a datapath `userspace`
@@ -187,6 +236,9 @@ pub struct XlateEnv<'a> {
     pub now_ms: u64,
     /// Bytes of a packet sent to the controller on a table miss.
     pub miss_send_len: u16,
+    /// Count lookups in the table statistics (false for traces and
+    /// revalidation).
+    pub count_lookups: bool,
 }
 
 /// Why a translation failed (the packet is dropped).
@@ -194,8 +246,10 @@ pub struct XlateEnv<'a> {
 pub enum XlateError {
     /// Resubmits or group chaining nested deeper than [`MAX_DEPTH`].
     TooDeep,
-    /// More than [`MAX_RESUBMITS`] resubmits.
+    /// More than [`MAX_RESUBMITS`] resubmits or group buckets.
     TooManyResubmits,
+    /// More than [`MAX_ACTIONS`] datapath actions.
+    TooManyActions,
 }
 
 /// The result of a translation.
@@ -270,12 +324,14 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         stop: false,
         miss: false,
         packet_out: false,
+        origin: Origin::Apply,
         trace,
     };
     match start {
         Start::Pipeline => cx.run_pipeline(),
         Start::Actions(acts) => {
             cx.packet_out = true;
+            cx.origin = Origin::PacketOut;
             cx.exec_actions(acts, 0);
         }
     }
@@ -313,6 +369,8 @@ struct Ctx<'e, 'a> {
     /// The top-level pipeline ended on a table miss.
     miss: bool,
     packet_out: bool,
+    /// Where actions are running now (for packet-in reasons).
+    origin: Origin,
     trace: bool,
 }
 
@@ -417,9 +475,16 @@ impl Ctx<'_, '_> {
             set.retain(|a| set_rank(a) != 10);
         }
         self.line(4, "(executing action set)");
-        // The action set runs even after `exit`.
+        // The action set runs even after `exit`, on behalf of the last
+        // rule matched.
         let exit = std::mem::replace(&mut self.exit, false);
+        let saved = (self.table_id, self.cookie, self.origin);
+        if let Some(r) = self.out.rules.last() {
+            (self.table_id, self.cookie) = (r.table_id, r.cookie);
+        }
+        self.origin = Origin::ActionSet;
         self.exec_actions(&set, 4);
+        (self.table_id, self.cookie, self.origin) = saved;
         self.exit = exit;
     }
 
@@ -429,7 +494,10 @@ impl Ctx<'_, '_> {
                 return;
             }
             let env = self.env;
-            let hard = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let hard = env
+                .tables
+                .lookup_with(table, &self.flow, &mut self.wc, env.count_lookups)
+                .cloned();
             let floor = hard.as_ref().map(|h| h.priority);
             let rule = env
                 .tables
@@ -903,7 +971,9 @@ impl Ctx<'_, '_> {
                 if self.packet_out {
                     let set = std::mem::take(&mut self.action_set);
                     let miss = std::mem::replace(&mut self.miss, false);
+                    let origin = std::mem::replace(&mut self.origin, Origin::Apply);
                     self.run_pipeline();
+                    self.origin = origin;
                     self.action_set = set;
                     self.miss = miss;
                 }
@@ -954,6 +1024,14 @@ impl Ctx<'_, '_> {
             return;
         }
         self.commit();
+        if self.out.actions.len() >= MAX_ACTIONS {
+            self.line(
+                indent + 1,
+                format!(">>>> over {MAX_ACTIONS} datapath actions <<<<"),
+            );
+            self.out.error = Some(XlateError::TooManyActions);
+            return;
+        }
         self.out.actions.push(Dp::Output(p.dp_port));
     }
 
@@ -965,6 +1043,7 @@ impl Ctx<'_, '_> {
             cookie: self.cookie,
             max_len,
             controller_id,
+            origin: self.origin,
         };
         let userdata = self.env.controllers.intern(c);
         self.out.actions.push(Dp::Userspace { userdata });
@@ -1102,6 +1181,17 @@ impl Ctx<'_, '_> {
         }
         self.depth += 1;
         for i in chosen {
+            // Group buckets count as resubmits: chained ALL groups would
+            // otherwise fan out exponentially.
+            self.resubmits += 1;
+            if self.resubmits > MAX_RESUBMITS {
+                self.line(
+                    indent,
+                    format!(">>>> over {MAX_RESUBMITS} resubmit actions <<<<"),
+                );
+                self.out.error = Some(XlateError::TooManyResubmits);
+                break;
+            }
             self.out.groups.push((Arc::clone(&g), Some(i)));
             if self.trace {
                 self.depth -= 1;
@@ -1110,7 +1200,9 @@ impl Ctx<'_, '_> {
             }
             let saved = self.flow;
             let saved_exit = self.exit;
+            let origin = std::mem::replace(&mut self.origin, Origin::Group);
             self.exec_actions(&g.buckets[i].actions, indent + 4);
+            self.origin = origin;
             self.flow = saved;
             self.exit = saved_exit;
             if self.stop || self.out.error.is_some() {
@@ -1337,8 +1429,12 @@ impl Ctx<'_, '_> {
             }
         }
         if touched!(dl_src, dl_dst) {
-            wc.dl_src = [0xff; 6];
-            wc.dl_dst = [0xff; 6];
+            if nz(&w.dl_src) {
+                wc.dl_src = [0xff; 6];
+            }
+            if nz(&w.dl_dst) {
+                wc.dl_dst = [0xff; 6];
+            }
             if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
                 let m = |d: bool| if d { [0xff; 6] } else { [0; 6] };
                 acts.push(set_masked(SetMasked::Eth {
