@@ -881,8 +881,11 @@ pub async fn run(
         let dp = dp.clone();
         let bridges = bridges.clone();
         tokio::spawn(async move {
+            let mut tick: u32 = 0;
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                tick = tick.wrapping_add(1);
+                let expire = tick % 25 == 0;
                 let d = dp.clone();
                 let list: Vec<Arc<OfBridge>> = bridges
                     .lock()
@@ -891,9 +894,16 @@ pub async fn run(
                     .cloned()
                     .collect();
                 let _ = tokio::task::spawn_blocking(move || {
+                    // Credit rules before timeouts look at them.
+                    if expire {
+                        d.sweep_stats();
+                    }
                     let mut changed = false;
                     for b in list {
                         changed |= b.check_fail_open();
+                        if expire {
+                            changed |= b.expire();
+                        }
                         b.save_flows_if_dirty();
                     }
                     if changed {

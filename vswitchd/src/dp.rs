@@ -92,9 +92,6 @@ impl UpcallHandler for Upcalls {
         if !x.learned.is_empty() {
             self.relearn.store(true, Ordering::Release);
         }
-        if let Some(p) = _packet {
-            x.credit(1, p.len() as u64, now);
-        }
         if x.error.is_some() {
             return Err(UpcallError::TooComplex);
         }
@@ -116,6 +113,8 @@ impl UpcallHandler for Upcalls {
 pub struct Dp {
     dp: Mutex<Datapath>,
     upcalls: Arc<Upcalls>,
+    /// Packets and bytes of each megaflow at the last statistics sweep.
+    seen: Mutex<HashMap<(usize, FlowKey, FlowKey), (u64, u64)>>,
 }
 
 impl std::fmt::Debug for Dp {
@@ -132,6 +131,7 @@ impl Dp {
         Arc::new(Dp {
             dp: Mutex::new(dp),
             upcalls,
+            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -192,6 +192,36 @@ impl Dp {
     pub fn execute(&self, frame: &[u8], in_port: DpPort, actions: &[datapath::actions::Action]) {
         let meta = datapath::packet::PacketMeta::from_port(in_port);
         lock(&self.dp).execute(frame, meta, actions);
+    }
+
+    /// Statistics sweep: credits the OpenFlow rules behind every megaflow
+    /// with the packets and bytes it forwarded since the last sweep (so
+    /// `n_packets` counts and idle timeouts see traffic that never leaves
+    /// the caches).
+    pub fn sweep_stats(&self) {
+        let Ok(flows) = lock(&self.dp).dump_flows() else {
+            return;
+        };
+        let mut seen = lock(&self.seen);
+        let mut next = HashMap::with_capacity(flows.len());
+        for f in flows {
+            let k = (f.pmd, f.key, f.mask.0);
+            let (mut p0, mut b0) = seen.get(&k).copied().unwrap_or((0, 0));
+            if f.packets < p0 || f.bytes < b0 {
+                // A new megaflow for the same key (the old one was removed).
+                (p0, b0) = (0, 0);
+            }
+            let (dp, db) = (f.packets.saturating_sub(p0), f.bytes.saturating_sub(b0));
+            if dp > 0
+                && let Some(owner) = self.upcalls.owner(f.key.in_port)
+            {
+                let mut key = f.key;
+                key.in_port = owner.ofp_port;
+                owner.bridge.credit(&key, dp, db);
+            }
+            next.insert(k, (f.packets, f.bytes));
+        }
+        *seen = next;
     }
 
     /// Background upkeep: revalidates after MAC learning.

@@ -221,6 +221,22 @@ impl OfBridge {
         let _ = self.dp.set(dp);
     }
 
+    /// Removes flows whose idle or hard timeout passed (FLOW_REMOVED goes
+    /// to the controllers); true when some were removed (the caller
+    /// revalidates the datapath).
+    pub fn expire(&self) -> bool {
+        let now = self.now_ms();
+        let removed = lock(&self.state).bridge.expire(now);
+        if removed.is_empty() {
+            return false;
+        }
+        self.flows_dirty.store(true, Ordering::Release);
+        for fr in removed {
+            self.broadcast(Message::FlowRemoved(fr));
+        }
+        true
+    }
+
     /// Keeps the flows in `path` (flow restore), or stops (`None`).
     pub fn set_flow_restore(&self, path: Option<std::path::PathBuf>) {
         let mut r = lock(&self.restore);
@@ -338,6 +354,15 @@ impl OfBridge {
                 .upcall_actions(key, &normal, now_ms);
         }
         lock(&self.state).bridge.upcall(key, now_ms)
+    }
+
+    /// Credits the rules `key` goes through with traffic the datapath
+    /// forwarded from its caches.
+    pub fn credit(&self, key: &datapath::flow::FlowKey, packets: u64, bytes: u64) {
+        let now = self.now_ms();
+        let st = lock(&self.state);
+        let out = st.bridge.xlate(key, now);
+        out.credit(packets, bytes, now);
     }
 
     /// Sets the fail mode (`standalone` unless `secure`) and whether any
