@@ -13,6 +13,7 @@
 //! | afxdp | `frame-size` | UMEM chunk size, 2048 or 4096 (4096) |
 //! | afxdp | `ring-size` | RX and TX ring entries (2048) |
 //! | afxdp | `fill-ring-size` | fill and completion ring entries (2048) |
+//! | system | `rx-mode` | `mmsg` (`recvmmsg`) or `ring` (TPACKET_V3, up to 1 ms latency at low rates) (mmsg) |
 //! | system | `ring-block-size`, `ring-blocks` | TPACKET_V3 geometry (131072, 64) |
 //!
 //! Patch ports are made in pairs: open them with a
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use super::afxdp::{Afxdp, AfxdpConfig, XdpMode};
 use super::dummy::Dummy;
-use super::system::{System, SystemConfig};
+use super::system::{RxMode, System, SystemConfig};
 use super::tap::{Tap, TapConfig};
 use super::{Error, Kind, Netdev};
 
@@ -88,6 +89,18 @@ pub fn open<'a>(
             (Kind::Afxdp, "frame-size") => xdp.frame_size = parse(name, k, v)?,
             (Kind::Afxdp, "ring-size") => xdp.ring = parse(name, k, v)?,
             (Kind::Afxdp, "fill-ring-size") => xdp.fill_ring = parse(name, k, v)?,
+            (Kind::System, "rx-mode") => {
+                sys_cfg.rx_mode = match v {
+                    "ring" => RxMode::Ring,
+                    "mmsg" => RxMode::Mmsg,
+                    _ => {
+                        return Err(Error::Config {
+                            name: name.to_owned(),
+                            reason: format!("rx-mode={v:?} (ring or mmsg)"),
+                        });
+                    }
+                }
+            }
             (Kind::System, "ring-block-size") => sys_cfg.block_size = parse(name, k, v)?,
             (Kind::System, "ring-blocks") => sys_cfg.block_nr = parse(name, k, v)?,
             _ => {

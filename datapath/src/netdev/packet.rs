@@ -356,6 +356,24 @@ impl Batch {
         Some(p)
     }
 
+    /// For receivers that fill several buffers at once: every spare buffer
+    /// (after the live ones), reset. Make the first `n` live with
+    /// [`Batch::commit_n`].
+    pub fn spare_slots(&mut self) -> &mut [Packet] {
+        let len = self.len;
+        let slots = &mut self.pkts[len..];
+        for p in slots.iter_mut() {
+            p.reset();
+        }
+        slots
+    }
+
+    /// Makes the first `n` spare buffers live (clamped to the capacity).
+    #[inline]
+    pub fn commit_n(&mut self, n: usize) {
+        self.len = (self.len + n).min(self.pkts.len());
+    }
+
     /// Makes the buffer last returned by [`Batch::spare`] live.
     #[inline]
     pub fn commit(&mut self) {
