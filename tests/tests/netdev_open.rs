@@ -41,7 +41,7 @@ fn open_every_kernel_kind_from_type_and_options() {
     drop(p);
 
     let tap = unique_name("tpo", 15);
-    let p = netdev::open(Kind::Tap, &tap, [("n_rxq", "3")]).unwrap();
+    let p = netdev::open(Kind::Tap, &tap, [("n_rxq", "3"), ("offloads", "false")]).unwrap();
     assert_eq!((p.kind(), p.n_rxq(), p.n_txq()), (Kind::Tap, 3, 3));
     drop(p);
 

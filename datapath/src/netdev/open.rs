@@ -8,6 +8,7 @@
 //! | kind | option | meaning (default) |
 //! | --- | --- | --- |
 //! | system, tap, internal, afxdp, dummy | `n_rxq` | receive queues (1) |
+//! | tap, internal | `offloads` | `true` or `false`: accept checksum/TSO offload frames from the host (true) |
 //! | afxdp | `xdp-mode` | `native`, `native-with-zerocopy`, `generic`, `best-effort` (best-effort) |
 //! | afxdp | `umem-frames` | UMEM chunks per queue (4096) |
 //! | afxdp | `frame-size` | UMEM chunk size, 2048 or 4096 (4096) |
@@ -60,6 +61,7 @@ pub fn open<'a>(
     let mut n_rxq = 1usize;
     let mut sys_cfg = SystemConfig::default();
     let mut xdp = AfxdpConfig::default();
+    let mut tap = TapConfig::default();
     for (k, v) in options {
         match (kind, k) {
             (Kind::Patch, _) => break,
@@ -81,6 +83,18 @@ pub fn open<'a>(
                         return Err(Error::Config {
                             name: name.to_owned(),
                             reason: format!("xdp-mode={v:?} (native, generic or best-effort)"),
+                        });
+                    }
+                }
+            }
+            (Kind::Tap | Kind::Internal, "offloads") => {
+                tap.offloads = match v {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Error::Config {
+                            name: name.to_owned(),
+                            reason: format!("offloads={v:?} (true or false)"),
                         });
                     }
                 }
@@ -116,8 +130,14 @@ pub fn open<'a>(
             sys_cfg.n_rxq = n_rxq;
             System::open_with(name, &sys_cfg)?
         }
-        Kind::Tap => Tap::open_with(name, &TapConfig { n_queues: n_rxq })?,
-        Kind::Internal => Tap::internal(name, n_rxq)?,
+        Kind::Tap => {
+            tap.n_queues = n_rxq;
+            Tap::open_with(name, &tap)?
+        }
+        Kind::Internal => {
+            tap.n_queues = n_rxq;
+            Tap::internal_with(name, &tap)?
+        }
         Kind::Afxdp => {
             xdp.n_rxq = n_rxq;
             Afxdp::open(name, &xdp)?
