@@ -49,6 +49,7 @@ need_pkg ip iproute2
 need_pkg python3 python3
 need_pkg iperf3 iperf3
 need_pkg ping iputils-ping
+need_pkg ethtool ethtool
 # Real Open vSwitch tools are the reference peers of the interop tests. Keep
 # apt from starting its services: the tests start their own, in temp dirs.
 if ! command -v ovsdb-server >/dev/null 2>&1 || ! command -v ovs-vsctl >/dev/null 2>&1; then

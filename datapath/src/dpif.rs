@@ -24,12 +24,17 @@
 //! Methods that wait for threads (`dump_flows`, port removal, rebalancing)
 //! wait at most [`CONTROL_TIMEOUT`]; they are for the control plane only.
 
-use crate::actions::{ActionList, DpPort};
-use crate::flow::format;
+use crate::actions::{Action, ActionList, DpPort};
+use crate::execute::{ExecSink, execute};
+use crate::flow::{FlowKey, Offsets, extract_into, format};
+use crate::netdev::{Netdev, RxQueue, TxQueue};
+use crate::packet::{Batch, Packet, PacketMeta};
+use crate::pmd::MAX_RECIRC_DEPTH;
 use crate::pmd::{Clock, Completion, Control, FlowDump, Pmd, PmdConfig, Rxq};
-use crate::port::{MAX_PORTS, PortEntry, PortTable, RxQueue, TxPort};
+use crate::port::{MAX_PORTS, PortEntry, PortTable, TxQueues};
 use crate::snapshot::Snapshot;
 use crate::stats::{DropReason, PmdCounters, PmdStats, PortStats};
+use crate::upcall::Translation;
 use crate::upcall::UpcallHandler;
 use core::fmt::{self, Write};
 use std::sync::Arc;
@@ -91,6 +96,8 @@ pub enum DpError {
     PortNumberTooLarge(DpPort),
     /// A polling thread did not answer in time (or has gone).
     ThreadUnresponsive(usize),
+    /// The netdev refused to hand over a queue.
+    Netdev(String),
 }
 
 impl fmt::Display for DpError {
@@ -102,6 +109,7 @@ impl fmt::Display for DpError {
                 write!(f, "datapath port number {p} is not below {MAX_PORTS}")
             }
             DpError::ThreadUnresponsive(t) => write!(f, "polling thread {t} did not answer"),
+            DpError::Netdev(e) => write!(f, "{e}"),
         }
     }
 }
@@ -236,15 +244,33 @@ impl Datapath {
         self.threads.len()
     }
 
-    /// Adds a port: its transmit side and its receive queues (assigned to
-    /// threads round-robin).
+    /// Adds a netdev as datapath port `port`: every receive queue (dealt
+    /// to threads round-robin) and every transmit queue (shared by the
+    /// threads, see [`TxQueues`]) is taken from it.
+    pub fn add_netdev(&mut self, port: DpPort, netdev: Arc<dyn Netdev>) -> Result<(), DpError> {
+        let err = |e: crate::netdev::Error| DpError::Netdev(e.to_string());
+        let rxqs = (0..netdev.n_rxq())
+            .map(|i| netdev.take_rxq(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let txqs = (0..netdev.n_txq())
+            .map(|i| netdev.take_txq(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let (name, kind) = (netdev.name().to_string(), netdev.kind().to_string());
+        self.add_port(port, &name, &kind, txqs, rxqs, Some(netdev))
+    }
+
+    /// Adds a port from its queues (receive queues are assigned to threads
+    /// round-robin).
     pub fn add_port(
         &mut self,
         port: DpPort,
         name: &str,
         kind: &str,
-        tx: Arc<dyn TxPort>,
+        txqs: Vec<Box<dyn TxQueue>>,
         rxqs: Vec<Box<dyn RxQueue>>,
+        netdev: Option<Arc<dyn Netdev>>,
     ) -> Result<(), DpError> {
         if port >= MAX_PORTS {
             return Err(DpError::PortNumberTooLarge(port));
@@ -258,8 +284,9 @@ impl Datapath {
             port,
             name: name.to_string(),
             kind: kind.to_string(),
-            tx,
+            tx: Arc::new(TxQueues::new(txqs)),
             stats: stats.clone(),
+            netdev,
         };
         let Some(new) = table.with(entry) else {
             return Err(DpError::PortNumberTooLarge(port));
@@ -268,14 +295,9 @@ impl Datapath {
         for (queue, rx) in rxqs.into_iter().enumerate() {
             let thread = self.next_rr % self.threads.len();
             self.next_rr += 1;
-            let busy_ns = Arc::new(AtomicU64::new(0));
-            self.threads[thread].send(Control::AddRxq(Rxq {
-                port,
-                queue,
-                rx,
-                stats: stats.clone(),
-                busy_ns: busy_ns.clone(),
-            }));
+            let q = Rxq::new(port, queue, rx, stats.clone());
+            let busy_ns = q.busy_ns.clone();
+            self.threads[thread].send(Control::AddRxq(q));
             self.rxqs.push(RxqInfo {
                 port,
                 queue,
@@ -317,6 +339,56 @@ impl Datapath {
         self.rxqs.retain(|r| r.port != port);
         self.ports.update(|t| t.without(port));
         Ok(out)
+    }
+
+    /// Changes the number of polling threads (at least 1). Every receive
+    /// queue is taken back and dealt out round-robin again; threads that go
+    /// away take their caches with them (their flows are set up again by
+    /// upcalls on the remaining threads).
+    pub fn set_threads(&mut self, n: usize) -> Result<(), DpError> {
+        let n = n.max(1);
+        if n == self.threads.len() {
+            return Ok(());
+        }
+        let mut queues = Vec::new();
+        for info in self.rxqs.clone() {
+            if let Some(q) = self.take_rxq(&info)? {
+                queues.push(q);
+            }
+        }
+        while self.threads.len() > n {
+            if let Some(mut t) = self.threads.pop() {
+                t.send(Control::Exit);
+                if let Some(j) = t.join.take() {
+                    let _ = j.join();
+                }
+            }
+        }
+        while self.threads.len() < n {
+            let id = self.threads.len();
+            self.threads.push(spawn(
+                id,
+                self.cfg,
+                self.handler.clone(),
+                self.ports.clone(),
+                self.origin,
+            ));
+        }
+        self.cfg.threads = n;
+        self.next_rr = 0;
+        for q in queues {
+            let thread = self.next_rr % n;
+            self.next_rr += 1;
+            if let Some(info) = self
+                .rxqs
+                .iter_mut()
+                .find(|r| r.port == q.port && r.queue == q.queue)
+            {
+                info.thread = thread;
+            }
+            self.threads[thread].send(Control::AddRxq(q));
+        }
+        Ok(())
     }
 
     /// (port, queue, thread) for every receive queue.
@@ -517,6 +589,73 @@ impl Datapath {
         self.origin.elapsed().as_millis() as u64
     }
 
+    /// Runs `actions` on `frame` from the control plane (an OpenFlow
+    /// packet-out), as if received with metadata `meta` (its `in_port` may be
+    /// a port the datapath does not have, e.g. the controller's). Outputs go
+    /// straight to the ports' transmit queues (one lock per port), userspace
+    /// actions and meters to the handler, and recirculations are translated
+    /// by the handler and run here (nothing is cached). Returns the packets
+    /// sent. Control plane only: it allocates.
+    pub fn execute(&self, frame: &[u8], meta: PacketMeta, actions: &[Action]) -> usize {
+        let ports = self.ports.load();
+        let mut sink = CtlSink {
+            handler: &*self.handler,
+            out: Vec::new(),
+            recirc: Vec::new(),
+            now_ns: self.origin.elapsed().as_nanos() as u64,
+        };
+        let mut pending: Vec<(Vec<u8>, PacketMeta, Option<Vec<Action>>)> =
+            vec![(frame.to_vec(), meta, Some(actions.to_vec()))];
+        let mut trans = Translation::default();
+        while let Some((bytes, mut meta, acts)) = pending.pop() {
+            let mut key = FlowKey::ZERO;
+            let mut offs = Offsets::EMPTY;
+            key.recirc_id = meta.recirc_id;
+            key.dp_hash = meta.dp_hash;
+            key.skb_priority = meta.skb_priority;
+            key.pkt_mark = meta.pkt_mark;
+            key.tun_id = meta.tun_id;
+            extract_into(&bytes, meta.in_port, &mut key, &mut offs);
+            let acts = match acts {
+                Some(a) => a,
+                None => {
+                    trans.clear();
+                    if self
+                        .handler
+                        .translate(&key, Some(&bytes), &mut trans)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    trans.actions.clone()
+                }
+            };
+            let mut pkt = Packet::new(bytes.len() + 64);
+            pkt.set_data(&bytes);
+            execute(&acts, &mut pkt, &mut meta, &key, offs, &mut sink);
+            for (b, m) in sink.recirc.drain(..) {
+                if m.recirc_depth <= MAX_RECIRC_DEPTH {
+                    pending.push((b, m, None));
+                }
+            }
+        }
+        let mut sent = 0;
+        for (port, bytes, offload) in sink.out {
+            if let Some(e) = ports.get(port) {
+                let mut b = Batch::new(bytes.len().max(64));
+                b.push_copy(&bytes, offload);
+                let (dropped, _) = e.tx.send(usize::MAX, &mut b);
+                e.stats.add_tx(
+                    1 - dropped.min(1) as u64,
+                    bytes.len() as u64,
+                    dropped as u64,
+                );
+                sent += 1 - dropped.min(1);
+            }
+        }
+        sent
+    }
+
     /// The upcall handler the threads call.
     pub fn handler(&self) -> &Arc<dyn UpcallHandler> {
         &self.handler
@@ -539,6 +678,42 @@ impl Drop for Datapath {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The executor's sink for control-plane execution: collects outputs and
+/// recirculations.
+struct CtlSink<'a> {
+    handler: &'a dyn UpcallHandler,
+    out: Vec<(DpPort, Vec<u8>, crate::netdev::Offload)>,
+    recirc: Vec<(Vec<u8>, PacketMeta)>,
+    now_ns: u64,
+}
+
+impl ExecSink for CtlSink<'_> {
+    fn output(&mut self, port: DpPort, pkt: &mut Packet, _take: bool, max_len: usize) {
+        let d = pkt.data();
+        let offload = if max_len < d.len() {
+            Default::default()
+        } else {
+            pkt.offload
+        };
+        self.out
+            .push((port, d[..d.len().min(max_len)].to_vec(), offload));
+    }
+    fn userspace(&mut self, pkt: &Packet, key: &FlowKey, userdata: u64) {
+        self.handler.userspace(key, pkt.data(), userdata);
+    }
+    fn meter(&mut self, id: u32, pkt: &Packet) -> bool {
+        self.handler.meter(id, pkt.len(), self.now_ns)
+    }
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &PacketMeta, _take: bool) {
+        let m = PacketMeta {
+            recirc_depth: meta.recirc_depth + 1,
+            ..*meta
+        };
+        self.recirc.push((pkt.data().to_vec(), m));
+    }
+    fn drop(&mut self, _reason: DropReason) {}
 }
 
 /// One `dpctl/dump-flows` line:

@@ -1,56 +1,59 @@
 //! The action executor: runs a datapath action list on one packet.
 //!
-//! [`execute`] takes the packet by value together with the flow key it was
-//! looked up with and the header offsets extraction recorded, applies the
-//! actions in order and hands the packet's fate to an [`ExecSink`]: outputs,
-//! recirculations, userspace (packet-in) copies, meters, drops. The sink is
-//! where the polling thread plugs in its batched transmit queues and its
-//! packet pool; tests plug in a recorder.
+//! [`execute`] takes a packet in its batch slot (`&mut Packet`) with its
+//! metadata, the flow key it was looked up with and the header offsets
+//! extraction recorded, applies the actions in order and hands the packet's
+//! fate to an [`ExecSink`]: outputs, recirculations, userspace (packet-in)
+//! copies, meters, drops. The sink is where the polling thread plugs in its
+//! batched transmit queues; tests plug in a recorder.
 //!
 //! Contract:
 //! * Never panics, whatever the packet bytes or the action list: a write to a
 //!   header the packet does not have (or that is truncated) is skipped.
-//! * Allocates nothing unless an action needs a copy of the packet (an output
-//!   or recirculation that is not the last action), and then takes the copy
-//!   from the sink (the thread's pool).
+//! * Allocates nothing. An `Output` or `Recirc` in last position lets the
+//!   sink take the buffer (`take = true`: a swap into a transmit batch); in
+//!   any other position the sink copies it.
 //! * Checksums stay valid: IPv4 header checksum on IPv4 writes; the TCP and
 //!   UDP checksums (pseudo-header) on IPv4/IPv6 address and port writes
 //!   (a zero UDP checksum over IPv4 means "none" and stays zero); the ICMPv6
 //!   checksum on IPv6 address and ND writes; SCTP's CRC32c is recomputed.
-//!   All updates are incremental (RFC 1624) except SCTP's.
+//!   Updates are incremental (RFC 1624) except SCTP's.
+//! * Offload: a packet whose L4 checksum is still partial (`offload.csum`,
+//!   CHECKSUM_PARTIAL) keeps it partial: address writes update the
+//!   pseudo-header sum the field holds, port writes need nothing (the sum
+//!   over the L4 header is computed at egress). Inserting or removing bytes
+//!   in front of L4 (VLAN, MPLS) shifts the offload offsets. Before a
+//!   truncated copy or a userspace copy the checksum is completed.
 //! * The key describes the packet as received. Push/pop of VLAN tags shift
 //!   the recorded offsets; after a push/pop of MPLS the headers are found
 //!   again by re-extracting (rare; no allocation).
-//! * `Output` not in last position and `Recirc` not in last position copy the
-//!   packet; in last position they move it. `Trunc(n)` applies to the next
-//!   output only. Reaching the end of the list without consuming the packet
-//!   hands it back with [`ExecSink::recycle`] (or [`ExecSink::drop`] with
-//!   [`DropReason::Actions`] when the list is empty).
+//! * `Trunc(n)` applies to the next output only. Reaching the end of the
+//!   list leaves the packet where it is (the caller reuses the buffer); an
+//!   empty list is a drop, counted with [`DropReason::Actions`].
 
 use crate::actions::{Action, DpPort, L4Ports, SetMasked};
 use crate::flow::{FlowKey, Offsets, extract_into};
-use crate::packet::Packet;
+use crate::packet::{Packet, PacketMeta, insert_gap, remove_range};
 use crate::stats::DropReason;
 use crate::wire::checksum;
 use crate::wire::sctp::crc32c;
 
 /// Where the executor sends a packet's fate. Implemented by the polling
-/// thread (batched transmit, pool, upcall handler) and by test recorders.
+/// thread (batched transmit, upcall handler) and by test recorders.
 pub trait ExecSink {
-    /// Queue `pkt` for transmission on `port`.
-    fn output(&mut self, port: DpPort, pkt: Packet);
-    /// A copy of `pkt` cut to `max_len` bytes (from the thread's pool).
-    fn copy(&mut self, pkt: &Packet, max_len: usize) -> Packet;
+    /// Send `pkt` on `port`. With `take`, the sink may take the buffer (the
+    /// packet is not used afterwards); otherwise it copies it. A copy is
+    /// cut to `max_len` bytes.
+    fn output(&mut self, port: DpPort, pkt: &mut Packet, take: bool, max_len: usize);
     /// Hand a copy of the packet to the upcall handler (packet-in).
     fn userspace(&mut self, pkt: &Packet, key: &FlowKey, userdata: u64);
     /// Runs the packet through meter `id`; false drops it.
     fn meter(&mut self, id: u32, pkt: &Packet) -> bool;
-    /// Queue `pkt` for another lookup (its `meta.recirc_id` is already set).
-    fn recirculate(&mut self, pkt: Packet);
+    /// Look `pkt` up again with `meta` (whose `recirc_id` is set); `take` as
+    /// for [`ExecSink::output`].
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &PacketMeta, take: bool);
     /// The packet is dropped, for `reason`.
-    fn drop(&mut self, pkt: Packet, reason: DropReason);
-    /// The packet was consumed by copies only; its buffer can be reused.
-    fn recycle(&mut self, pkt: Packet);
+    fn drop(&mut self, reason: DropReason);
 }
 
 const ETH_IPV4: u16 = 0x0800;
@@ -104,17 +107,19 @@ impl Hdrs {
     }
 }
 
-/// Runs `actions` on `pkt`, which was looked up with `key` and whose headers
-/// extraction found at `offs`. See the module documentation.
+/// Runs `actions` on `pkt` (metadata `meta`), which was looked up with `key`
+/// and whose headers extraction found at `offs`. See the module
+/// documentation.
 pub fn execute<S: ExecSink + ?Sized>(
     actions: &[Action],
-    mut pkt: Packet,
+    pkt: &mut Packet,
+    meta: &mut PacketMeta,
     key: &FlowKey,
     offs: Offsets,
     sink: &mut S,
 ) {
     if actions.is_empty() {
-        sink.drop(pkt, DropReason::Actions);
+        sink.drop(DropReason::Actions);
         return;
     }
     let mut h = Hdrs::from_key(key, offs);
@@ -124,63 +129,64 @@ pub fn execute<S: ExecSink + ?Sized>(
     for (i, a) in actions.iter().enumerate() {
         match a {
             Action::Output(port) => {
-                if i == last && trunc == usize::MAX {
-                    sink.output(*port, pkt);
-                    return;
+                if trunc < pkt.len() {
+                    pkt.complete_csum();
                 }
-                let c = sink.copy(&pkt, trunc);
+                sink.output(*port, pkt, i == last && trunc == usize::MAX, trunc);
                 trunc = usize::MAX;
-                sink.output(*port, c);
             }
             Action::Trunc(n) => trunc = *n as usize,
             Action::Recirc(id) => {
-                if i == last {
-                    pkt.meta.recirc_id = *id;
-                    sink.recirculate(pkt);
-                    return;
-                }
-                let mut c = sink.copy(&pkt, usize::MAX);
-                c.meta.recirc_id = *id;
-                sink.recirculate(c);
+                let m = PacketMeta {
+                    recirc_id: *id,
+                    ..*meta
+                };
+                sink.recirculate(pkt, &m, i == last);
             }
-            Action::Userspace { userdata } => sink.userspace(&pkt, key, *userdata),
+            Action::Userspace { userdata } => {
+                pkt.complete_csum();
+                sink.userspace(pkt, key, *userdata)
+            }
             Action::Meter(id) => {
-                if !sink.meter(*id, &pkt) {
-                    sink.drop(pkt, DropReason::Meter);
+                if !sink.meter(*id, pkt) {
+                    sink.drop(DropReason::Meter);
                     return;
                 }
             }
-            Action::Hash { basis } => pkt.meta.dp_hash = hash_5tuple(key, *basis),
+            Action::Hash { basis } => meta.dp_hash = hash_5tuple(key, *basis),
             Action::PushVlan { tpid, tci } => {
-                if push_vlan(&mut pkt, *tpid, *tci) {
+                if push_vlan(pkt, *tpid, *tci) {
                     h.shift(4);
+                    pkt.offload.shift(4);
                 }
             }
             Action::PopVlan => {
-                if pop_vlan(&mut pkt) {
+                if pop_vlan(pkt) {
                     h.shift(-4);
+                    pkt.offload.shift(-4);
                 }
             }
             Action::PushMpls { ethertype, lse } => {
-                if push_mpls(&mut pkt, *ethertype, *lse) {
+                if push_mpls(pkt, *ethertype, *lse) {
+                    pkt.offload.shift(4);
                     stale = true;
                 }
             }
             Action::PopMpls { ethertype } => {
-                if pop_mpls(&mut pkt, *ethertype) {
+                if pop_mpls(pkt, *ethertype) {
+                    pkt.offload.shift(-4);
                     stale = true;
                 }
             }
             Action::Set(s) => {
                 if stale && needs_headers(s) {
-                    h = Hdrs::reparse(&pkt);
+                    h = Hdrs::reparse(pkt);
                     stale = false;
                 }
-                set(&mut pkt, &h, s);
+                set(pkt, meta, &h, s);
             }
         }
     }
-    sink.recycle(pkt);
 }
 
 fn needs_headers(s: &SetMasked) -> bool {
@@ -258,7 +264,7 @@ fn ethertype_offset(p: &[u8]) -> Option<usize> {
 }
 
 fn push_vlan(pkt: &mut Packet, tpid: u16, tci: u16) -> bool {
-    if pkt.len() < 14 || !pkt.insert_gap(12, 4) {
+    if pkt.len() < 14 || !insert_gap(pkt, 12, 4) {
         return false;
     }
     let d = pkt.data_mut();
@@ -270,7 +276,7 @@ fn push_vlan(pkt: &mut Packet, tpid: u16, tci: u16) -> bool {
 fn pop_vlan(pkt: &mut Packet) -> bool {
     let d = pkt.data();
     match rd16(d, 12) {
-        Some(ETH_VLAN | ETH_QINQ) if d.len() >= 18 => pkt.remove_range(12, 4),
+        Some(ETH_VLAN | ETH_QINQ) if d.len() >= 18 => remove_range(pkt, 12, 4),
         _ => false,
     }
 }
@@ -279,7 +285,7 @@ fn push_mpls(pkt: &mut Packet, ethertype: u16, lse: u32) -> bool {
     let Some(et) = ethertype_offset(pkt.data()) else {
         return false;
     };
-    if !pkt.insert_gap(et + 2, 4) {
+    if !insert_gap(pkt, et + 2, 4) {
         return false;
     }
     let d = pkt.data_mut();
@@ -299,7 +305,7 @@ fn pop_mpls(pkt: &mut Packet, ethertype: u16) -> bool {
         Some(ETH_MPLS | ETH_MPLS_MC) if d.len() >= et + 6 => {}
         _ => return false,
     }
-    if !pkt.remove_range(et + 2, 4) {
+    if !remove_range(pkt, et + 2, 4) {
         return false;
     }
     wr16(pkt.data_mut(), et, ethertype);
@@ -317,42 +323,76 @@ fn ip_end(p: &[u8], h: &Hdrs) -> usize {
     end.unwrap_or(p.len()).min(p.len())
 }
 
-/// Offset of the transport checksum field that covers the pseudo-header,
-/// with "UDP" (zero means no checksum over IPv4).
-fn l4_csum(h: &Hdrs) -> Option<(usize, bool)> {
+/// Where the transport checksum is and how to update it.
+#[derive(Debug, Clone, Copy)]
+struct L4Csum {
+    /// Offset of the field in the frame.
+    at: usize,
+    /// UDP over IPv4: zero means "no checksum".
+    udp: bool,
+    /// The field holds a partial (uncomplemented pseudo-header) sum.
+    partial: bool,
+}
+
+/// The transport checksum covering the pseudo-header, if the packet has one.
+fn l4_csum(h: &Hdrs, partial: bool) -> Option<L4Csum> {
     if h.offs.l4 == NONE {
         return None;
     }
     let l4 = h.offs.l4 as usize;
-    match h.nw_proto {
-        IPPROTO_TCP => Some((l4 + 16, false)),
-        IPPROTO_UDP => Some((l4 + 6, true)),
-        IPPROTO_ICMPV6 if h.dl_type == ETH_IPV6 => Some((l4 + 2, false)),
-        _ => None,
-    }
+    let at = match h.nw_proto {
+        IPPROTO_TCP => l4 + 16,
+        IPPROTO_UDP => l4 + 6,
+        IPPROTO_ICMPV6 if h.dl_type == ETH_IPV6 => l4 + 2,
+        _ => return None,
+    };
+    Some(L4Csum {
+        at,
+        udp: h.nw_proto == IPPROTO_UDP,
+        partial,
+    })
 }
 
-/// Applies an RFC 1624 update to the transport checksum at `at`.
-fn fix_l4(p: &mut [u8], csum: Option<(usize, bool)>, old: &[u8], new: &[u8]) {
-    let Some((at, udp)) = csum else { return };
-    let Some(c) = rd16(p, at) else { return };
-    if udp && c == 0 {
+/// True when the packet's pending offload checksum is the one at `l4`.
+fn partial_at(pkt: &Packet, h: &Hdrs) -> bool {
+    h.offs.l4 != NONE
+        && pkt
+            .offload
+            .csum
+            .is_some_and(|c| usize::from(c.start) == usize::from(h.offs.l4))
+}
+
+/// Updates the transport checksum after `old` became `new`. `pseudo`: the
+/// bytes are in the pseudo-header (addresses), not in the L4 segment.
+fn fix_l4(p: &mut [u8], csum: Option<L4Csum>, old: &[u8], new: &[u8], pseudo: bool) {
+    let Some(c) = csum else { return };
+    let Some(v) = rd16(p, c.at) else { return };
+    if c.partial {
+        // The field holds the uncomplemented pseudo-header sum; the segment
+        // itself is summed at egress.
+        if pseudo {
+            wr16(p, c.at, !checksum::update_bytes(!v, old, new));
+        }
         return;
     }
-    let mut n = checksum::update_bytes(c, old, new);
-    if udp && n == 0 {
+    if c.udp && v == 0 {
+        return;
+    }
+    let mut n = checksum::update_bytes(v, old, new);
+    if c.udp && n == 0 {
         n = 0xffff;
     }
-    wr16(p, at, n);
+    wr16(p, c.at, n);
 }
 
-fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
+fn set(pkt: &mut Packet, meta: &mut PacketMeta, h: &Hdrs, s: &SetMasked) {
+    let partial = partial_at(pkt, h);
     match *s {
-        SetMasked::SkbPriority(v) => pkt.meta.skb_priority = v,
+        SetMasked::SkbPriority(v) => meta.skb_priority = v,
         SetMasked::PktMark { mark, mask } => {
-            pkt.meta.pkt_mark = mix(pkt.meta.pkt_mark, mark, mask);
+            meta.pkt_mark = mix(meta.pkt_mark, mark, mask);
         }
-        SetMasked::TunnelId(id) => pkt.meta.tun_id = id,
+        SetMasked::TunnelId(id) => meta.tun_id = id,
         SetMasked::Eth {
             src,
             src_mask,
@@ -389,6 +429,7 @@ fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
             h,
             [src, src_mask, dst, dst_mask],
             [tos, tos_mask, ttl, ttl_mask],
+            partial,
         ),
         SetMasked::Ipv6 {
             src,
@@ -410,7 +451,7 @@ fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
             if d.len() < l3 + 40 {
                 return;
             }
-            let csum = l4_csum(h);
+            let csum = l4_csum(h, partial);
             for (off, v, m) in [(l3 + 8, &src, &src_mask), (l3 + 24, &dst, &dst_mask)] {
                 if *m == [0; 16] {
                     continue;
@@ -420,7 +461,7 @@ fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
                 };
                 let old = masked_bytes(b, v, m);
                 let new = *b;
-                fix_l4(d, csum, &old, &new);
+                fix_l4(d, csum, &old, &new, true);
             }
             if let Some(b) = field::<4>(d, l3) {
                 let w = u32::from_be_bytes(*b);
@@ -434,16 +475,16 @@ fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
         }
         SetMasked::Tcp(ports) => {
             if h.nw_proto == IPPROTO_TCP {
-                set_ports(pkt.data_mut(), h, &ports, Some(16));
+                set_ports(pkt.data_mut(), h, &ports, Some(16), partial);
             }
         }
         SetMasked::Udp(ports) => {
             if h.nw_proto == IPPROTO_UDP {
-                set_ports(pkt.data_mut(), h, &ports, Some(6));
+                set_ports(pkt.data_mut(), h, &ports, Some(6), partial);
             }
         }
         SetMasked::Sctp(ports) => {
-            if h.nw_proto == IPPROTO_SCTP && set_ports(pkt.data_mut(), h, &ports, None) {
+            if h.nw_proto == IPPROTO_SCTP && set_ports(pkt.data_mut(), h, &ports, None, partial) {
                 let d = pkt.data_mut();
                 let (l4, end) = (h.offs.l4 as usize, ip_end(d, h));
                 if let Some(seg) = d.get_mut(l4..end)
@@ -504,11 +545,12 @@ fn set(pkt: &mut Packet, h: &Hdrs, s: &SetMasked) {
             (&target, &target_mask),
             (&sll, &sll_mask),
             (&tll, &tll_mask),
+            partial,
         ),
     }
 }
 
-fn set_ipv4(d: &mut [u8], h: &Hdrs, addr: [u32; 4], tt: [u8; 4]) {
+fn set_ipv4(d: &mut [u8], h: &Hdrs, addr: [u32; 4], tt: [u8; 4], partial: bool) {
     if h.dl_type != ETH_IPV4 || h.offs.l3 == NONE {
         return;
     }
@@ -519,7 +561,7 @@ fn set_ipv4(d: &mut [u8], h: &Hdrs, addr: [u32; 4], tt: [u8; 4]) {
     let Some(mut hc) = rd16(d, l3 + 10) else {
         return;
     };
-    let csum = l4_csum(h);
+    let csum = l4_csum(h, partial);
     for (off, v, m) in [(l3 + 12, addr[0], addr[1]), (l3 + 16, addr[2], addr[3])] {
         if m == 0 {
             continue;
@@ -531,7 +573,7 @@ fn set_ipv4(d: &mut [u8], h: &Hdrs, addr: [u32; 4], tt: [u8; 4]) {
         *b = mix(u32::from_be_bytes(old), v, m).to_be_bytes();
         let new = *b;
         hc = checksum::update_bytes(hc, &old, &new);
-        fix_l4(d, csum, &old, &new);
+        fix_l4(d, csum, &old, &new, true);
     }
     // TOS shares a 16-bit word with version/IHL, TTL with the protocol.
     for (off, v, m) in [(l3, tt[0], tt[1]), (l3 + 8, tt[2], tt[3])] {
@@ -551,7 +593,7 @@ fn set_ipv4(d: &mut [u8], h: &Hdrs, addr: [u32; 4], tt: [u8; 4]) {
 
 /// Masked write of the two ports at the start of the L4 header, updating the
 /// checksum at `csum_at` (relative to L4) when given. True when written.
-fn set_ports(d: &mut [u8], h: &Hdrs, p: &L4Ports, csum_at: Option<usize>) -> bool {
+fn set_ports(d: &mut [u8], h: &Hdrs, p: &L4Ports, csum_at: Option<usize>, partial: bool) -> bool {
     if h.offs.l4 == NONE {
         return false;
     }
@@ -566,14 +608,31 @@ fn set_ports(d: &mut [u8], h: &Hdrs, p: &L4Ports, csum_at: Option<usize>) -> boo
     b[2..].copy_from_slice(&dst.to_be_bytes());
     let new = *b;
     if let Some(at) = csum_at {
-        fix_l4(d, Some((l4 + at, h.nw_proto == IPPROTO_UDP)), &old, &new);
+        fix_l4(
+            d,
+            Some(L4Csum {
+                at: l4 + at,
+                udp: h.nw_proto == IPPROTO_UDP,
+                partial,
+            }),
+            &old,
+            &new,
+            false,
+        );
     }
     true
 }
 
 type Masked<'a, const N: usize> = (&'a [u8; N], &'a [u8; N]);
 
-fn set_nd(d: &mut [u8], h: &Hdrs, target: Masked<'_, 16>, sll: Masked<'_, 6>, tll: Masked<'_, 6>) {
+fn set_nd(
+    d: &mut [u8],
+    h: &Hdrs,
+    target: Masked<'_, 16>,
+    sll: Masked<'_, 6>,
+    tll: Masked<'_, 6>,
+    partial: bool,
+) {
     if h.dl_type != ETH_IPV6 || h.nw_proto != IPPROTO_ICMPV6 || h.offs.l4 == NONE {
         return;
     }
@@ -583,14 +642,18 @@ fn set_nd(d: &mut [u8], h: &Hdrs, target: Masked<'_, 16>, sll: Masked<'_, 6>, tl
     }
     let l4 = h.offs.l4 as usize;
     let end = ip_end(d, h);
-    let csum = Some((l4 + 2, false));
+    let csum = Some(L4Csum {
+        at: l4 + 2,
+        udp: false,
+        partial,
+    });
     if *target.1 != [0; 16]
         && l4 + 24 <= end
         && let Some(b) = field::<16>(d, l4 + 8)
     {
         let old = masked_bytes(b, target.0, target.1);
         let new = *b;
-        fix_l4(d, csum, &old, &new);
+        fix_l4(d, csum, &old, &new, false);
     }
     // Options: type(1) len(1, in units of 8 bytes) value.
     let mut o = l4 + 24;
@@ -611,7 +674,7 @@ fn set_nd(d: &mut [u8], h: &Hdrs, target: Masked<'_, 16>, sll: Masked<'_, 6>, tl
         {
             let old = masked_bytes(b, v, m);
             let new = *b;
-            fix_l4(d, csum, &old, &new);
+            fix_l4(d, csum, &old, &new, false);
         }
         o += len;
     }

@@ -14,8 +14,26 @@
 //!   buffers and batches with offload state, and the `dummy`, `system`,
 //!   `tap`, `internal`, `afxdp` and `patch` backends).
 //!
+//! And the fast path built on it:
+//!
+//! * [`packet`]: frames in pooled buffers with headroom, and their metadata.
+//! * [`execute`]: runs an action list on a packet, keeping checksums valid.
+//! * [`emc`] and [`megaflow`]: the exact-match cache and the megaflow cache
+//!   (one subtable per mask), both per polling thread.
+//! * [`upcall`]: the trait `ofproto`'s translation implements for misses,
+//!   packet-ins and meters.
+//! * [`port`]: what the fast path needs from a netdev (receive queues and a
+//!   transmit side), plus an in-memory port for tests.
+//! * [`pmd`]: one polling thread's pipeline (batch, lookups, grouped
+//!   execution, recirculation, revalidation, expiry).
+//! * [`dpif`]: the threads, port and queue management, revalidation
+//!   completions and the `dpctl`-style texts, for the control plane.
+//! * [`snapshot`] and [`stats`]: how data and counters cross threads without
+//!   locks on the fast path.
+//!
 //! Invariants: nothing in this crate panics on any byte sequence received from
-//! a port; the extraction path allocates nothing.
+//! a port; extraction, lookups and execution allocate nothing per packet, take
+//! no lock per packet and never log.
 
 pub mod actions;
 pub mod dpif;

@@ -92,14 +92,13 @@ struct Subtable {
     hits: u64,
 }
 
+/// Finishes a subtable hash: one xorshift-multiply round folds the high
+/// product bits into the low ones (the table index).
 #[inline(always)]
-fn mix(h: u64, w: u64) -> u64 {
-    (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31)
-}
-
-#[inline(always)]
-fn finish(h: u64) -> u32 {
-    crate::flow::hash::finish(h)
+fn finish(mut h: u64) -> u32 {
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (h ^ (h >> 32)) as u32
 }
 
 impl Subtable {
@@ -122,11 +121,15 @@ impl Subtable {
         }
     }
 
+    /// Hash of the masked words: each word is rotated by its position and
+    /// multiplied independently (no dependency chain, so the multiplies of
+    /// a 3-5 word mask overlap), then the sum is finished once.
     #[inline(always)]
     fn hash(&self, k: &[u64; FLOW_U64S]) -> u32 {
         let mut h = self.idx.len() as u64;
-        for (&i, &m) in self.idx.iter().zip(self.mwords.iter()) {
-            h = mix(h, k[i as usize] & m);
+        for (j, (&i, &m)) in self.idx.iter().zip(self.mwords.iter()).enumerate() {
+            let w = (k[i as usize] & m).rotate_left((j as u32 * 23) & 63);
+            h = h.wrapping_add(w.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
         finish(h)
     }
@@ -297,6 +300,44 @@ impl MegaflowCache {
             }
         }
         None
+    }
+
+    /// Looks up the packets of a batch whose bit is set in `todo` (bit `i`
+    /// = `keys[i]`), subtable by subtable: all hashes of a subtable first,
+    /// then all probes, so independent packets overlap. Hits are written to
+    /// `out[i]` and their bits cleared; returns the bits still missing.
+    #[inline]
+    pub fn lookup_batch(&mut self, keys: &[FlowKey], mut todo: u32, out: &mut [FlowRef]) -> u32 {
+        let n = keys.len().min(out.len()).min(32);
+        if n < 32 {
+            todo &= (1u32 << n) - 1;
+        }
+        let mut hashes = [0u32; 32];
+        for st in self.subtables.iter_mut() {
+            if todo == 0 {
+                break;
+            }
+            let mut bits = todo;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                hashes[i] = st.hash(keys[i].words());
+                bits &= bits - 1;
+            }
+            let mut bits = todo;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some((_, flow)) = st.find(keys[i].words(), hashes[i]) {
+                    st.hits += 1;
+                    out[i] = FlowRef {
+                        id: flow,
+                        generation: self.slots[flow as usize].generation,
+                    };
+                    todo &= !(1 << i);
+                }
+            }
+        }
+        todo
     }
 
     /// Installs a flow. The key is stored unmasked (see [`Megaflow::key`]).
@@ -586,11 +627,26 @@ mod tests {
                         }
                     }
                 }
+                let mut batch = Vec::new();
+                let mut wants = Vec::new();
                 for probe in 0..32u32 {
                     for t in 0..4u16 {
                         let pk = key(probe << 3 | 5, t);
                         let want = reference.iter().find(|(rk, rm, _)| pk.equal_masked(rk, rm)).map(|r| r.2);
                         prop_assert_eq!(c.lookup(&pk).map(|r| r.id), want);
+                        batch.push(pk);
+                        wants.push(want);
+                    }
+                }
+                // The batch form agrees, 32 keys at a time.
+                for (keys, wants) in batch.chunks(32).zip(wants.chunks(32)) {
+                    let mut out = [FlowRef::default(); 32];
+                    let miss = c.lookup_batch(keys, u32::MAX, &mut out);
+                    for (i, w) in wants.iter().enumerate() {
+                        prop_assert_eq!(miss & (1 << i) != 0, w.is_none());
+                        if let Some(id) = w {
+                            prop_assert_eq!(out[i].id, *id);
+                        }
                     }
                 }
             }

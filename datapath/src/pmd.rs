@@ -15,9 +15,12 @@
 //! * control messages ([`Control`]) taken between batches, never in the
 //!   middle of one.
 //!
-//! Per packet the fast path allocates nothing (buffers come from and return
-//! to the pool, keys live in per-slot storage), takes no lock and never logs;
-//! a packet not sent anywhere is counted under a [`DropReason`].
+//! Per packet the fast path allocates nothing (packets move between the
+//! netdev layer's batches by buffer exchange, copies go into preallocated
+//! batch buffers, keys live in per-slot storage), takes no lock (a port's
+//! transmit queue lock is taken once per batch) and never logs; a packet not
+//! sent anywhere is counted under a [`DropReason`]. A thread's first output
+//! to a port allocates that port's transmit batch, once.
 //!
 //! Ordering: packets of one flow leave in the order they arrived. Packets of
 //! different flows in one batch may be reordered (grouping).
@@ -36,8 +39,9 @@ use crate::emc::{self, Emc, emc_hash};
 use crate::execute::{ExecSink, execute};
 use crate::flow::{FlowKey, FlowMask, Offsets, extract_into};
 use crate::megaflow::{FlowRef, InsertError, MegaflowCache};
-use crate::packet::{BATCH_SIZE, Packet, PacketPool};
-use crate::port::{PortTable, RxQueue};
+use crate::netdev::{QueueError, RxQueue};
+use crate::packet::{BATCH_SIZE, Batch, Packet, PacketMeta};
+use crate::port::PortTable;
 use crate::snapshot::{Cached, Snapshot};
 use crate::stats::{DropReason, PmdCounters, PmdStats, PortStats};
 use crate::upcall::{Translation, UpcallHandler};
@@ -165,6 +169,22 @@ pub struct Rxq {
     pub stats: Arc<PortStats>,
     /// Nanoseconds spent processing this queue's packets (its load).
     pub busy_ns: Arc<AtomicU64>,
+    /// Set when the device went away: the queue is no longer polled.
+    pub gone: bool,
+}
+
+impl Rxq {
+    /// A queue of `port` to be polled.
+    pub fn new(port: DpPort, queue: usize, rx: Box<dyn RxQueue>, stats: Arc<PortStats>) -> Rxq {
+        Rxq {
+            port,
+            queue,
+            rx,
+            stats,
+            busy_ns: Arc::new(AtomicU64::new(0)),
+            gone: false,
+        }
+    }
 }
 
 impl core::fmt::Debug for Rxq {
@@ -172,6 +192,7 @@ impl core::fmt::Debug for Rxq {
         f.debug_struct("Rxq")
             .field("port", &self.port)
             .field("queue", &self.queue)
+            .field("gone", &self.gone)
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +260,22 @@ const DONE: FlowRef = FlowRef {
     generation: 0,
 };
 
+/// A batch with the metadata of each of its packets.
+#[derive(Debug)]
+struct Slots {
+    batch: Batch,
+    meta: [PacketMeta; BATCH_SIZE],
+}
+
+impl Slots {
+    fn new() -> Box<Slots> {
+        Box::new(Slots {
+            batch: Batch::default(),
+            meta: [PacketMeta::default(); BATCH_SIZE],
+        })
+    }
+}
+
 /// A polling thread's state. See the module documentation.
 pub struct Pmd {
     id: usize,
@@ -248,16 +285,17 @@ pub struct Pmd {
     cfg: PmdConfig,
     emc: Emc,
     flows: MegaflowCache,
-    pool: PacketPool,
     rxqs: Vec<Rxq>,
-    rx_batch: Vec<Packet>,
+    /// Receive batch; recirculation queue; recirculation work batch.
+    rx: Option<Box<Slots>>,
+    recirc: Option<Box<Slots>>,
+    work: Option<Box<Slots>>,
     keys: Box<[FlowKey; BATCH_SIZE]>,
     offs: [Offsets; BATCH_SIZE],
     refs: [FlowRef; BATCH_SIZE],
     meta_dirty: [bool; BATCH_SIZE],
-    recirc: Vec<Packet>,
-    recirc_work: Vec<Packet>,
-    tx: Vec<Vec<Packet>>,
+    /// Transmit batches per port number, made on first use.
+    tx: Vec<Option<Box<Batch>>>,
     tx_pending: Vec<DpPort>,
     trans: Translation,
     counters: PmdCounters,
@@ -281,66 +319,72 @@ impl core::fmt::Debug for Pmd {
 
 /// The executor's view of a thread while it runs actions.
 struct Sink<'a> {
-    pool: &'a mut PacketPool,
     ports: &'a PortTable,
-    tx: &'a mut Vec<Vec<Packet>>,
+    tx: &'a mut Vec<Option<Box<Batch>>>,
     tx_pending: &'a mut Vec<DpPort>,
-    recirc: &'a mut Vec<Packet>,
+    recirc: &'a mut Slots,
     handler: &'a dyn UpcallHandler,
     counters: &'a mut PmdCounters,
     qid: usize,
     now_ns: u64,
 }
 
+/// Sends a port's transmit batch and counts.
 fn flush_port(
     ports: &PortTable,
     port: DpPort,
-    q: &mut Vec<Packet>,
-    pool: &mut PacketPool,
+    b: &mut Batch,
     counters: &mut PmdCounters,
     qid: usize,
 ) {
-    if q.is_empty() {
+    if b.is_empty() {
         return;
     }
+    let n = b.len() as u64;
     match ports.get(port) {
         Some(e) => {
-            let n = q.len() as u64;
-            let bytes: u64 = q.iter().map(|p| p.len() as u64).sum();
-            let dropped = e.tx.send(qid, q) as u64;
+            let bytes: u64 = b.packets().iter().map(|p| p.len() as u64).sum();
+            let (dropped, _gone) = e.tx.send(qid, b);
+            let dropped = dropped as u64;
             e.stats.add_tx(n - dropped.min(n), bytes, dropped);
             counters.drop(DropReason::TxError, dropped);
         }
-        None => counters.drop(DropReason::NoPort, q.len() as u64),
+        None => {
+            counters.drop(DropReason::NoPort, n);
+            b.clear();
+        }
     }
-    pool.put_all(q);
 }
 
 impl ExecSink for Sink<'_> {
     #[inline]
-    fn output(&mut self, port: DpPort, pkt: Packet) {
+    fn output(&mut self, port: DpPort, pkt: &mut Packet, take: bool, max_len: usize) {
         if self.ports.get(port).is_none() {
             self.counters.drop(DropReason::NoPort, 1);
-            self.pool.put(pkt);
             return;
         }
-        let Some(q) = self.tx.get_mut(port as usize) else {
-            self.counters.drop(DropReason::NoPort, 1);
-            self.pool.put(pkt);
-            return;
-        };
-        if q.is_empty() {
+        let i = port as usize;
+        if self.tx.len() <= i {
+            self.tx.resize_with(i + 1, || None);
+        }
+        // A port's first output from this thread makes its batch (once).
+        let b = self.tx[i].get_or_insert_with(|| Box::new(Batch::default()));
+        if b.is_full() {
+            flush_port(self.ports, port, b, self.counters, self.qid);
+        }
+        if b.is_empty() {
             self.tx_pending.push(port);
         }
-        q.push(pkt);
-        if q.len() >= BATCH_SIZE {
-            flush_port(self.ports, port, q, self.pool, self.counters, self.qid);
+        let ok = if take {
+            b.push_swap(pkt)
+        } else if max_len < pkt.len() {
+            b.push_copy(&pkt.data()[..max_len], Default::default())
+        } else {
+            b.push_copy(pkt.data(), pkt.offload)
+        };
+        if !ok {
+            self.counters.drop(DropReason::TxError, 1);
         }
-    }
-
-    #[inline]
-    fn copy(&mut self, pkt: &Packet, max_len: usize) -> Packet {
-        self.pool.clone_packet(pkt, max_len)
     }
 
     fn userspace(&mut self, pkt: &Packet, key: &FlowKey, userdata: u64) {
@@ -354,19 +398,31 @@ impl ExecSink for Sink<'_> {
         self.handler.meter(id, pkt.len(), self.now_ns)
     }
 
-    fn recirculate(&mut self, pkt: Packet) {
-        self.recirc.push(pkt);
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &PacketMeta, take: bool) {
+        if meta.recirc_depth >= MAX_RECIRC_DEPTH {
+            self.counters.drop(DropReason::RecircDepth, 1);
+            return;
+        }
+        let r = &mut *self.recirc;
+        let idx = r.batch.len();
+        let ok = if take {
+            r.batch.push_swap(pkt)
+        } else {
+            r.batch.push_copy(pkt.data(), pkt.offload)
+        };
+        if !ok {
+            self.counters.drop(DropReason::RecircQueueFull, 1);
+            return;
+        }
+        r.meta[idx] = PacketMeta {
+            recirc_depth: meta.recirc_depth + 1,
+            ..*meta
+        };
     }
 
     #[inline]
-    fn drop(&mut self, pkt: Packet, reason: DropReason) {
+    fn drop(&mut self, reason: DropReason) {
         self.counters.drop(reason, 1);
-        self.pool.put(pkt);
-    }
-
-    #[inline]
-    fn recycle(&mut self, pkt: Packet) {
-        self.pool.put(pkt);
     }
 }
 
@@ -380,7 +436,6 @@ impl Pmd {
         clock: Clock,
     ) -> Pmd {
         let cached = ports.cached();
-        let span = cached.get().span();
         Pmd {
             id,
             handler,
@@ -389,16 +444,15 @@ impl Pmd {
             cfg,
             emc: Emc::new(cfg.emc_entries, cfg.emc_insert_inv_prob),
             flows: MegaflowCache::new(cfg.flow_limit),
-            pool: PacketPool::with_buffers(4 * BATCH_SIZE),
             rxqs: Vec::new(),
-            rx_batch: Vec::with_capacity(BATCH_SIZE),
+            rx: Some(Slots::new()),
+            recirc: Some(Slots::new()),
+            work: Some(Slots::new()),
             keys: Box::new([FlowKey::ZERO; BATCH_SIZE]),
             offs: [Offsets::EMPTY; BATCH_SIZE],
             refs: [DONE; BATCH_SIZE],
             meta_dirty: [false; BATCH_SIZE],
-            recirc: Vec::with_capacity(BATCH_SIZE),
-            recirc_work: Vec::with_capacity(BATCH_SIZE),
-            tx: (0..span).map(|_| Vec::with_capacity(BATCH_SIZE)).collect(),
+            tx: Vec::new(),
             tx_pending: Vec::with_capacity(16),
             trans: Translation::default(),
             counters: PmdCounters::default(),
@@ -442,11 +496,6 @@ impl Pmd {
         self.emc.count_live(|r| flows.get_live(r).is_some())
     }
 
-    /// The packet pool (to check that steady traffic allocates nothing).
-    pub fn pool(&self) -> &PacketPool {
-        &self.pool
-    }
-
     /// True after [`Control::Exit`].
     pub fn exiting(&self) -> bool {
         self.exit
@@ -472,29 +521,41 @@ impl Pmd {
     pub fn poll_once(&mut self) -> usize {
         self.drain_control();
         if self.ports.refresh(&self.port_snap) {
-            self.sync_tx_slots();
+            self.flush_tx();
         }
         self.now_ns = self.clock.now_ns();
         let mut total = 0;
         for qi in 0..self.rxqs.len() {
-            let mut batch = core::mem::take(&mut self.rx_batch);
+            let Some(mut cur) = self.rx.take() else { break };
             let rxq = &mut self.rxqs[qi];
-            let n = rxq.rx.recv(&mut self.pool, &mut batch, BATCH_SIZE);
+            cur.batch.clear();
+            let n = if rxq.gone {
+                0
+            } else {
+                match rxq.rx.recv(&mut cur.batch) {
+                    Ok(n) => n.min(cur.batch.len()),
+                    Err(QueueError::Gone) => {
+                        rxq.gone = true;
+                        0
+                    }
+                    Err(QueueError::Os(_)) => 0,
+                }
+            };
             if n == 0 {
-                self.rx_batch = batch;
+                self.rx = Some(cur);
                 continue;
             }
             let start = Instant::now();
-            let (port, stats) = (rxq.port, rxq.stats.clone());
+            let port = rxq.port;
             let mut bytes = 0;
-            for p in batch.iter_mut() {
-                p.meta.in_port = port;
+            for (m, p) in cur.meta.iter_mut().zip(cur.batch.packets()) {
+                *m = PacketMeta::from_port(port);
                 bytes += p.len() as u64;
             }
-            stats.add_rx(n as u64, bytes);
+            rxq.stats.add_rx(n as u64, bytes);
             self.counters.packets += n as u64;
-            self.process(&mut batch);
-            self.rx_batch = batch;
+            self.process(&mut cur);
+            self.rx = Some(cur);
             self.run_recirculations();
             self.flush_tx();
             let spent = start.elapsed().as_nanos() as u64;
@@ -520,15 +581,6 @@ impl Pmd {
         let n = self.flows.expire(now_ms, self.cfg.max_idle_ms);
         self.counters.expired += n as u64;
         self.flows.rank();
-    }
-
-    fn sync_tx_slots(&mut self) {
-        let span = self.ports.get().span();
-        // Flush what is queued for ports that may have gone.
-        self.flush_tx();
-        while self.tx.len() < span {
-            self.tx.push(Vec::with_capacity(BATCH_SIZE));
-        }
     }
 
     /// Handles every waiting control message.
@@ -634,44 +686,44 @@ impl Pmd {
         }
     }
 
-    /// Processes packets that are not from a receive queue (tests,
-    /// benchmarks, packets injected by the control plane): `pkts` must hold
-    /// at most [`BATCH_SIZE`] packets whose `meta.in_port` is set. Runs
-    /// recirculations and flushes transmit queues.
-    pub fn process_batch(&mut self, pkts: &mut Vec<Packet>) {
+    /// Processes the packets of `batch` (at most [`BATCH_SIZE`]) as if
+    /// received on `in_port` (tests, benchmarks, packets the control plane
+    /// injects): lookups, actions, recirculations, transmission. Leaves the
+    /// batch empty (its buffers may have been exchanged).
+    pub fn process_batch(&mut self, batch: &mut Batch, in_port: DpPort) {
         self.now_ns = self.clock.now_ns();
         if self.ports.refresh(&self.port_snap) {
-            self.sync_tx_slots();
+            self.flush_tx();
         }
-        while !pkts.is_empty() {
-            let take = pkts.len().min(BATCH_SIZE);
-            let mut chunk = core::mem::take(&mut self.rx_batch);
-            chunk.extend(pkts.drain(..take));
-            self.counters.packets += take as u64;
-            self.process(&mut chunk);
-            self.rx_batch = chunk;
+        if let Some(mut cur) = self.rx.take() {
+            core::mem::swap(&mut cur.batch, batch);
+            for m in cur.meta.iter_mut() {
+                *m = PacketMeta::from_port(in_port);
+            }
+            self.counters.packets += cur.batch.len() as u64;
+            self.process(&mut cur);
+            core::mem::swap(&mut cur.batch, batch);
+            self.rx = Some(cur);
         }
+        batch.clear();
         self.run_recirculations();
         self.flush_tx();
         self.stats.publish(&self.counters);
     }
 
     fn run_recirculations(&mut self) {
-        while !self.recirc.is_empty() {
-            let mut work = core::mem::take(&mut self.recirc_work);
-            let take = self.recirc.len().min(BATCH_SIZE);
-            for mut p in self.recirc.drain(..take) {
-                p.meta.recirc_depth = p.meta.recirc_depth.saturating_add(1);
-                if p.meta.recirc_depth > MAX_RECIRC_DEPTH {
-                    self.counters.drop(DropReason::RecircDepth, 1);
-                    self.pool.put(p);
-                } else {
-                    work.push(p);
-                }
+        loop {
+            match &self.recirc {
+                Some(r) if !r.batch.is_empty() => {}
+                _ => return,
             }
-            self.counters.recirculations += work.len() as u64;
-            self.process(&mut work);
-            self.recirc_work = work;
+            core::mem::swap(&mut self.recirc, &mut self.work);
+            let Some(mut cur) = self.work.take() else {
+                return;
+            };
+            self.counters.recirculations += cur.batch.len() as u64;
+            self.process(&mut cur);
+            self.work = Some(cur);
         }
     }
 
@@ -679,20 +731,19 @@ impl Pmd {
     fn flush_tx(&mut self) {
         let ports = self.ports.get().clone();
         for port in self.tx_pending.drain(..) {
-            if let Some(q) = self.tx.get_mut(port as usize) {
-                flush_port(&ports, port, q, &mut self.pool, &mut self.counters, self.id);
+            if let Some(Some(b)) = self.tx.get_mut(port as usize) {
+                flush_port(&ports, port, b, &mut self.counters, self.id);
             }
         }
     }
 
-    /// Classifies and executes up to [`BATCH_SIZE`] packets; leaves `pkts`
-    /// empty.
-    fn process(&mut self, pkts: &mut Vec<Packet>) {
-        let n = pkts.len().min(BATCH_SIZE);
+    /// Classifies and executes the packets of `cur`; leaves it empty.
+    fn process(&mut self, cur: &mut Slots) {
+        let n = cur.batch.len().min(BATCH_SIZE);
         // 1. Keys.
-        for (i, p) in pkts.iter().enumerate().take(n) {
+        for (i, p) in cur.batch.packets().iter().enumerate().take(n) {
             let key = &mut self.keys[i];
-            let m = &p.meta;
+            let m = &cur.meta[i];
             if m.is_plain() {
                 if self.meta_dirty[i] {
                     key.clear_metadata();
@@ -709,44 +760,64 @@ impl Pmd {
             }
             extract_into(p.data(), m.in_port, key, &mut self.offs[i]);
         }
-        // 2. Lookups: EMC, megaflow cache, upcall.
+        // 2. Lookups: EMC for each packet, then the megaflow cache for the
+        // misses of the batch together, then upcalls one by one (a later
+        // packet of the same flow hits the megaflow the first installed).
         let emc_on = self.emc.enabled();
-        for i in 0..n {
-            let key = &self.keys[i];
-            let hash = if emc_on {
+        let mut todo: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let mut hashes = [0u32; BATCH_SIZE];
+        if emc_on {
+            for (i, slot) in hashes.iter_mut().enumerate().take(n) {
+                let key = &self.keys[i];
                 let h = emc_hash(key);
+                *slot = h;
                 if let Some(r) = self.emc.lookup(key, h)
                     && self.flows.get_live(r).is_some()
                 {
                     self.refs[i] = r;
-                    self.counters.emc_hits += 1;
-                    continue;
+                    todo &= !(1 << i);
                 }
-                h
-            } else {
-                0
-            };
-            if let Some(r) = self.flows.lookup(key) {
+            }
+            self.counters.emc_hits += u64::from(n as u32 - todo.count_ones());
+        }
+        if todo != 0 {
+            let before = todo;
+            todo = self
+                .flows
+                .lookup_batch(&self.keys[..n], todo, &mut self.refs[..n]);
+            let mut hits = before & !todo;
+            self.counters.megaflow_hits += u64::from(hits.count_ones());
+            while emc_on && hits != 0 {
+                let i = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let flows = &self.flows;
+                self.emc
+                    .maybe_insert(&self.keys[i], hashes[i], self.refs[i], |x| {
+                        flows.get_live(x).is_some()
+                    });
+            }
+        }
+        while todo != 0 {
+            let i = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            if let Some(r) = self.flows.lookup(&self.keys[i]) {
                 self.refs[i] = r;
                 self.counters.megaflow_hits += 1;
-                if emc_on {
-                    let flows = &self.flows;
-                    self.emc
-                        .maybe_insert(key, hash, r, |x| flows.get_live(x).is_some());
-                }
                 continue;
             }
-            self.upcall(i, pkts);
+            self.upcall(i, cur);
         }
         // 3. Execute, grouped per flow.
         let now_ms = self.now_ms();
+        let Some(recirc) = self.recirc.as_deref_mut() else {
+            cur.batch.clear();
+            return;
+        };
         let Pmd {
             flows,
-            pool,
             ports,
             tx,
             tx_pending,
-            recirc,
             handler,
             counters,
             keys,
@@ -755,7 +826,6 @@ impl Pmd {
             ..
         } = self;
         let mut sink = Sink {
-            pool,
             ports: ports.get(),
             tx,
             tx_pending,
@@ -765,14 +835,14 @@ impl Pmd {
             qid: self.id,
             now_ns: self.now_ns,
         };
+        let pkts = cur.batch.packets_mut();
         for i in 0..n {
             let r = refs[i];
             if r == DONE {
                 continue;
             }
             let Some(flow) = flows.get_live(r) else {
-                let p = core::mem::take(&mut pkts[i]);
-                sink.drop(p, DropReason::UpcallError);
+                sink.drop(DropReason::UpcallError);
                 continue;
             };
             let (mut packets, mut bytes) = (0u64, 0u64);
@@ -781,10 +851,16 @@ impl Pmd {
                     continue;
                 }
                 refs[j] = DONE;
-                let p = core::mem::take(&mut pkts[j]);
                 packets += 1;
-                bytes += p.len() as u64;
-                execute(&flow.actions, p, &keys[j], offs[j], &mut sink);
+                bytes += pkts[j].len() as u64;
+                execute(
+                    &flow.actions,
+                    &mut pkts[j],
+                    &mut cur.meta[j],
+                    &keys[j],
+                    offs[j],
+                    &mut sink,
+                );
             }
             if let Some(f) = flows.get_mut(r.id) {
                 f.packets += packets;
@@ -793,22 +869,22 @@ impl Pmd {
                 f.ever_used = true;
             }
         }
-        pkts.clear();
+        cur.batch.clear();
     }
 
     /// A miss: translate, install, and either leave the packet for the
     /// grouped execution (installed) or execute it now (not installed).
-    fn upcall(&mut self, i: usize, pkts: &mut [Packet]) {
+    fn upcall(&mut self, i: usize, cur: &mut Slots) {
         self.counters.upcalls += 1;
         self.trans.clear();
+        let pkt_data = cur.batch.packets().get(i).map(|p| p.data());
         let res = self
             .handler
-            .translate(&self.keys[i], Some(pkts[i].data()), &mut self.trans);
+            .translate(&self.keys[i], pkt_data, &mut self.trans);
+        self.refs[i] = DONE;
         if res.is_err() {
             self.counters.lost_upcalls += 1;
             self.counters.drop(DropReason::UpcallError, 1);
-            self.pool.put(core::mem::take(&mut pkts[i]));
-            self.refs[i] = DONE;
             return;
         }
         normalize_mask(&mut self.trans.mask);
@@ -829,27 +905,30 @@ impl Pmd {
             }
         }
         // Not installed: run this packet with the fresh result now.
-        self.refs[i] = DONE;
-        let p = core::mem::take(&mut pkts[i]);
         let ports = self.ports.get().clone();
+        let Some(recirc) = self.recirc.as_deref_mut() else {
+            return;
+        };
         let mut sink = Sink {
-            pool: &mut self.pool,
             ports: &ports,
             tx: &mut self.tx,
             tx_pending: &mut self.tx_pending,
-            recirc: &mut self.recirc,
+            recirc,
             handler: &*self.handler,
             counters: &mut self.counters,
             qid: self.id,
             now_ns: self.now_ns,
         };
-        execute(
-            &self.trans.actions,
-            p,
-            &self.keys[i],
-            self.offs[i],
-            &mut sink,
-        );
+        if let Some(p) = cur.batch.packets_mut().get_mut(i) {
+            execute(
+                &self.trans.actions,
+                p,
+                &mut cur.meta[i],
+                &self.keys[i],
+                self.offs[i],
+                &mut sink,
+            );
+        }
     }
 }
 

@@ -1,44 +1,66 @@
-//! What the fast path needs from a port: a receive queue it polls and a
-//! transmit side it sends batches to.
+//! Ports as the polling threads see them: the port table (an immutable
+//! snapshot indexed by datapath port number) whose entries hold each port's
+//! transmit queues and counters.
 //!
-//! These two traits are the seam between the polling threads and the netdev
-//! backends (`netdev::*`): a backend offers one [`RxQueue`] per receive queue
-//! (each owned and polled by exactly one thread at a time, so it needs no
-//! lock) and one [`TxPort`] shared by all threads (each thread passes its own
-//! queue id, so a backend with one queue per thread needs no lock either).
+//! The queues are the netdev layer's ([`crate::netdev::RxQueue`],
+//! [`crate::netdev::TxQueue`]). A receive queue is owned by the one thread
+//! that polls it. Transmit queues are shared by all threads through
+//! [`TxQueues`]: thread `i` sends on queue `i % n`, each behind a mutex taken
+//! once per batch (uncontended when a port has a queue per thread), as the
+//! netdev contract allows.
 //!
-//! Contracts:
-//! * Neither call blocks. `recv` returns 0 when nothing is waiting; `send`
-//!   drops what it cannot send now and says how many.
-//! * Buffers: `recv` takes buffers from the thread's [`PacketPool`] and
-//!   fills them; `send` may keep packets (by removing them from the vector)
-//!   or copy their bytes out and leave them, and the caller returns whatever
-//!   is left to its pool. Either way nothing is allocated per packet in
-//!   steady state.
-//! * The datapath counts per-port statistics itself ([`PortStats`]); a
-//!   backend counts only what it alone sees (errors of its own).
-//!
-//! [`mem`] is an in-memory port for tests and benchmarks.
+//! [`mem`] has two queue doubles for benchmarks: a receive queue that
+//! replays frames forever and a transmit queue that only counts.
 
 use crate::actions::DpPort;
-use crate::packet::{Packet, PacketPool};
+use crate::netdev::{Netdev, QueueError, TxQueue};
+use crate::packet::Batch;
 use crate::stats::PortStats;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-/// One receive queue of a port. Owned by one polling thread at a time.
-pub trait RxQueue: Send {
-    /// Receives up to `max` frames into buffers from `pool`, appending them
-    /// to `out`; returns how many. Never blocks.
-    fn recv(&mut self, pool: &mut PacketPool, out: &mut Vec<Packet>, max: usize) -> usize;
+/// The transmit queues of a port, shared by every polling thread.
+#[derive(Debug, Default)]
+pub struct TxQueues {
+    queues: Vec<Mutex<Box<dyn TxQueue>>>,
 }
 
-/// The transmit side of a port, shared by every polling thread.
-pub trait TxPort: Send + Sync {
-    /// Sends the packets of `pkts` on transmit queue `qid` (the caller's
-    /// thread index; a backend with fewer queues maps it). Packets the
-    /// backend keeps are removed from `pkts`; the rest go back to the
-    /// caller's pool. Returns how many packets were dropped. Never blocks.
-    fn send(&self, qid: usize, pkts: &mut Vec<Packet>) -> usize;
+impl TxQueues {
+    /// Wraps a port's transmit queues.
+    pub fn new(queues: Vec<Box<dyn TxQueue>>) -> TxQueues {
+        TxQueues {
+            queues: queues.into_iter().map(Mutex::new).collect(),
+        }
+    }
+
+    /// Sends `batch` on queue `qid % n` (one lock per batch) and leaves it
+    /// empty. Returns how many packets were not sent, and whether the device
+    /// is gone.
+    pub fn send(&self, qid: usize, batch: &mut Batch) -> (usize, bool) {
+        let total = batch.len();
+        if self.queues.is_empty() {
+            batch.clear();
+            return (total, false);
+        }
+        let q = &self.queues[qid % self.queues.len()];
+        let mut q = q.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = q.send(batch);
+        batch.clear();
+        match r {
+            Ok(n) => (total.saturating_sub(n), false),
+            Err(QueueError::Gone) => (total, true),
+            Err(QueueError::Os(_)) => (total, false),
+        }
+    }
+
+    /// Number of queues.
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// True without queues (everything sent is dropped).
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
 }
 
 /// A datapath port as the polling threads see it.
@@ -50,10 +72,12 @@ pub struct PortEntry {
     pub name: String,
     /// Backend type, for `dpif/show` (`dummy`, `afxdp`, `tap`...).
     pub kind: String,
-    /// Transmit side.
-    pub tx: Arc<dyn TxPort>,
+    /// Transmit queues.
+    pub tx: Arc<TxQueues>,
     /// Counters kept by the datapath.
     pub stats: Arc<PortStats>,
+    /// The netdev's control handle, when the port has one.
+    pub netdev: Option<Arc<dyn Netdev>>,
 }
 
 impl core::fmt::Debug for PortEntry {
@@ -122,107 +146,15 @@ impl PortTable {
 }
 
 pub mod mem {
-    //! An in-memory port for tests and benchmarks: frames injected by the
-    //! test are received, frames sent are captured. It takes a mutex per
-    //! batch, which a real backend must not, and it is not meant for
-    //! production use.
+    //! Queue doubles for benchmarks: no lock, no allocation once warm.
 
-    use super::*;
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
+    use crate::netdev::{QueueError, RxQueue, TxQueue};
+    use crate::packet::Batch;
+    use std::os::fd::RawFd;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    #[derive(Debug, Default)]
-    struct Shared {
-        rx: VecDeque<Vec<u8>>,
-        tx: Vec<Vec<u8>>,
-        capture: bool,
-    }
-
-    /// Both ends of an in-memory port. Clone it to keep a handle in the test.
-    #[derive(Debug, Clone, Default)]
-    pub struct MemPort {
-        shared: Arc<Mutex<Shared>>,
-    }
-
-    impl MemPort {
-        /// A port that captures what it sends.
-        pub fn new() -> MemPort {
-            let p = MemPort::default();
-            p.set_capture(true);
-            p
-        }
-
-        /// Captures sent frames (true) or only counts them (false).
-        pub fn set_capture(&self, on: bool) {
-            if let Ok(mut s) = self.shared.lock() {
-                s.capture = on;
-            }
-        }
-
-        /// Queues a frame for reception.
-        pub fn inject(&self, frame: &[u8]) {
-            if let Ok(mut s) = self.shared.lock() {
-                s.rx.push_back(frame.to_vec());
-            }
-        }
-
-        /// Frames waiting to be received.
-        pub fn rx_pending(&self) -> usize {
-            self.shared.lock().map(|s| s.rx.len()).unwrap_or(0)
-        }
-
-        /// Takes the frames sent so far.
-        pub fn take_sent(&self) -> Vec<Vec<u8>> {
-            self.shared
-                .lock()
-                .map(|mut s| core::mem::take(&mut s.tx))
-                .unwrap_or_default()
-        }
-
-        /// The receive queue (one per port).
-        pub fn rxq(&self) -> Box<dyn RxQueue> {
-            Box::new(self.clone())
-        }
-
-        /// The transmit side.
-        pub fn txp(&self) -> Arc<dyn TxPort> {
-            Arc::new(self.clone())
-        }
-    }
-
-    impl RxQueue for MemPort {
-        fn recv(&mut self, pool: &mut PacketPool, out: &mut Vec<Packet>, max: usize) -> usize {
-            let Ok(mut s) = self.shared.lock() else {
-                return 0;
-            };
-            let mut n = 0;
-            while n < max {
-                let Some(f) = s.rx.pop_front() else { break };
-                let mut p = pool.get();
-                p.set_frame(&f);
-                out.push(p);
-                n += 1;
-            }
-            n
-        }
-    }
-
-    impl TxPort for MemPort {
-        fn send(&self, _qid: usize, pkts: &mut Vec<Packet>) -> usize {
-            let Ok(mut s) = self.shared.lock() else {
-                return pkts.len();
-            };
-            if s.capture {
-                for p in pkts.iter() {
-                    s.tx.push(p.data().to_vec());
-                }
-            }
-            0
-        }
-    }
-
-    /// A receive queue that replays a fixed set of frames forever (for
-    /// benchmarks: no lock, no allocation once warm).
+    /// A receive queue that replays a fixed set of frames forever.
     #[derive(Debug, Clone)]
     pub struct Replay {
         frames: Vec<Vec<u8>>,
@@ -237,32 +169,36 @@ pub mod mem {
     }
 
     impl RxQueue for Replay {
-        fn recv(&mut self, pool: &mut PacketPool, out: &mut Vec<Packet>, max: usize) -> usize {
-            if self.frames.is_empty() {
-                return 0;
-            }
-            for _ in 0..max {
-                let mut p = pool.get();
-                p.set_frame(&self.frames[self.next]);
-                out.push(p);
+        fn recv(&mut self, batch: &mut Batch) -> Result<usize, QueueError> {
+            let mut n = 0;
+            while !self.frames.is_empty() && !batch.is_full() {
+                let f = &self.frames[self.next];
                 self.next = (self.next + 1) % self.frames.len();
+                if batch.push_copy(f, Default::default()) {
+                    n += 1;
+                }
             }
-            max
+            Ok(n)
+        }
+
+        fn fd(&self) -> Option<RawFd> {
+            None
         }
     }
 
-    /// A transmit side that only counts (for benchmarks).
-    #[derive(Debug, Default)]
-    pub struct Sink {
+    /// A transmit queue that only counts.
+    #[derive(Debug, Default, Clone)]
+    pub struct Count {
         /// Packets "sent".
-        pub sent: core::sync::atomic::AtomicU64,
+        pub sent: Arc<AtomicU64>,
     }
 
-    impl TxPort for Sink {
-        fn send(&self, _qid: usize, pkts: &mut Vec<Packet>) -> usize {
-            self.sent
-                .fetch_add(pkts.len() as u64, core::sync::atomic::Ordering::Relaxed);
-            0
+    impl TxQueue for Count {
+        fn send(&mut self, batch: &mut Batch) -> Result<usize, QueueError> {
+            let n = batch.len();
+            self.sent.fetch_add(n as u64, Ordering::Relaxed);
+            batch.clear();
+            Ok(n)
         }
     }
 }

@@ -29,11 +29,13 @@ pub enum DropReason {
     TxError,
     /// The upcall handler refused a userspace (packet-in) packet.
     UserspaceQueueFull,
+    /// More recirculated packets than a batch holds in one pass.
+    RecircQueueFull,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::Actions,
         DropReason::Meter,
         DropReason::UpcallError,
@@ -41,6 +43,7 @@ impl DropReason {
         DropReason::RecircDepth,
         DropReason::TxError,
         DropReason::UserspaceQueueFull,
+        DropReason::RecircQueueFull,
     ];
     /// Number of reasons.
     pub const COUNT: usize = Self::ALL.len();
@@ -55,6 +58,7 @@ impl DropReason {
             DropReason::RecircDepth => "datapath_drop_recirc_depth",
             DropReason::TxError => "datapath_drop_tx_error",
             DropReason::UserspaceQueueFull => "datapath_drop_userspace_queue",
+            DropReason::RecircQueueFull => "datapath_drop_recirc_queue",
         }
     }
 }

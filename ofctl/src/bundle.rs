@@ -57,7 +57,8 @@ pub fn send_bundle(c: &mut Conn, mods: &[ParsedMod]) -> Result<i32> {
     }
     let mut buf = Vec::with_capacity(mods.len() * 160);
     for m in mods {
-        let fm = crate::flows::of11_table(&m.fm);
+        let mut fm = crate::flows::of11_table(m.fm.clone());
+        crate::flows::actions_for_of11(&fm.match_, &mut fm.instructions)?;
         let xid = next_xid();
         let inner = Message::FlowMod(fm)
             .encode(v, xid)

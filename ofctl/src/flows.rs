@@ -26,10 +26,11 @@ use crate::{Opts, names, nx};
 use anyhow::{Context, Result, bail};
 use ofproto::ofp::multipart::{FlowStats, FlowStatsRequest, ReplyBody};
 use ofproto::ofp::{
-    FlowMod, FlowModCommand, Match, Message, MultipartRequest, PortNo, RequestBody, Version,
+    Action, Field, FlowMod, FlowModCommand, Instruction, Match, MatchEntry, Message,
+    MultipartRequest, PortNo, RequestBody, Value, Version,
 };
 use ofproto::text::stats::{FlowAges, format_aggregate, format_flow_stats, msg_header};
-use ofproto::text::{Flow, parse_flow};
+use ofproto::text::{Flow, parse_flow_ext};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -68,69 +69,67 @@ const FLAG_WORDS: [(&str, u16); 5] = [
 /// `out_group=`, `importance=` and the flag words).
 pub fn parse_flow_mod(text: &str, command: FlowModCommand) -> Result<ParsedMod> {
     let s = text.trim();
-    let act = find_actions(s);
-    let (head, tail) = match act {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    };
-    let mut fm = FlowMod::new(command);
-    let mut kept = Vec::new();
-    let mut explicit_table = false;
-    for tok in head
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-    {
-        let (k, v) = match tok.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (tok, None),
-        };
-        match (k, v) {
-            ("out_port", Some(v)) => fm.out_port = crate::switch::parse_port(v)?,
-            ("out_group", Some(v)) => {
-                fm.out_group = match v {
-                    "any" | "ANY" => 0xffff_ffff,
-                    _ => v
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("invalid out_group '{v}'"))?,
-                }
-            }
-            ("importance", Some(v)) => {
-                fm.importance = v
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("invalid importance '{v}'"))?
-            }
-            (w, None) if FLAG_WORDS.iter().any(|f| f.0 == w) => {
-                fm.flags |= FLAG_WORDS.iter().find(|f| f.0 == w).map_or(0, |f| f.1);
-            }
-            _ => {
-                if k == "table" {
-                    explicit_table = true;
-                }
-                kept.push(tok);
-            }
-        }
-    }
     let is_del = matches!(
         command,
         FlowModCommand::Delete | FlowModCommand::DeleteStrict
     );
-    if tail.is_empty() && !is_del {
-        bail!("must specify an action ('actions=' missing in '{s}')");
-    }
-    if !tail.is_empty() && is_del {
+    if is_del && find_actions(s).is_some() {
         bail!("actions are not allowed when deleting flows ('{s}')");
     }
-    let rebuilt = format!(
-        "{}{}{}",
-        kept.join(","),
-        if kept.is_empty() { "" } else { "," },
-        if tail.is_empty() {
-            "actions=drop"
-        } else {
-            tail
+    let mut fm = FlowMod::new(command);
+    let head = &s[..find_actions(s).unwrap_or(s.len())];
+    let explicit_table = head
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|t| t.starts_with("table="));
+    let mut bad: Option<anyhow::Error> = None;
+    let f = parse_flow_ext(s, !is_del, |k, v| {
+        let r: Result<bool> = (|| {
+            Ok(match (k, v) {
+                ("out_port", Some(v)) => {
+                    fm.out_port = crate::switch::parse_port(v)?;
+                    true
+                }
+                ("out_group", Some(v)) => {
+                    fm.out_group = match v {
+                        "any" | "ANY" => 0xffff_ffff,
+                        _ => v
+                            .parse()
+                            .map_err(|_| anyhow::anyhow!("invalid out_group '{v}'"))?,
+                    };
+                    true
+                }
+                ("importance", Some(v)) => {
+                    fm.importance = v
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("invalid importance '{v}'"))?;
+                    true
+                }
+                (w, None) => match FLAG_WORDS.iter().find(|f| f.0 == w) {
+                    Some(f) => {
+                        fm.flags |= f.1;
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            })
+        })();
+        r.map_err(|e| {
+            let msg = ofproto::text::ParseError(e.to_string());
+            bad = Some(e);
+            msg
+        })
+    });
+    let f: Flow = match (f, bad) {
+        (Ok(f), _) => f,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => {
+            if e.0.contains("'actions=' missing") {
+                bail!("must specify an action ('actions=' missing in '{s}')");
+            }
+            bail!("{e}")
         }
-    );
-    let f: Flow = parse_flow(&rebuilt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
     if command == FlowModCommand::Add && f.cookie_mask != 0 {
         bail!("cannot set cookie mask when adding a flow ('{s}')");
     }
@@ -145,9 +144,7 @@ pub fn parse_flow_mod(text: &str, command: FlowModCommand) -> Result<ParsedMod> 
     fm.idle_timeout = f.idle_timeout;
     fm.hard_timeout = f.hard_timeout;
     fm.match_ = f.match_;
-    if !is_del {
-        fm.instructions = f.instructions;
-    }
+    fm.instructions = f.instructions;
     Ok(ParsedMod { fm, explicit_table })
 }
 
@@ -190,7 +187,57 @@ fn read_source(path: &str) -> Result<String> {
 
 /// Parses a flow file; `default` is the command of lines without one.
 pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Result<Vec<ParsedMod>> {
-    let mut out = Vec::new();
+    // Large files are parsed in parallel, one chunk of whole lines per
+    // core; the result (and the first error, by line number) is the same as
+    // parsing in order.
+    const PARALLEL_MIN: usize = 1 << 20;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if text.len() < PARALLEL_MIN || threads < 2 {
+        return parse_lines(path, text, 0, default);
+    }
+    let mut chunks = Vec::with_capacity(threads);
+    let (mut start, mut first_line) = (0, 0);
+    for k in 1..=threads {
+        let end = if k == threads {
+            text.len()
+        } else {
+            let want = text.len() * k / threads;
+            text[want..].find('\n').map_or(text.len(), |i| want + i + 1)
+        };
+        if end > start {
+            let chunk = &text[start..end];
+            chunks.push((chunk, first_line));
+            first_line += chunk.matches('\n').count();
+            start = end;
+        }
+    }
+    let results: Vec<Result<Vec<ParsedMod>>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = chunks
+            .iter()
+            .map(|(c, l)| sc.spawn(move || parse_lines(path, c, *l, default)))
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("parser thread panicked")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(results.iter().map(|r| r.as_ref().map_or(0, Vec::len)).sum());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// Parses the lines of `text`, numbering them from `first_line + 1`.
+fn parse_lines(
+    path: &str,
+    text: &str,
+    first_line: usize,
+    default: FlowModCommand,
+) -> Result<Vec<ParsedMod>> {
+    let mut out = Vec::with_capacity(text.len() / 64);
     for (n, line) in text.lines().enumerate() {
         let line = match line.find('#') {
             Some(i) => &line[..i],
@@ -215,7 +262,8 @@ pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Resul
                 l = rest.trim();
             }
         }
-        let pm = parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", n + 1))?;
+        let pm =
+            parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", first_line + n + 1))?;
         out.push(pm);
     }
     Ok(out)
@@ -224,7 +272,7 @@ pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Resul
 /// Encodes the flow mods for `v`, adding the Nicira set-up messages an
 /// OpenFlow 1.0 connection needs. Returns the messages (each as bytes, with
 /// a fresh xid) in order.
-fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Message>)> {
+fn encode_mods(c: &Conn, mods: Vec<ParsedMod>) -> Result<(Vec<Message>, Vec<Message>)> {
     let v = c.version();
     let mut setup = Vec::new();
     let mut msgs = Vec::with_capacity(mods.len());
@@ -234,13 +282,14 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
             .any(|m| m.explicit_table && m.fm.table_id != 0xff);
         let mut use_nxm = false;
         let mut fms = Vec::with_capacity(mods.len());
+        let mut scratch = Vec::with_capacity(64);
         for m in mods {
-            let mut fm = m.fm.clone();
+            let mut fm = m.fm;
             if fm.table_id == 0xff || !need_tid {
                 fm.table_id = 0;
             }
-            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut Vec::new()).is_err())
-            {
+            scratch.clear();
+            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut scratch).is_err()) {
                 use_nxm = true;
             }
             fms.push(fm);
@@ -256,15 +305,104 @@ fn encode_mods(c: &Conn, mods: &[ParsedMod]) -> Result<(Vec<Message>, Vec<Messag
         return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
     }
     for m in mods {
-        msgs.push(Message::FlowMod(of11_table(&m.fm)));
+        let mut fm = of11_table(m.fm);
+        actions_for_of11(&fm.match_, &mut fm.instructions)?;
+        msgs.push(Message::FlowMod(fm));
     }
     Ok((setup, msgs))
 }
 
+/// Rewrites the OpenFlow 1.0-only actions of a flow for OpenFlow 1.1+, as
+/// `ovs-ofctl` encodes them there: `mod_tp_src/dst` become `set_field` on
+/// the flow's L4 protocol (`tcp_src`, `udp_dst`, ...; an error without a
+/// TCP, UDP or SCTP match), and `mod_vlan_vid`/`mod_vlan_pcp` become
+/// `set_field` on `vlan_vid`/`vlan_pcp`, preceded by `push_vlan:0x8100`
+/// unless the flow matches a VLAN header.
+pub fn actions_for_of11(m: &Match, ins: &mut [Instruction]) -> Result<()> {
+    let proto = m.exact(Field::IpProto);
+    let has_vlan = m
+        .get(Field::VlanTci)
+        .map(|e| e.value.to_u64() & e.mask_or_ones().to_u64() & 0x1000 != 0)
+        .unwrap_or(false)
+        || m.get(Field::VlanVid)
+            .map(|e| e.value.to_u64() & 0x1000 != 0)
+            .unwrap_or(false);
+    let set = |f: Field, v: u64| {
+        Action::SetField(MatchEntry {
+            field: f,
+            value: Value::from_u64(f.info().width, v),
+            mask: None,
+        })
+    };
+    for i in ins.iter_mut() {
+        let acts = match i {
+            Instruction::ApplyActions(a) | Instruction::WriteActions(a) => a,
+            _ => continue,
+        };
+        if !acts.iter().any(|a| {
+            matches!(
+                a,
+                Action::SetTpSrc(_)
+                    | Action::SetTpDst(_)
+                    | Action::SetVlanVid(_)
+                    | Action::SetVlanPcp(_)
+            )
+        }) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(acts.len() + 1);
+        let mut pushed = has_vlan;
+        for a in acts.drain(..) {
+            match a {
+                Action::SetTpSrc(p) | Action::SetTpDst(p) => {
+                    let src = matches!(a, Action::SetTpSrc(_));
+                    let f = match (proto, src) {
+                        (Some(6), true) => Field::TcpSrc,
+                        (Some(6), false) => Field::TcpDst,
+                        (Some(17), true) => Field::UdpSrc,
+                        (Some(17), false) => Field::UdpDst,
+                        (Some(132), true) => Field::SctpSrc,
+                        (Some(132), false) => Field::SctpDst,
+                        _ => bail!(
+                            "mod_tp_{}:{p} needs a tcp, udp or sctp match with OpenFlow 1.1 or later",
+                            if src { "src" } else { "dst" }
+                        ),
+                    };
+                    out.push(set(f, u64::from(p)));
+                }
+                Action::SetVlanVid(v) => {
+                    if !pushed {
+                        out.push(Action::PushVlan(0x8100));
+                        pushed = true;
+                    }
+                    out.push(set(Field::VlanVid, 0x1000 | u64::from(v & 0xfff)));
+                }
+                Action::SetVlanPcp(p) => {
+                    if !pushed {
+                        out.push(Action::PushVlan(0x8100));
+                        pushed = true;
+                    }
+                    out.push(set(Field::VlanPcp, u64::from(p & 7)));
+                }
+                Action::PopVlan => {
+                    pushed = false;
+                    out.push(a);
+                }
+                Action::PushVlan(_) => {
+                    pushed = true;
+                    out.push(a);
+                }
+                other => out.push(other),
+            }
+        }
+        *acts = out;
+    }
+    Ok(())
+}
+
 /// OpenFlow 1.1+ allow "all tables" (255) only for deletes: other commands
 /// without `table=` go to table 0, as `ovs-ofctl` sends them.
-pub fn of11_table(fm: &FlowMod) -> FlowMod {
-    let mut fm = fm.clone();
+pub fn of11_table(mut fm: FlowMod) -> FlowMod {
     if fm.table_id == 0xff
         && !matches!(
             fm.command,
@@ -278,7 +416,7 @@ pub fn of11_table(fm: &FlowMod) -> FlowMod {
 
 /// Sends `msgs` in windows with a barrier after each; returns the exit
 /// status (1 after printing the first error).
-fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
+pub fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
     for m in setup {
         match c.transact_noreply(m)? {
             Some((raw, e)) => return Ok(report_error(&raw, &e)),
@@ -311,10 +449,10 @@ fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i3
 }
 
 /// Sends flow mods as configured (`--bundle` or windows).
-pub fn send_mods(o: &Opts, target: &str, mods: &[ParsedMod]) -> Result<i32> {
+pub fn send_mods(o: &Opts, target: &str, mods: Vec<ParsedMod>) -> Result<i32> {
     let mut c = Conn::open(target, o.versions)?;
     if o.bundle {
-        return crate::bundle::send_bundle(&mut c, mods);
+        return crate::bundle::send_bundle(&mut c, &mods);
     }
     let (setup, msgs) = encode_mods(&c, mods)?;
     send_windowed(&mut c, &setup, &msgs)
@@ -336,7 +474,7 @@ pub fn flow_mod_cmd(o: &Opts, target: &str, text: &str, cmd: Cmd) -> Result<i32>
             command,
         )?]
     };
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
 }
 
 /// `add-flows FILE`.
@@ -346,7 +484,39 @@ pub fn flow_mod_file(o: &Opts, target: &str, path: &str) -> Result<i32> {
     };
     let t = names::accept_names(&read_source(path)?, &pm, &tm)?;
     let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
+}
+
+/// `parse-flows FILE` (offline): parses a flow file and prints each flow
+/// mod as `COMMAND FLOW` in the `--no-stats` text, one per line.
+pub fn parse_flows(path: &str) -> Result<i32> {
+    let t = read_source(path)?;
+    let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
+    let mut out = String::with_capacity(mods.len() * 96);
+    for m in &mods {
+        let cmd = match m.fm.command {
+            FlowModCommand::Add => "add",
+            FlowModCommand::Modify => "modify",
+            FlowModCommand::ModifyStrict => "modify_strict",
+            FlowModCommand::Delete => "delete",
+            FlowModCommand::DeleteStrict => "delete_strict",
+        };
+        out.push_str(cmd);
+        out.push(' ');
+        format_flow_stats(
+            &mut out,
+            &stats_of_mod(&m.fm),
+            FlowAges::default(),
+            false,
+            Version::V1_0,
+        );
+        out.push('\n');
+    }
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        r => r.map(|_| 0).map_err(Into::into),
+    }
 }
 
 /// A dumped flow with its Nicira ages.
@@ -840,7 +1010,7 @@ pub fn replace_flows(o: &Opts, target: &str, path: &str) -> Result<i32> {
     if mods.is_empty() {
         return Ok(0);
     }
-    send_mods(o, target, &mods)
+    send_mods(o, target, mods)
 }
 
 /// `diff-flows SOURCE1 SOURCE2`: prints `-FLOW` for flows only in (or
@@ -882,4 +1052,89 @@ pub fn diff_flows(o: &Opts, a: &str, b: &str) -> Result<i32> {
     }
     print!("{s}");
     Ok(if differ { 2 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(n: usize, bad_at: Option<usize>) -> String {
+        let mut s = String::new();
+        for i in 1..=n {
+            if Some(i) == bad_at {
+                s.push_str("priority=1,tcp,tp_dst=99999,actions=drop\n");
+            } else {
+                s.push_str(&format!(
+                    "priority={},ip,nw_src=10.0.{}.{},actions=output:{}\n",
+                    i % 60000,
+                    (i >> 8) & 255,
+                    i & 255,
+                    i % 7 + 1
+                ));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn parallel_parse_keeps_order() {
+        let text = big(40_000, None);
+        assert!(text.len() > 1 << 20, "exercise the parallel path");
+        let mods = parse_flow_file("f", &text, FlowModCommand::Add).unwrap();
+        assert_eq!(mods.len(), 40_000);
+        for (i, m) in mods.iter().enumerate() {
+            assert_eq!(usize::from(m.fm.priority), (i + 1) % 60000);
+        }
+    }
+
+    #[test]
+    fn parallel_parse_reports_the_first_bad_line() {
+        let text = big(40_000, Some(37_001));
+        let e = parse_flow_file("f.txt", &text, FlowModCommand::Add).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.starts_with("f.txt:37001: ") && msg.contains("99999"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn of10_actions_for_of13() {
+        let mut m = parse_flow_mod(
+            "udp,actions=mod_tp_dst:53,mod_vlan_vid:5",
+            FlowModCommand::Add,
+        )
+        .unwrap()
+        .fm;
+        actions_for_of11(&m.match_, &mut m.instructions).unwrap();
+        assert_eq!(
+            ofproto::text::stats::format_actions_in(&m.instructions, Version::V1_3),
+            "set_field:53->udp_dst,push_vlan:0x8100,set_field:4101->vlan_vid"
+        );
+        let mut m = parse_flow_mod("ip,actions=mod_tp_dst:53", FlowModCommand::Add)
+            .unwrap()
+            .fm;
+        let e = actions_for_of11(&m.match_, &mut m.instructions).unwrap_err();
+        assert!(e.to_string().contains("mod_tp_dst:53"), "{e}");
+    }
+
+    #[test]
+    fn flow_mod_keys() {
+        let m = parse_flow_mod(
+            "table=3,priority=7,out_port=2,send_flow_rem,tcp,actions=drop",
+            FlowModCommand::Modify,
+        )
+        .unwrap();
+        assert!(m.explicit_table);
+        assert_eq!(
+            (m.fm.table_id, m.fm.priority, m.fm.out_port, m.fm.flags),
+            (3, 7, 2, 1)
+        );
+        let d = parse_flow_mod("tcp", FlowModCommand::Delete).unwrap();
+        assert_eq!(d.fm.table_id, 0xff);
+        let e = parse_flow_mod("tcp,actions=drop", FlowModCommand::Delete).unwrap_err();
+        assert!(e.to_string().contains("not allowed"));
+        let e = parse_flow_mod("tcp", FlowModCommand::Add).unwrap_err();
+        assert!(e.to_string().contains("actions="), "{e}");
+    }
 }

@@ -12,12 +12,15 @@
 mod bundle;
 mod conn;
 mod flows;
+mod groups;
 mod json;
+mod monitor;
 mod names;
 mod nx;
 mod switch;
 
 use anyhow::{Result, bail};
+use ofproto::ofp::meter::MeterModCommand;
 use ofproto::ofp::{Version, VersionSet};
 
 const PROG: &str = "ofctl";
@@ -84,6 +87,34 @@ Switch commands:
   replace-flows SWITCH FILE   replace flows with those in FILE
   diff-flows SOURCE1 SOURCE2  compare flows from two sources
   packet-out SWITCH \"in_port=P packet=HEX actions=A\"  send a packet
+  dump-ports SWITCH [PORT]    print port statistics
+  parse-flows FILE            parse a flow file offline and print it
+  monitor SWITCH [MISS-LEN]   print messages the switch sends
+  snoop SWITCH                print the switch's controller traffic
+  mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
+  add-group SWITCH GROUP      add a group (also add-groups FILE)
+  mod-group SWITCH GROUP      modify a group
+  del-groups SWITCH [GROUP]   delete groups (all by default)
+  dump-groups SWITCH [GROUP]  print group descriptions
+  dump-group-stats SWITCH [GROUP]  print group statistics
+  add-meter SWITCH METER      add a meter (mod-meter to modify)
+  del-meters SWITCH [METER]   delete meters (all by default)
+  dump-meters SWITCH [METER]  print meter configurations
+  meter-stats SWITCH [METER]  print meter statistics
+  dump-ports SWITCH [PORT]    print port statistics
+  parse-flows FILE            parse a flow file offline and print it
+  monitor SWITCH [MISS-LEN]   print messages the switch sends
+  snoop SWITCH                print the switch's controller traffic
+  mod-port SWITCH PORT ACTION up, down, [no-]flood, [no-]forward, ...
+  add-group SWITCH GROUP      add a group (also add-groups FILE)
+  mod-group SWITCH GROUP      modify a group
+  del-groups SWITCH [GROUP]   delete groups (all by default)
+  dump-groups SWITCH [GROUP]  print group descriptions
+  dump-group-stats SWITCH [GROUP]  print group statistics
+  add-meter SWITCH METER      add a meter (mod-meter to modify)
+  del-meters SWITCH [METER]   delete meters (all by default)
+  dump-meters SWITCH [METER]  print meter configurations
+  meter-stats SWITCH [METER]  print meter statistics
 
 Options:
   -O, --protocols=LIST        allowed OpenFlow versions (OpenFlow10,OpenFlow13,...)
@@ -210,11 +241,28 @@ fn run(args: &[String]) -> Result<i32> {
         ("replace-flows", 2, 2),
         ("diff-flows", 2, 2),
         ("packet-out", 2, 5),
+        ("dump-ports", 1, 2),
+        ("parse-flows", 1, 1),
+        ("monitor", 1, 3),
+        ("snoop", 1, 1),
+        ("mod-port", 3, 3),
+        ("add-group", 2, 2),
+        ("add-groups", 2, 2),
+        ("mod-group", 2, 2),
+        ("del-groups", 1, 2),
+        ("dump-groups", 1, 2),
+        ("dump-group-stats", 1, 2),
+        ("add-meter", 2, 2),
+        ("mod-meter", 2, 2),
+        ("del-meters", 1, 2),
+        ("dump-meters", 1, 2),
+        ("meter-stats", 1, 2),
     ];
     let Some((_, min, max)) = table.iter().find(|(n, _, _)| *n == cmd) else {
         bail!("unknown command '{cmd}'; use --help for help");
     };
     need_args(cmd, a, *min, *max)?;
+    let arg1 = a.get(1).map(String::as_str);
     match cmd {
         "show" => switch::show(&o, &a[0]),
         "dump-desc" => switch::dump_desc(&o, &a[0]),
@@ -234,6 +282,22 @@ fn run(args: &[String]) -> Result<i32> {
         "replace-flows" => flows::replace_flows(&o, &a[0], &a[1]),
         "diff-flows" => flows::diff_flows(&o, &a[0], &a[1]),
         "packet-out" => switch::packet_out(&o, &a[0], &a[1..]),
+        "dump-ports" => groups::dump_ports(&o, &a[0], arg1),
+        "parse-flows" => flows::parse_flows(&a[0]),
+        "monitor" => monitor::monitor(&o, &a[0], &a[1..]),
+        "snoop" => monitor::snoop(&o, &a[0]),
+        "mod-port" => groups::mod_port(&o, &a[0], &a[1], &a[2]),
+        "add-group" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, false),
+        "add-groups" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Add, true),
+        "mod-group" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Modify, false),
+        "del-groups" => groups::group_mod(&o, &a[0], arg1, groups::GroupCmd::Delete, false),
+        "dump-groups" => groups::dump_groups(&o, &a[0], arg1),
+        "dump-group-stats" => groups::dump_group_stats(&o, &a[0], arg1),
+        "add-meter" => groups::meter_mod(&o, &a[0], arg1, MeterModCommand::Add),
+        "mod-meter" => groups::meter_mod(&o, &a[0], arg1, MeterModCommand::Modify),
+        "del-meters" => groups::meter_mod(&o, &a[0], arg1, MeterModCommand::Delete),
+        "dump-meters" => groups::dump_meters(&o, &a[0], arg1, false),
+        "meter-stats" => groups::dump_meters(&o, &a[0], arg1, true),
         _ => unreachable!("command table and dispatch agree"),
     }
 }

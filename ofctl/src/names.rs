@@ -28,6 +28,15 @@ pub type TableMap = BTreeMap<u8, String>;
 
 /// Fetches the port names (features in 1.0, port descriptions otherwise).
 pub fn fetch_ports(o: &Opts, target: &str) -> Result<PortMap> {
+    Ok(fetch_port_list(o, target)?
+        .into_iter()
+        .filter(|p| p.port_no < ports::MAX)
+        .map(|p| (p.port_no, p.name))
+        .collect())
+}
+
+/// Fetches the switch's port descriptions.
+pub fn fetch_port_list(o: &Opts, target: &str) -> Result<Vec<ofproto::ofp::Port>> {
     let mut c = Conn::open(target, o.versions)?;
     let list = if c.version() == Version::V1_0 {
         match c.transact(&Message::FeaturesRequest)? {
@@ -54,11 +63,7 @@ pub fn fetch_ports(o: &Opts, target: &str) -> Result<PortMap> {
             Parts::Failed => Vec::new(),
         }
     };
-    Ok(list
-        .into_iter()
-        .filter(|p| p.port_no < ports::MAX)
-        .map(|p| (p.port_no, p.name))
-        .collect())
+    Ok(list)
 }
 
 /// Fetches the table names. `Ok(None)` when the switch refused (already

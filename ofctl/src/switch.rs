@@ -149,6 +149,14 @@ pub fn dump_desc(o: &Opts, target: &str) -> Result<i32> {
     let Parts::Ok(parts) = dump(&mut c, RequestBody::Desc)? else {
         return Ok(1);
     };
+    if o.json {
+        for (_, r) in &parts {
+            if let ReplyBody::Desc(d) = &r.body {
+                println!("{}", crate::json::desc_json(d));
+            }
+        }
+        return Ok(0);
+    }
     let mut s = String::new();
     for (raw, r) in &parts {
         s.push_str(&msg_header("OFPST_DESC reply", v, raw.header.xid));
@@ -179,9 +187,25 @@ pub fn parse_port(s: &str) -> Result<PortNo> {
     Ok(p)
 }
 
+/// A port argument: number, reserved name, or the name of one of the
+/// switch's ports (looked up only when needed).
+pub fn resolve_port(o: &Opts, target: &str, s: &str) -> Result<PortNo> {
+    if let Ok(p) = parse_port(s) {
+        return Ok(p);
+    }
+    let map = crate::names::fetch_ports(o, target)?;
+    map.iter()
+        .find(|(_, n)| n.as_str() == s)
+        .map(|(p, _)| *p)
+        .ok_or_else(|| anyhow::anyhow!("{target}: unknown port `{s}'"))
+}
+
 /// `dump-ports-desc [PORT]`.
 pub fn dump_ports_desc(o: &Opts, target: &str, port: Option<&str>) -> Result<i32> {
-    let port_no = port.map(parse_port).transpose()?.unwrap_or(ports::ANY);
+    let port_no = match port {
+        Some(p) => resolve_port(o, target, p)?,
+        None => ports::ANY,
+    };
     let mut c = Conn::open(target, o.versions)?;
     let v = c.version();
     // As ovs-ofctl: the port only filters with OpenFlow 1.5+, whose
@@ -189,6 +213,18 @@ pub fn dump_ports_desc(o: &Opts, target: &str, port: Option<&str>) -> Result<i32
     let Parts::Ok(parts) = dump(&mut c, RequestBody::PortDesc { port_no })? else {
         return Ok(1);
     };
+    if o.json {
+        let mut all: Vec<_> = parts
+            .iter()
+            .flat_map(|(_, r)| match &r.body {
+                ReplyBody::PortDesc(p) => p.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        ofproto::text::stats::sort_ports(&mut all);
+        println!("{}", crate::json::port_desc_json(&all, v));
+        return Ok(0);
+    }
     print_port_parts(&parts, v);
     Ok(0)
 }

@@ -485,3 +485,214 @@ fn flow_key_default_is_unchanged_by_xlate() {
     assert_eq!(a.mask, b.mask);
     let _ = flow_mod_flags::SEND_FLOW_REM;
 }
+
+#[test]
+fn flow_and_aggregate_stats() {
+    use ofproto::ofp::multipart::FlowStatsRequest;
+    let mut br = new_bridge();
+    br.flow_mod(
+        &flow_mod("cookie=0x1,ip,nw_src=1.1.1.1,actions=output:2"),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("cookie=0x2,ip,actions=output:3"), 0)
+        .unwrap();
+    br.flow_mod(&flow_mod("table=2,arp,actions=output:2"), 0)
+        .unwrap();
+    br.xlate(&packet_key("in_port=1,ip,nw_src=1.1.1.1"), 0)
+        .credit(4, 400, 0);
+    let all = FlowStatsRequest::default();
+    assert_eq!(br.flow_stats(&all, 1500).unwrap().len(), 3);
+    let agg = br.aggregate_stats(&all, 0).unwrap();
+    assert_eq!(
+        (agg.flow_count, agg.packet_count, agg.byte_count),
+        (3, 4, 400)
+    );
+    // Loose match: "ip" selects both ip flows, out_port 2 only one.
+    let mut req = FlowStatsRequest {
+        match_: flow_mod("ip,actions=drop").match_,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 2);
+    req.out_port = 2;
+    let s = br.flow_stats(&req, 1500).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (s[0].cookie, s[0].packet_count, s[0].duration_sec),
+        (1, 4, 1)
+    );
+    // Cookie filter and table.
+    let req = FlowStatsRequest {
+        cookie: 2,
+        cookie_mask: 0xf,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap()[0].cookie, 2);
+    let req = FlowStatsRequest {
+        table_id: 2,
+        ..Default::default()
+    };
+    assert_eq!(br.flow_stats(&req, 0).unwrap().len(), 1);
+    assert_eq!(br.table_stats_reply()[0].active_count, 2);
+    let tf = br.table_features();
+    assert_eq!(tf.len(), 255);
+    assert_eq!(tf[3].next_tables[0], 4);
+    assert!(tf[0].set_fields.contains(&Field::Ipv4Src));
+}
+
+#[test]
+fn packet_in_message() {
+    let mut br = new_bridge();
+    br.flow_mod(
+        &flow_mod("cookie=0x9,table=0,actions=load:0x5->NXM_NX_REG2[],controller:10"),
+        0,
+    )
+    .unwrap();
+    let frame = eth_frame([0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 0, 1]);
+    let key = datapath::flow::extract(&frame, 3);
+    let out = br.xlate(&key, 0);
+    let pi = br.packet_in(&out.controller[0], &out.final_flow, &frame);
+    assert_eq!(pi.reason, 1);
+    assert_eq!(pi.cookie, 9);
+    assert_eq!(pi.data, frame[..10].to_vec());
+    assert_eq!(usize::from(pi.total_len), frame.len());
+    assert_eq!(pi.buffer_id, ofproto::ofp::messages::NO_BUFFER);
+    assert_eq!(pi.match_.exact(Field::InPort), Some(3));
+    assert_eq!(pi.match_.exact(Field::Reg(2)), Some(5));
+}
+
+fn nx_ref(f: Field, ofs: u16, n_bits: u16) -> ofproto::ofp::actions::FieldRef {
+    let info = f.info();
+    ofproto::ofp::actions::FieldRef {
+        header: ofproto::ofp::oxm::nxm_header(info.nxm.expect("NXM header"), false, info.width),
+        ofs,
+        n_bits,
+    }
+}
+
+#[test]
+fn learn_action_adds_flows() {
+    use ofproto::pipeline::learn::{Learn, LearnDst, LearnSpec, LearnSrc, encode};
+    let learn = Learn {
+        idle_timeout: 0,
+        hard_timeout: 60,
+        priority: 100,
+        cookie: 0x77,
+        flags: 0,
+        table_id: 1,
+        specs: vec![
+            // Match the VLAN ID of the packet.
+            LearnSpec {
+                n_bits: 12,
+                src: LearnSrc::Field(nx_ref(Field::VlanTci, 0, 12)),
+                dst: LearnDst::Match(nx_ref(Field::VlanTci, 0, 12)),
+            },
+            // eth_dst = this packet's eth_src.
+            LearnSpec {
+                n_bits: 48,
+                src: LearnSrc::Field(nx_ref(Field::EthSrc, 0, 48)),
+                dst: LearnDst::Match(nx_ref(Field::EthDst, 0, 48)),
+            },
+            // load 0x1 -> reg5[0..3].
+            LearnSpec {
+                n_bits: 4,
+                src: LearnSrc::Immediate(1),
+                dst: LearnDst::Load(nx_ref(Field::Reg(5), 0, 4)),
+            },
+            // output to this packet's in_port.
+            LearnSpec {
+                n_bits: 16,
+                src: LearnSrc::Field(nx_ref(Field::NxInPort, 0, 16)),
+                dst: LearnDst::Output,
+            },
+        ],
+    };
+    let data = encode(&learn);
+    assert_eq!(Learn::decode(&data), Some(Ok(learn.clone())));
+    let mut br = new_bridge();
+    let mut fm = flow_mod("actions=resubmit(,1)");
+    let Instruction::ApplyActions(acts) = &mut fm.instructions[0] else {
+        panic!("apply-actions expected");
+    };
+    acts.insert(
+        0,
+        Action::Experimenter {
+            experimenter: ofproto::ofp::error::NX_VENDOR_ID,
+            data,
+        },
+    );
+    br.flow_mod(&fm, 0).unwrap();
+    br.flow_mod(&flow_mod("table=1,priority=0,actions=flood"), 0)
+        .unwrap();
+
+    // First packet from port 1: floods and learns.
+    let k1 = packet_key("in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02");
+    let trace = br.trace(&k1, 0);
+    assert!(trace.contains("-> learned table=1,"), "{trace}");
+    let out = br.upcall(&k1, 0);
+    assert_eq!(
+        out.actions,
+        vec![Dp::Output(2), Dp::Output(3), Dp::Output(4), Dp::Output(100)]
+    );
+    assert_eq!(out.mask.dl_src, [0xff; 6], "learn read eth_src");
+    let learned = br.tables().flows(1);
+    assert_eq!(learned.len(), 2);
+    assert_eq!(
+        (
+            learned[0].priority,
+            learned[0].cookie,
+            learned[0].hard_timeout
+        ),
+        (100, 0x77, 60)
+    );
+    // Reply from port 2: the learned flow sends it to port 1.
+    let k2 = packet_key("in_port=2,dl_src=00:00:00:00:00:02,dl_dst=00:00:00:00:00:01");
+    assert_eq!(br.upcall(&k2, 0).actions, vec![Dp::Output(1)]);
+    // A different VLAN does not match the learned flow.
+    let k3 = packet_key("in_port=2,dl_vlan=7,dl_src=00:00:00:00:00:02,dl_dst=00:00:00:00:00:01");
+    assert_ne!(br.xlate(&k3, 0).actions, vec![Dp::Output(1)]);
+
+    // Malformed learn actions are refused.
+    let mut bad = encode(&learn);
+    bad.truncate(30);
+    let mut fm = flow_mod("actions=drop");
+    fm.instructions = vec![Instruction::ApplyActions(vec![Action::Experimenter {
+        experimenter: ofproto::ofp::error::NX_VENDOR_ID,
+        data: bad,
+    }])];
+    assert!(br.flow_mod(&fm, 0).is_err());
+}
+
+#[test]
+fn generation_and_revalidation() {
+    let mut br = new_bridge();
+    let g0 = br.generation();
+    br.flow_mod(&flow_mod("ip,actions=output:2"), 0).unwrap();
+    assert!(br.generation() > g0);
+    let k = packet_key("in_port=1,ip");
+    let out = br.xlate(&k, 0);
+    assert!(br.revalidate(&k, &out.mask, &out.actions, 0));
+    // A refused flow_mod changes nothing.
+    let g1 = br.generation();
+    assert!(br.flow_mod(&flow_mod("actions=output:0"), 0).is_err());
+    assert_eq!(br.generation(), g1);
+    // A new rule invalidates the cached translation.
+    br.flow_mod(&flow_mod("priority=40000,ip,actions=output:3"), 0)
+        .unwrap();
+    assert!(br.generation() > g1);
+    assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
+    // So does a port going down under a fast-failover group.
+    br.group_mod(
+        &group_mod("group_id=1,type=ff,bucket=watch_port:2,output:2,bucket=watch_port:3,output:3"),
+        0,
+    )
+    .unwrap();
+    br.flow_mod(&flow_mod("priority=50000,ip,actions=group:1"), 0)
+        .unwrap();
+    let out = br.xlate(&k, 0);
+    assert_eq!(out.actions, vec![Dp::Output(2)]);
+    let g2 = br.generation();
+    br.port_mut(2).unwrap().live = false;
+    assert!(br.generation() > g2);
+    assert!(!br.revalidate(&k, &out.mask, &out.actions, 0));
+}

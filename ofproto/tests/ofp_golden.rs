@@ -128,3 +128,8 @@ fn golden_nicira_messages() {
 fn golden_more_actions() {
     run("actions2.txt");
 }
+
+#[test]
+fn golden_more_match_fields() {
+    run("match2.txt");
+}

@@ -13,6 +13,7 @@
 //! meter: meter=1,pktps,band=type=drop,rate=10
 //! flow: table=0,in_port=1,actions=output:2
 //! reject: <flow> -> OFPBAC_BAD_OUT_PORT
+//! table_miss: 0 controller          # drop | controller | continue
 //! packet: in_port=1,tcp,nw_dst=10.0.0.1
 //! megaflow: recirc_id=0,eth,...
 //! actions: 2
@@ -82,6 +83,16 @@ fn run(s: &Scenario) -> Result<(), String> {
                     ..Default::default()
                 };
                 br.learn(&out, 0);
+            }
+            "table_miss" => {
+                let (t, m) = v.split_once(' ').ok_or("table_miss: TABLE MODE")?;
+                let miss = match m {
+                    "drop" => ofproto::pipeline::table::TableMiss::Drop,
+                    "controller" => ofproto::pipeline::table::TableMiss::Controller,
+                    "continue" => ofproto::pipeline::table::TableMiss::Continue,
+                    _ => return Err(format!("bad table_miss mode {m}")),
+                };
+                br.set_table_miss(num(t) as u8, miss);
             }
             "group" => {
                 br.group_mod(&group_mod(v), 0)

@@ -183,6 +183,34 @@ fn run(seed: u64) {
             n_flows += 1;
         }
     }
+    // Conjunctive matches in tables 0 and 1.
+    for _ in 0..8 {
+        let table = rng.below(2);
+        let prio = 5 + rng.below(3) * 10;
+        let m = rng.pick(&[
+            "ip,nw_src=10.0.0.1",
+            "ip,nw_src=10.0.0.2",
+            "tcp,tp_dst=80",
+            "udp",
+            "in_port=1",
+            "dl_vlan=10",
+        ]);
+        let clause = 1 + rng.below(2);
+        let id = 1 + rng.below(2);
+        let text =
+            format!("table={table},priority={prio},{m},actions=conjunction({id},{clause}/2)");
+        if br.flow_mod(&flow_mod(&text), 0).is_ok() {
+            n_flows += 1;
+        }
+    }
+    for id in 1..=2 {
+        let text = format!(
+            "table={},conj_id={id},actions=output:{}",
+            rng.below(2),
+            1 + rng.below(4)
+        );
+        br.flow_mod(&flow_mod(&text), 0).expect("conj_id flow");
+    }
     assert!(n_flows > 20, "seed {seed}: only {n_flows} flows accepted");
     for _ in 0..300 {
         let k = random_key(&mut rng);

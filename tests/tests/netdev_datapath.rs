@@ -1,10 +1,10 @@
 //! Real ports under the real fast path: `dpif::Datapath` (polling threads,
 //! caches, upcalls) with netdev backends attached through
-//! `netdev::glue::port_queues`, between network namespaces. The upcall
+//! `Datapath::add_netdev`, between network namespaces. The upcall
 //! handler is a two-port wire (in_port 1 -> output 2 and back), so every
 //! flow is installed as a megaflow and later packets hit the caches.
 //!
-//! * system <-> system with veth offloads ON (the glue completes checksums
+//! * system <-> system with veth offloads ON (the fast path completes checksums
 //!   and segments GSO frames, since the fast path's packets carry no
 //!   offload state): ping and iperf3; then port 2 is removed while the
 //!   datapath runs (traffic stops) and a new port 2 is added (it resumes).
@@ -17,7 +17,6 @@ use datapath::dpif::{Datapath, DatapathConfig};
 use datapath::flow::FlowKey;
 use datapath::netdev::Netdev;
 use datapath::netdev::afxdp::{Afxdp, AfxdpConfig, XdpMode};
-use datapath::netdev::glue::port_queues;
 use datapath::netdev::system::System;
 use datapath::netdev::tap::Tap;
 use datapath::upcall::{Translation, UpcallError, UpcallHandler};
@@ -45,8 +44,7 @@ impl UpcallHandler for Wire {
 }
 
 fn add(dp: &mut Datapath, no: u32, dev: &Arc<dyn Netdev>) {
-    let (tx, rx) = port_queues(&**dev).expect("take the port's queues");
-    dp.add_port(no, dev.name(), dev.kind().as_str(), tx, rx)
+    dp.add_netdev(no, dev.clone())
         .expect("add port to the datapath");
 }
 

@@ -34,7 +34,7 @@ fn mask(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
-        let next = ["duration=", "idle_age=", "hard_age="]
+        let next = ["duration=", "duration:", "idle_age=", "hard_age="]
             .iter()
             .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
             .min();
@@ -90,16 +90,19 @@ fn flow_file(n: usize) -> String {
                 i % 3 + 1
             ),
             1 => format!(
-                "priority={p},dl_src=00:00:00:00:{a:02x}:{b:02x},dl_dst=02:00:00:00:{a:02x}:{b:02x},dl_vlan=7,actions=mod_vlan_vid:{},output:2",
+                "priority={p},dl_src=00:00:00:00:{a:02x}:{b:02x},dl_dst=02:00:00:00:{a:02x}:{b:02x},actions=mod_vlan_vid:{},output:2",
                 i % 4000 + 1
             ),
             2 => format!("priority={p},ip,nw_src=10.{a}.{b}.0/24,actions=drop"),
             3 => format!(
-                "priority={p},tcp,nw_dst=192.168.{a}.{b},tp_dst={},actions=mod_nw_src:1.2.3.4,output:1",
+                "priority={p},tcp,nw_dst=192.168.{a}.{b},tp_dst={},actions=mod_nw_src:1.2.3.4,mod_tp_dst:8080,output:1",
                 1000 + i
             ),
             4 => format!("cookie={i:#x},priority={p},udp,tp_src={i},actions=NORMAL"),
-            5 => format!("priority={p},dl_vlan={},actions=output:3", i % 4095),
+            5 => format!(
+                "priority={p},dl_vlan={},actions=mod_vlan_pcp:3,output:3",
+                i % 4095
+            ),
             6 => format!(
                 "priority={p},hard_timeout=3600,icmp,icmp_type=8,nw_src=172.16.{a}.{b},actions=output:2,output:3"
             ),
@@ -516,6 +519,46 @@ fn json_output_lists_every_flow() {
     let a = ours_ok(&ovs, &["--format", "json", "dump-aggregate", &br]);
     let a: serde_json::Value = serde_json::from_str(&a).expect("valid JSON");
     assert_eq!(a["flow_count"], 2);
+    // Other dump commands.
+    let p = ours_ok(&ovs, &["--format=json", "dump-ports", &br]);
+    let p: serde_json::Value = serde_json::from_str(&p).expect("valid JSON");
+    assert!(
+        p.as_array().unwrap().iter().any(|x| x["port"] == "LOCAL"),
+        "{p}"
+    );
+    let d = ours_ok(&ovs, &["--format=json", "dump-ports-desc", &br]);
+    let d: serde_json::Value = serde_json::from_str(&d).expect("valid JSON");
+    assert!(
+        d.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == br.as_str()),
+        "{d}"
+    );
+    ours_ok(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-group",
+            &br,
+            "group_id=4,type=select,bucket=weight:5,output:1",
+        ],
+    );
+    let g = ours_ok(
+        &ovs,
+        &["-O", "OpenFlow13", "--format=json", "dump-groups", &br],
+    );
+    let g: serde_json::Value = serde_json::from_str(&g).expect("valid JSON");
+    assert_eq!(g[0]["group_id"], 4);
+    assert_eq!(g[0]["type"], "select");
+    assert_eq!(g[0]["buckets"][0]["weight"], 5);
+    assert_eq!(g[0]["buckets"][0]["actions"], "output:1");
+    let m = ours_ok(
+        &ovs,
+        &["-O", "OpenFlow13", "--format=json", "dump-meters", &br],
+    );
+    assert_eq!(m.trim(), "[]");
 }
 
 #[test]
@@ -526,4 +569,331 @@ fn mask_hides_times_only() {
         ),
         " cookie=0x0, duration=?, table=0, idle_age=?, hard_age=?, priority=1 actions=drop"
     );
+}
+
+#[test]
+fn groups_equal_ovs_ofctl() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    ovs.add_port("p2", 2);
+    let br = ovs.bridge().to_string();
+    let dir = TempDir::new("ofctlgrp");
+    let file = dir.join("groups.txt");
+    std::fs::write(
+        &file,
+        "group_id=1,type=all,bucket=output:1,bucket=output:p2\n\
+         # comment\n\
+         group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,actions=mod_dl_src:00:00:00:00:00:01,output:2\n\
+         group_id=3,type=ff,bucket=watch_port:1,actions=output:1,bucket=watch_port:2,actions=output:2\n\
+         group_id=4,type=indirect,bucket=actions=mod_nw_dst:10.0.0.1,output:2\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    for v in ["OpenFlow13", "OpenFlow15"] {
+        ours_ok(&ovs, &["-O", v, "del-groups", &br]);
+        ours_ok(&ovs, &["-O", v, "add-groups", &br, f]);
+        for dv in ["OpenFlow11", "OpenFlow13", "OpenFlow14", "OpenFlow15"] {
+            if dv == "OpenFlow11" {
+                continue; // our codec does not speak 1.1
+            }
+            same_output(&ovs, &["-O", dv, "dump-groups", &br]);
+            same_output(&ovs, &["-O", dv, "dump-group-stats", &br]);
+            same_output(&ovs, &["-O", dv, "dump-group-stats", &br, "group_id=2"]);
+        }
+        // A flow using a group; ref_count follows.
+        ours_ok(
+            &ovs,
+            &["-O", v, "add-flow", &br, "priority=5,actions=group:1"],
+        );
+        let st = ours_ok(&ovs, &["-O", v, "dump-group-stats", &br, "group_id=1"]);
+        assert!(
+            st.contains("group_id=1,") && st.contains("ref_count=1"),
+            "{st}"
+        );
+        ours_ok(&ovs, &["-O", v, "del-flows", &br]);
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "mod-group",
+                &br,
+                "group_id=2,type=all,bucket=output:2",
+            ],
+        );
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert!(d.contains("group_id=2,type=all,bucket="), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-groups", &br, "group_id=2"]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert!(
+            !d.contains("group_id=2,") && d.contains("group_id=3,"),
+            "{d}"
+        );
+        ours_ok(&ovs, &["-O", v, "del-groups", &br]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-groups", &br]);
+        assert_eq!(d.lines().count(), 1, "{d}");
+    }
+    // Clear errors: a weight outside a select group; OpenFlow 1.0.
+    let o = ours(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-group",
+            &br,
+            "group_id=9,type=all,bucket=weight:2,output:1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("weight:2"));
+    let o = ours(
+        &ovs,
+        &["add-group", &br, "group_id=9,type=all,bucket=output:1"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-O OpenFlow13"));
+}
+
+#[test]
+fn meters_equal_ovs_ofctl() {
+    let ovs = RealOvsVswitchd::start();
+    let br = ovs.bridge().to_string();
+    for v in ["OpenFlow13", "OpenFlow15"] {
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "add-meter",
+                &br,
+                "meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100",
+            ],
+        );
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "add-meter",
+                &br,
+                "meter=2,pktps,stats,band=type=drop,rate=10",
+            ],
+        );
+        for dv in ["OpenFlow13", "OpenFlow15"] {
+            same_output(&ovs, &["-O", dv, "dump-meters", &br]);
+            same_output(&ovs, &["-O", dv, "dump-meters", &br, "meter=2"]);
+            same_output(&ovs, &["-O", dv, "meter-stats", &br]);
+            same_output(&ovs, &["-O", dv, "meter-stats", &br, "meter=1"]);
+        }
+        ours_ok(
+            &ovs,
+            &[
+                "-O",
+                v,
+                "mod-meter",
+                &br,
+                "meter=2,pktps,band=type=drop,rate=20",
+            ],
+        );
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br, "meter=2"]);
+        assert!(d.contains("type=drop rate=20"), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-meters", &br, "meter=1"]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br]);
+        assert!(!d.contains("meter=1 ") && d.contains("meter=2 "), "{d}");
+        ours_ok(&ovs, &["-O", v, "del-meters", &br]);
+        let d = ovs.ovs_ofctl(&["-O", v, "dump-meters", &br]);
+        assert_eq!(d.lines().count(), 1, "{d}");
+    }
+    let o = ours(
+        &ovs,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-meter",
+            &br,
+            "meter=3,kbps,band=type=zap,rate=1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("zap"));
+    let o = ours(&ovs, &["dump-meters", &br]);
+    assert_eq!(o.status.code(), Some(1), "meters need OpenFlow 1.3");
+}
+
+#[test]
+fn ports_stats_and_mod_port() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    ovs.add_port("p2", 2);
+    let br = ovs.bridge().to_string();
+    // Give p1 some tx traffic.
+    ours_ok(
+        &ovs,
+        &[
+            "packet-out",
+            &br,
+            "in_port=LOCAL packet=0002000000010002000000020800450000140000000040ff0000c0a80001c0a80002 actions=output:1",
+        ],
+    );
+    for v in VERSIONS {
+        same_output(&ovs, &["-O", v, "dump-ports", &br]);
+        same_output(&ovs, &["-O", v, "dump-ports", &br, "1"]);
+        same_output(&ovs, &["-O", v, "dump-ports", &br, "p2"]);
+    }
+    ours_ok(&ovs, &["mod-port", &br, "p1", "down"]);
+    assert!(
+        ovs.ovs_ofctl(&["show", &br])
+            .contains("config:     PORT_DOWN")
+    );
+    ours_ok(&ovs, &["-O", "OpenFlow13", "mod-port", &br, "1", "up"]);
+    ours_ok(&ovs, &["mod-port", &br, "p2", "no-flood"]);
+    let s = ovs.ovs_ofctl(&["show", &br]);
+    assert!(!s.contains("PORT_DOWN") && s.contains("NO_FLOOD"), "{s}");
+    let o = ours(&ovs, &["mod-port", &br, "p9", "up"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("p9"));
+    let o = ours(&ovs, &["mod-port", &br, "p1", "sideways"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sideways"));
+}
+
+/// Runs `program args` in the background until `done` holds for its
+/// stdout (or 10 s pass), then kills it and returns what it printed.
+fn background_until(
+    ovs: &RealOvsVswitchd,
+    program: &std::path::Path,
+    args: &[&str],
+    act: impl FnOnce(),
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = ovs
+        .tool(program)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let mut stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Let it connect and configure itself.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    act();
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done(&text) && std::time::Instant::now() < deadline {
+        if let Ok(b) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            text.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    // SIGTERM, so that ovs-ofctl flushes its buffered stdout on exit.
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .output();
+    if !tests::wait_for(std::time::Duration::from_secs(5), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    }) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    let _ = reader.join();
+    while let Ok(b) = rx.try_recv() {
+        text.push_str(&String::from_utf8_lossy(&b));
+    }
+    text
+}
+
+#[test]
+fn monitor_prints_async_messages() {
+    let ovs = RealOvsVswitchd::start();
+    ovs.add_port("p1", 1);
+    let br = ovs.bridge().to_string();
+    let ours_bin = our_bin("ofctl");
+    let act = || {
+        ours_ok(
+            &ovs,
+            &[
+                "packet-out",
+                &br,
+                "in_port=LOCAL packet=0002000000010002000000020800450000140000000040ff0000c0a80001c0a80002 actions=CONTROLLER:128",
+            ],
+        );
+        ours_ok(&ovs, &["mod-port", &br, "p1", "down"]);
+    };
+    let text = background_until(
+        &ovs,
+        &ours_bin,
+        &["-O", "OpenFlow13", "monitor", &br, "65534"],
+        act,
+        |t| t.contains("PACKET_IN") && t.matches("OFPT_PORT_STATUS").count() >= 2,
+    );
+    assert!(
+        text.contains(
+            "OFPT_PACKET_IN (OF1.3) (xid=0x0): table_id=0 cookie=0xffffffffffffffff total_len=34 in_port=LOCAL (via action) data_len=34 (unbuffered)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ipv4(src=192.168.0.1,dst=192.168.0.2"),
+        "{text}"
+    );
+    // PORT_STATUS: the port printed as `ovs-ofctl show` prints it.
+    let show = ovs.ovs_ofctl(&["-O", "OpenFlow13", "show", &br]);
+    let addr_line = show
+        .lines()
+        .find(|l| l.starts_with(" 1(p1): addr:"))
+        .expect("p1 in show")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "OFPT_PORT_STATUS (OF1.3) (xid=0x0): MOD:{addr_line}\n     config:     PORT_DOWN\n"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn snoop_shows_controller_traffic() {
+    use std::io::{Read, Write};
+    let ovs = RealOvsVswitchd::start();
+    let br = ovs.bridge().to_string();
+    // A minimal controller first: Open vSwitch closes a snoop connection
+    // when no controller is connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")]);
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).unwrap();
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf);
+    let text = background_until(
+        &ovs,
+        &our_bin("ofctl"),
+        &["snoop", &br],
+        || {
+            let mut s = &s;
+            s.write_all(&[4, 5, 0, 8, 0, 0, 0, 7]).unwrap();
+            let _ = s.read(&mut buf);
+        },
+        |t| t.contains("OFPT_FEATURES_REPLY"),
+    );
+    assert!(
+        text.contains("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x7):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OFPT_FEATURES_REPLY (OF1.3) (xid=0x7):"),
+        "{text}"
+    );
+    drop(s);
 }

@@ -41,7 +41,13 @@ impl Sw {
             "d2",
             "type=dummy",
         ]);
-        Sw { d, br }
+        let sw = Sw { d, br };
+        // A bridge without controllers starts with the NORMAL flow, as in
+        // Open vSwitch; these tests start from empty tables.
+        let dump = sw.ok("ovs-ofctl", &["dump-flows", &sw.br]);
+        assert!(dump.contains("priority=0 actions=NORMAL"), "{dump}");
+        sw.ok("ovs-ofctl", &["del-flows", &sw.br]);
+        sw
     }
 
     fn tool(&self, bin: &str, args: &[&str]) -> Output {

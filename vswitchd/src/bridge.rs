@@ -56,30 +56,32 @@ impl Opener for SystemOpener {
         &self,
         name: &str,
         kind: &str,
-        _options: &BTreeMap<String, String>,
+        options: &BTreeMap<String, String>,
     ) -> Result<Arc<dyn Netdev>, String> {
-        use datapath::netdev::{dummy::Dummy, system::System, tap::Tap};
-        let opened: Result<Arc<dyn Netdev>, datapath::netdev::Error> = match kind {
-            "dummy" => Dummy::new(name, 1).map(|d| d as Arc<dyn Netdev>),
-            "" | "system" => System::open(name).map(|d| d as Arc<dyn Netdev>),
-            "tap" => Tap::open(name).map(|d| d as Arc<dyn Netdev>),
-            "internal" => Tap::internal(name, 1).map(|d| d as Arc<dyn Netdev>),
-            "afxdp" | "patch" => {
+        use datapath::netdev::Kind;
+        let k = match Kind::from_db(kind) {
+            Some(Kind::Patch) => {
                 return Err(format!(
-                    "could not open network device {name} (interface type \"{kind}\" is not available in this build yet)"
+                    "could not open network device {name} (interface type \"patch\" is not available in this build yet)"
                 ));
             }
-            other => {
+            Some(k) => k,
+            None => {
                 return Err(format!(
-                    "could not open network device {name} (unknown interface type \"{other}\")"
+                    "could not open network device {name} (unknown interface type \"{kind}\")"
                 ));
             }
         };
-        opened.map_err(|e| format!("could not open network device {name} ({e})"))
+        datapath::netdev::open::open(
+            k,
+            name,
+            options.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| format!("could not open network device {name} ({e})"))
     }
 
     fn types(&self) -> Vec<&'static str> {
-        vec!["dummy", "internal", "system", "tap"]
+        vec!["afxdp", "dummy", "internal", "system", "tap"]
     }
 }
 
@@ -187,6 +189,7 @@ fn listen_mgmt(
                 crate::ofconn::SessionOptions {
                     versions: of.versions(),
                     probe: None,
+                    is_controller: false,
                 },
             ));
         }
@@ -224,8 +227,18 @@ pub struct Switch {
     opener: Box<dyn Opener>,
     rundir: Option<std::path::PathBuf>,
     of: BTreeMap<String, OfHandle>,
-    dp_ports: BTreeMap<String, u32>,
-    next_dp_port: u32,
+    /// Interfaces attached to the datapath, by name.
+    attached: BTreeMap<String, Attached>,
+    dp: Option<Arc<crate::dp::Dp>>,
+}
+
+/// An interface attached to the datapath.
+#[derive(Debug)]
+struct Attached {
+    dp_port: u32,
+    bridge: String,
+    ofp_port: u32,
+    netdev: Arc<dyn Netdev>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -303,9 +316,81 @@ impl Switch {
             opener,
             rundir: None,
             of: BTreeMap::new(),
-            dp_ports: BTreeMap::new(),
-            next_dp_port: 1,
+            attached: BTreeMap::new(),
+            dp: None,
         }
+    }
+
+    /// Forward packets: attach every open port to `dp`.
+    pub fn with_datapath(mut self, dp: Arc<crate::dp::Dp>) -> Switch {
+        self.dp = Some(dp);
+        self
+    }
+
+    /// Detaches from the datapath every interface that is no longer open
+    /// as it was attached.
+    fn detach_stale(&mut self) {
+        let Some(dp) = self.dp.clone() else {
+            return;
+        };
+        let bridges = &self.bridges;
+        let stale: Vec<String> = self
+            .attached
+            .iter()
+            .filter(|(iname, a)| {
+                let cur = bridges
+                    .get(&a.bridge)
+                    .and_then(|b| b.ifaces.get(*iname))
+                    .and_then(|i| i.netdev.as_ref().map(|nd| (nd, i.ofport)));
+                match cur {
+                    Some((nd, ofport)) => {
+                        !Arc::ptr_eq(nd, &a.netdev) || ofp_port(ofport) != Some(a.ofp_port)
+                    }
+                    None => true,
+                }
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in stale {
+            if let Some(a) = self.attached.remove(&n) {
+                dp.remove_port(a.dp_port);
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        bname: &str,
+        iname: &str,
+        nd: &Arc<dyn Netdev>,
+        port_no: u32,
+        of: &Arc<OfBridge>,
+    ) -> u32 {
+        if let Some(a) = self.attached.get(iname) {
+            if a.bridge == bname && a.ofp_port == port_no && Arc::ptr_eq(&a.netdev, nd) {
+                return a.dp_port;
+            }
+            if let (Some(dp), Some(a)) = (&self.dp, self.attached.remove(iname)) {
+                dp.remove_port(a.dp_port);
+            }
+        }
+        let used: BTreeSet<u32> = self.attached.values().map(|a| a.dp_port).collect();
+        let dp_port = (1..).find(|n| !used.contains(n)).unwrap_or(1);
+        if let Some(dp) = &self.dp
+            && let Err(e) = dp.add_port(dp_port, nd, of, port_no)
+        {
+            tracing::warn!("{iname}: cannot attach to the datapath: {e}");
+        }
+        self.attached.insert(
+            iname.to_owned(),
+            Attached {
+                dp_port,
+                bridge: bname.to_owned(),
+                ofp_port: port_no,
+                netdev: nd.clone(),
+            },
+        );
+        dp_port
     }
 
     /// Serve each bridge's management socket `<rundir>/<bridge>.mgmt`
@@ -315,11 +400,17 @@ impl Switch {
         self
     }
 
-    fn ensure_of(&mut self, name: &str) -> Arc<OfBridge> {
+    fn ensure_of(&mut self, name: &str, controllers: bool) -> Arc<OfBridge> {
         if let Some(h) = self.of.get(name) {
             return h.of.clone();
         }
         let of = OfBridge::new(name);
+        if !controllers {
+            of.add_default_normal_flow();
+        }
+        if let Some(dp) = &self.dp {
+            of.attach(dp.clone());
+        }
         let mgmt = self.rundir.as_ref().and_then(|dir| {
             let path = dir.join(format!("{name}.mgmt"));
             match listen_mgmt(&path, of.clone()) {
@@ -344,54 +435,60 @@ impl Switch {
     fn sync_of_ports(&mut self, bname: &str, bcfg: &BridgeConfig, dpid: &str) {
         use ofproto::ofp::port::Port;
         use ofproto::pipeline::xlate::PortInfo;
-        let of = self.ensure_of(bname);
+        let of = self.ensure_of(bname, !bcfg.controllers.is_empty());
         of.set_datapath_id(u64::from_str_radix(dpid, 16).unwrap_or(0));
         of.set_versions(crate::ofconn::versions_from_protocols(&bcfg.protocols));
         let Some(br) = self.bridges.get(bname) else {
             return;
         };
-        let mut present = BTreeSet::new();
-        for (pname, pcfg) in &bcfg.ports {
+        let mut open: Vec<(String, Arc<dyn Netdev>, u32, &PortConfig)> = Vec::new();
+        for pcfg in bcfg.ports.values() {
             for iname in pcfg.interfaces.keys() {
                 let Some(iface) = br.ifaces.get(iname) else {
                     continue;
                 };
-                let (Some(nd), Some(port_no)) = (&iface.netdev, ofp_port(iface.ofport)) else {
-                    continue;
-                };
-                let dp_port = *self.dp_ports.entry(iname.clone()).or_insert_with(|| {
-                    let n = self.next_dp_port;
-                    self.next_dp_port += 1;
-                    n
-                });
-                let up = nd.link_state() == LinkState::Up;
-                let desc = Port {
-                    port_no,
-                    hw_addr: nd.mac().unwrap_or([0; 6]),
-                    name: iname.clone(),
-                    config: 0,
-                    // OFPPS_LINK_DOWN (1); 1.3's LIVE (4) when up.
-                    state: if up { 4 } else { 1 },
-                    curr: 0,
-                    advertised: 0,
-                    supported: 0,
-                    peer: 0,
-                    curr_speed: 0,
-                    max_speed: 0,
-                };
-                let mut info = PortInfo::new(port_no, dp_port, iname);
-                info.live = up;
-                info.vlan = port_vlan(pcfg);
-                let _ = pname;
-                of.set_port(desc, info, Some(nd.clone()));
-                present.insert(port_no);
+                if let (Some(nd), Some(port_no)) = (&iface.netdev, ofp_port(iface.ofport)) {
+                    open.push((iname.clone(), nd.clone(), port_no, pcfg));
+                }
             }
+        }
+        let mut present = BTreeSet::new();
+        for (iname, nd, port_no, pcfg) in open {
+            let dp_port = self.attach(bname, &iname, &nd, port_no, &of);
+            let up = nd.link_state() == LinkState::Up;
+            let desc = Port {
+                port_no,
+                hw_addr: nd.mac().unwrap_or([0; 6]),
+                name: iname.clone(),
+                config: 0,
+                // OFPPS_LINK_DOWN (1); 1.3's LIVE (4) when up.
+                state: if up { 4 } else { 1 },
+                curr: 0,
+                advertised: 0,
+                supported: 0,
+                peer: 0,
+                curr_speed: 0,
+                max_speed: 0,
+            };
+            let mut info = PortInfo::new(port_no, dp_port, &iname);
+            info.live = up;
+            info.vlan = port_vlan(pcfg);
+            of.set_port(desc, info, Some(nd));
+            present.insert(port_no);
         }
         for p in of.port_numbers() {
             if !present.contains(&p) {
                 of.remove_port(p);
             }
         }
+    }
+
+    /// The OpenFlow side of every bridge, by name.
+    pub fn of_bridges(&self) -> BTreeMap<String, Arc<OfBridge>> {
+        self.of
+            .iter()
+            .map(|(n, h)| (n.clone(), h.of.clone()))
+            .collect()
     }
 
     /// The database types of interface this switch can open.
@@ -412,12 +509,7 @@ impl Switch {
         self.bridges
             .retain(|name, _| cfg.bridges.contains_key(name));
         self.of.retain(|name, _| cfg.bridges.contains_key(name));
-        let live: BTreeSet<&String> = cfg
-            .bridges
-            .values()
-            .flat_map(|b| b.ports.values().flat_map(|p| p.interfaces.keys()))
-            .collect();
-        self.dp_ports.retain(|name, _| live.contains(name));
+
         for (bname, bcfg) in &cfg.bridges {
             let Some(br) = self.bridges.get_mut(bname) else {
                 continue;
@@ -430,6 +522,7 @@ impl Switch {
                 })
             });
         }
+        self.detach_stale();
         // Additions, renumbering and retries.
         let mut status = Status::default();
         for (bname, bcfg) in &cfg.bridges {
@@ -665,6 +758,8 @@ pub async fn run(
     socket: std::path::PathBuf,
     opener: Box<dyn Opener>,
     stats_interval: std::time::Duration,
+    dp: Arc<crate::dp::Dp>,
+    registry: crate::appctl::Registry,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     use ovsdb::client::{Client, ClientOptions};
@@ -676,12 +771,26 @@ pub async fn run(
         .monitor("Open_vSwitch", crate::config::monitor_spec())
         .await
         .context("cannot monitor the database")?;
-    let mut switch = Switch::new(opener).with_mgmt_sockets(
-        socket
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default(),
-    );
+    let mut switch = Switch::new(opener)
+        .with_mgmt_sockets(
+            socket
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+        )
+        .with_datapath(dp.clone());
+    let bridges: Arc<std::sync::Mutex<BTreeMap<String, Arc<OfBridge>>>> = Arc::default();
+    crate::commands::register(&registry, &dp, &bridges);
+    {
+        let dp = dp.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let d = dp.clone();
+                let _ = tokio::task::spawn_blocking(move || d.housekeeping()).await;
+            }
+        });
+    }
     let mut last = Status::default();
     let mut seen = u64::MAX;
     let mut types_written = false;
@@ -696,7 +805,10 @@ pub async fn run(
         for w in &cfg.warnings {
             tracing::warn!("{w}");
         }
-        let status = switch.reconcile(&cfg);
+        let status = tokio::task::block_in_place(|| switch.reconcile(&cfg));
+        *bridges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = switch.of_bridges();
         let types = switch.iface_types();
         let types = (!types_written && cfg.root.is_some()).then_some(&types[..]);
         if let Some(txn) = writeback(&cfg, &status, &last, types) {

@@ -93,6 +93,15 @@ pub async fn run(
     vlog: vlog::Vlog,
     ready: Option<Ready>,
 ) -> Result<()> {
+    let signals = match crate::signal_waiter() {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(r) = ready {
+                r.fail(&format!("{e:#}"));
+            }
+            return Err(e);
+        }
+    };
     match start(&opts, unixctl, vlog).await {
         Ok(d) => {
             if let Some(r) = ready {
@@ -104,7 +113,7 @@ pub async fn run(
                 std::process::id()
             );
             tokio::select! {
-                r = crate::wait_for_signal() => r?,
+                () = signals => {}
                 _ = d.exit.notified() => {
                     // Let the `exit` reply reach the client before the
                     // control socket goes away.
@@ -130,6 +139,7 @@ struct Daemon {
     pidfile: PathBuf,
     _pidfile_lock: std::fs::File,
     exit: Arc<tokio::sync::Notify>,
+    dp: Arc<crate::dp::Dp>,
 }
 
 /// Writes our pid to `path` and holds a POSIX write lock on it for as long
@@ -158,6 +168,7 @@ pub fn write_pidfile(path: &std::path::Path) -> Result<std::fs::File> {
 
 impl Daemon {
     fn cleanup(&self) {
+        self.dp.shutdown();
         self.db.cleanup();
         let _ = std::fs::remove_file(&self.ctl);
         let _ = std::fs::remove_file(&self.pidfile);
@@ -175,16 +186,21 @@ async fn start(opts: &db::Options, unixctl: Option<PathBuf>, vlog: vlog::Vlog) -
     let exit = Arc::new(tokio::sync::Notify::new());
     let reg = appctl::Registry::default();
     register_builtins(&reg, &vlog, &exit);
-    appctl::serve(&ctl, reg)
+    appctl::serve(&ctl, reg.clone())
         .await
         .with_context(|| format!("cannot listen on {}", ctl.display()))?;
     let pidfile_lock = write_pidfile(&pidfile)?;
     let sock = opts.rundir.join("db.sock");
+    let dp = crate::dp::Dp::new(datapath::dpif::DatapathConfig::default());
+    let dp2 = dp.clone();
+    let reg2 = reg.clone();
     tokio::spawn(async move {
         let r = crate::bridge::run(
             sock,
             Box::new(crate::bridge::SystemOpener),
             std::time::Duration::from_secs(5),
+            dp2,
+            reg2,
         )
         .await;
         if let Err(e) = r {
@@ -197,6 +213,7 @@ async fn start(opts: &db::Options, unixctl: Option<PathBuf>, vlog: vlog::Vlog) -
         pidfile,
         _pidfile_lock: pidfile_lock,
         exit,
+        dp,
     })
 }
 

@@ -133,6 +133,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
 
 /// `--db-only`: runs the server until SIGTERM or SIGINT.
 pub async fn serve(opts: Options) -> Result<()> {
+    let signals = crate::signal_waiter()?;
     let running = start(&opts).await?;
     let pidfile = opts.pidfile.as_ref().map(|p| {
         if p.is_empty() {
@@ -145,7 +146,7 @@ pub async fn serve(opts: Options) -> Result<()> {
         Some(p) => Some(crate::daemon::write_pidfile(p)?),
         None => None,
     };
-    crate::wait_for_signal().await?;
+    signals.await;
     running.cleanup();
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);

@@ -26,9 +26,11 @@ use std::time::Duration;
 
 mod appctl;
 mod bridge;
+mod commands;
 mod config;
 mod daemon;
 mod db;
+mod dp;
 mod ofconn;
 mod ofswitch;
 mod vlog;
@@ -131,14 +133,19 @@ fn main() {
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
-pub(crate) async fn wait_for_signal() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    Ok(())
+/// A future that completes on SIGTERM or SIGINT. The handlers are
+/// installed when this is called (before the daemon's sockets appear, so a
+/// signal sent as soon as they exist is never missed).
+pub(crate) fn signal_waiter() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 fn run(cli: Cli) -> Result<i32> {

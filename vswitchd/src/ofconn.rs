@@ -67,6 +67,9 @@ pub struct ConnCtx {
     pub id: u64,
     /// Negotiated version.
     pub version: Version,
+    /// A controller connection (gets asynchronous messages), not a
+    /// management one.
+    pub is_controller: bool,
 }
 
 /// One message to send back.
@@ -109,6 +112,8 @@ pub struct SessionOptions {
     pub versions: VersionSet,
     /// Inactivity probe interval (`None`: no probe).
     pub probe: Option<Duration>,
+    /// A controller connection?
+    pub is_controller: bool,
 }
 
 async fn write_msg<W: AsyncWrite + Unpin>(
@@ -184,6 +189,7 @@ where
     let mut ctx = ConnCtx {
         id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
         version,
+        is_controller: opts.is_controller,
     };
     let (tx, mut rx) = mpsc::channel::<Message>(ASYNC_QUEUE);
     handler.connected(&ctx, tx);
@@ -323,6 +329,7 @@ mod tests {
         SessionOptions {
             versions,
             probe: None,
+            is_controller: false,
         }
     }
 

@@ -39,12 +39,16 @@ struct ConnState {
     tx: mpsc::Sender<Message>,
     config: SwitchConfig,
     version: Version,
+    /// Controllers get packet-ins and flow-removed messages; management
+    /// connections (ofctl) do not.
+    async_msgs: bool,
 }
 
 /// One bridge as OpenFlow sees it.
 #[derive(Debug)]
 pub struct OfBridge {
     name: String,
+    dp: std::sync::OnceLock<Arc<crate::dp::Dp>>,
     versions: AtomicU32,
     epoch: Instant,
     state: Mutex<State>,
@@ -84,6 +88,7 @@ impl OfBridge {
     pub fn new(name: &str) -> Arc<OfBridge> {
         Arc::new(OfBridge {
             name: name.to_owned(),
+            dp: std::sync::OnceLock::new(),
             versions: AtomicU32::new(crate::ofconn::supported_versions().0),
             epoch: Instant::now(),
             state: Mutex::new(State {
@@ -163,6 +168,106 @@ impl OfBridge {
                 port,
             }));
         }
+    }
+
+    /// Adds the flow a new bridge without controllers starts with, as Open
+    /// vSwitch does: `priority=0 actions=NORMAL` in table 0.
+    pub fn add_default_normal_flow(&self) {
+        use ofproto::ofp::{Action, FlowMod, FlowModCommand};
+        let mut fm = FlowMod::new(FlowModCommand::Add);
+        fm.priority = 0;
+        fm.instructions = vec![Instruction::ApplyActions(vec![Action::Output {
+            port: ports::NORMAL,
+            max_len: 0,
+        }])];
+        let now = self.now_ms();
+        if let Err(e) = lock(&self.state).bridge.flow_mod(&fm, now) {
+            tracing::warn!("{}: cannot add the default NORMAL flow: {e:?}", self.name);
+        }
+    }
+
+    /// Connects the bridge to the datapath (flow changes revalidate it;
+    /// packet-outs run on it).
+    pub fn attach(&self, dp: Arc<crate::dp::Dp>) {
+        let _ = self.dp.set(dp);
+    }
+
+    /// Tables changed: make sure no datapath thread uses an older
+    /// translation (call without holding the bridge lock).
+    fn tables_changed(&self) {
+        if let Some(dp) = self.dp.get() {
+            dp.changed_and_wait();
+        }
+    }
+
+    /// The upcall path: translate `key` (its `in_port` an OpenFlow port)
+    /// and learn.
+    pub fn upcall(
+        &self,
+        key: &datapath::flow::FlowKey,
+        now_ms: u64,
+    ) -> ofproto::pipeline::xlate::XlateOutput {
+        lock(&self.state).bridge.upcall(key, now_ms)
+    }
+
+    /// A packet-in for a datapath `userspace` action: sent to every
+    /// connection that wants asynchronous messages. False when nobody
+    /// could take it.
+    pub fn packet_in(
+        &self,
+        ofp_port: PortNo,
+        _key: &datapath::flow::FlowKey,
+        frame: &[u8],
+        userdata: u64,
+    ) -> bool {
+        let Some(c) = lock(&self.state).bridge.controller_output(userdata) else {
+            return false;
+        };
+        let mut m = ofproto::ofp::Match::new();
+        m.set_u64(ofproto::ofp::Field::InPort, u64::from(ofp_port));
+        let mut sent = false;
+        for conn in lock(&self.conns).values() {
+            if !conn.async_msgs {
+                continue;
+            }
+            let max = usize::from(if c.max_len == 0xffff {
+                u16::MAX
+            } else if c.reason == ofproto::pipeline::xlate::reason::NO_MATCH {
+                c.max_len.min(conn.config.miss_send_len)
+            } else {
+                c.max_len
+            });
+            let pi = ofproto::ofp::PacketIn {
+                buffer_id: ofproto::ofp::messages::NO_BUFFER,
+                total_len: u16::try_from(frame.len()).unwrap_or(u16::MAX),
+                reason: c.reason,
+                table_id: c.table_id,
+                cookie: c.cookie,
+                match_: m.clone(),
+                data: frame[..frame.len().min(max)].to_vec(),
+            };
+            sent |= conn.tx.try_send(Message::PacketIn(pi)).is_ok();
+        }
+        sent
+    }
+
+    /// `ofproto/trace` text for `key` (in_port an OpenFlow port).
+    pub fn trace(&self, key: &datapath::flow::FlowKey) -> String {
+        let now = self.now_ms();
+        lock(&self.state).bridge.trace(key, now)
+    }
+
+    /// `fdb/show` text.
+    pub fn fdb_show(&self) -> String {
+        let now = self.now_ms();
+        lock(&self.state).bridge.fdb_show(now)
+    }
+
+    /// `fdb/flush`: forget every learned MAC address (the datapath is
+    /// revalidated).
+    pub fn fdb_flush(&self) {
+        lock(&self.state).bridge.fdb_flush();
+        self.tables_changed();
     }
 
     /// The bridge is being deleted: drop its ports (and their devices)
@@ -536,8 +641,27 @@ impl Handler for OfBridge {
                 let r = lock(&self.state).bridge.flow_mod(&fm, now);
                 match r {
                     Ok(removed) => {
+                        self.tables_changed();
                         for fr in removed {
                             self.broadcast(Message::FlowRemoved(fr));
+                        }
+                        Vec::new()
+                    }
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
+            Message::PacketOut(po) => {
+                let now = self.now_ms();
+                let r = lock(&self.state).bridge.packet_out(&po, now);
+                match r {
+                    Ok((key, x)) => {
+                        if let Some(dp) = self.dp.get() {
+                            let in_port = lock(&self.state)
+                                .bridge
+                                .ports()
+                                .get(&key.in_port)
+                                .map_or(0, |p| p.dp_port);
+                            dp.execute(&po.data, in_port, &x.actions);
                         }
                         Vec::new()
                     }
@@ -562,6 +686,7 @@ impl Handler for OfBridge {
                     miss_send_len: DEFAULT_MISS_SEND_LEN,
                 },
                 version: ctx.version,
+                async_msgs: ctx.is_controller,
             },
         );
     }

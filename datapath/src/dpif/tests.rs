@@ -4,8 +4,9 @@
 
 use super::*;
 use crate::actions::Action;
+use crate::packet::PacketMeta;
+use crate::pmd::tests::MemPort;
 use crate::pmd::tests::{TestHandler, rule_dst, udp_frame};
-use crate::port::mem::MemPort;
 use std::sync::atomic::AtomicBool;
 
 fn wait_until(mut f: impl FnMut() -> bool) -> bool {
@@ -40,7 +41,9 @@ fn add_mem_port(dp: &mut Datapath, no: DpPort, queues: usize) -> Vec<MemPort> {
     } else {
         qs.iter().map(|q| q.rxq()).collect()
     };
-    dp.add_port(no, &format!("p{no}"), "mem", qs[0].txp(), rx)
+    // Each queue is a dummy netdev of its own, so tests can see per-queue
+    // progress; the first one transmits.
+    dp.add_port(no, &format!("p{no}"), "mem", vec![qs[0].txq()], rx, None)
         .unwrap();
     qs
 }
@@ -52,7 +55,7 @@ fn forwards_through_threads_and_reports() {
     let p1 = add_mem_port(&mut dp, 1, 1);
     let p2 = add_mem_port(&mut dp, 2, 1);
     assert_eq!(
-        dp.add_port(2, "again", "mem", p2[0].txp(), vec![]),
+        dp.add_port(2, "again", "mem", vec![], vec![], None),
         Err(DpError::PortExists(2))
     );
     let f = udp_frame(1, [10, 0, 2, 5], 53);
@@ -119,8 +122,7 @@ fn rxqs_round_robin_then_rebalanced_by_load() {
     let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
     let mut dp = Datapath::new(cfg(2), h);
     let q = add_mem_port(&mut dp, 1, 3);
-    let out = add_mem_port(&mut dp, 2, 0);
-    out[0].set_capture(false);
+    let _out = add_mem_port(&mut dp, 2, 0);
     let threads: Vec<usize> = dp.rxq_assignment().iter().map(|r| r.2).collect();
     assert_eq!(threads, vec![0, 1, 0], "round-robin");
     // Load on queues 0 and 2 only (both on thread 0).
@@ -205,6 +207,104 @@ fn no_stale_forwarding_after_revalidation_under_traffic() {
 }
 
 #[test]
+fn thread_count_changes_at_run_time() {
+    let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
+    let mut dp = Datapath::new(cfg(1), h);
+    let q = add_mem_port(&mut dp, 1, 4);
+    let out = add_mem_port(&mut dp, 2, 0);
+    assert!(dp.rxq_assignment().iter().all(|r| r.2 == 0));
+    dp.set_threads(3).unwrap();
+    assert_eq!(dp.threads(), 3);
+    let t: Vec<usize> = dp.rxq_assignment().iter().map(|r| r.2).collect();
+    assert_eq!(t, vec![0, 1, 2, 0]);
+    for qq in &q {
+        qq.inject(&udp_frame(1, [1, 1, 1, 1], 1));
+    }
+    let mut n = 0;
+    assert!(wait_until(|| {
+        n += out[0].take_sent().len();
+        n == 4
+    }));
+    dp.set_threads(1).unwrap();
+    assert_eq!(dp.pmd_counters().len(), 1);
+    assert!(dp.rxq_assignment().iter().all(|r| r.2 == 0));
+    for qq in &q {
+        qq.inject(&udp_frame(1, [1, 1, 1, 1], 1));
+    }
+    assert!(wait_until(|| {
+        n += out[0].take_sent().len();
+        n == 8
+    }));
+}
+
+#[test]
+fn netdev_ports_with_several_queues() {
+    use crate::netdev::dummy::Dummy;
+    let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
+    let mut dp = Datapath::new(cfg(2), h);
+    let a = Dummy::new("a", 2).unwrap();
+    let b = Dummy::new("b", 2).unwrap();
+    dp.add_netdev(1, a.clone()).unwrap();
+    dp.add_netdev(2, b.clone()).unwrap();
+    assert!(
+        matches!(dp.add_netdev(3, a.clone()), Err(DpError::Netdev(_))),
+        "queues already taken"
+    );
+    let t: Vec<(DpPort, usize, usize)> = dp.rxq_assignment();
+    assert_eq!(t, vec![(1, 0, 0), (1, 1, 1), (2, 0, 0), (2, 1, 1)]);
+    for q in 0..2 {
+        for i in 0..10 {
+            assert!(a.inject(q, &udp_frame(i, [1, 2, 3, 4], 5)));
+        }
+    }
+    let mut n = 0;
+    assert!(wait_until(|| {
+        n += b.take_sent().len();
+        n == 20
+    }));
+    let show = dp.format_show("dp");
+    assert!(
+        show.contains("port 1: a (dummy)\n    RX packets:20"),
+        "{show}"
+    );
+}
+
+#[test]
+fn control_plane_execute_outputs_and_recirculates() {
+    // recirc_id 7 -> port 3; the packet-out itself sends to 2 then recirculates.
+    let mut second = rule_dst(0, 0, vec![Action::Output(3)]);
+    second.key.recirc_id = 7;
+    second.mask.recirc_id = u32::MAX;
+    let h = TestHandler::new(vec![second]);
+    let mut dp = Datapath::new(cfg(1), h);
+    let _p1 = add_mem_port(&mut dp, 1, 0);
+    let p2 = add_mem_port(&mut dp, 2, 0);
+    let p3 = add_mem_port(&mut dp, 3, 0);
+    let f = udp_frame(1, [10, 0, 0, 1], 1);
+    let sent = dp.execute(
+        &f,
+        PacketMeta::from_port(0xffff_fffd),
+        &[
+            Action::Output(2),
+            Action::PushVlan {
+                tpid: 0x8100,
+                tci: 9,
+            },
+            Action::Recirc(7),
+        ],
+    );
+    assert_eq!(sent, 2);
+    assert_eq!(p2[0].take_sent(), vec![f.clone()]);
+    let got = p3[0].take_sent();
+    assert_eq!(got.len(), 1);
+    assert_eq!(crate::flow::extract(&got[0], 0).vlans[0].vid(), 9);
+    assert_eq!(
+        dp.execute(&f, PacketMeta::from_port(1), &[Action::Output(99)]),
+        0
+    );
+}
+
+#[test]
 fn flush_config_and_shutdown() {
     let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
     let mut dp = Datapath::new(
@@ -228,7 +328,7 @@ fn flush_config_and_shutdown() {
     assert!(wait_until(|| dp.pmd_counters()[0].flow_limit_hits == 1));
     assert!(dp.dump_flows().unwrap().is_empty());
     assert_eq!(
-        dp.add_port(MAX_PORTS, "x", "mem", p1[0].txp(), vec![]),
+        dp.add_port(MAX_PORTS, "x", "mem", vec![], vec![], None),
         Err(DpError::PortNumberTooLarge(MAX_PORTS))
     );
     dp.shutdown();

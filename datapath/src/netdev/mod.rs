@@ -61,8 +61,8 @@
 //! * [`patch`]: two ports joining two bridges, in memory, zero-copy.
 //!
 //! [`open()`] opens any of them (but patch) from the database's interface
-//! type and options; [`glue::port_queues`] hands a port's queues to the fast
-//! path's port seam (`crate::port`). Helpers: [`packet`] (buffers, batches, offload state),
+//! type and options; `dpif::Datapath::add_netdev` hands a port's queues to
+//! the fast path. Helpers: [`packet`] (buffers, batches, offload state),
 //! [`vnet`] (the virtio-net header), [`segment`] (software GSO), [`sys`]
 //! (interface ioctls), [`wrap`] (fault injector and pcap writer around any
 //! port, for tests).
@@ -73,7 +73,6 @@
 pub mod afxdp;
 pub mod bpf;
 pub mod dummy;
-pub mod glue;
 pub mod open;
 pub mod packet;
 pub mod patch;

@@ -752,15 +752,18 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
                 w.put_zeros(6);
                 w.put_u32(*queue);
             } else {
+                // As Open vSwitch writes enqueue after 1.0: set the queue,
+                // output, restore the queue.
                 encode_one(version, &Action::SetQueue(*queue), w)?;
                 encode_one(
                     version,
                     &Action::Output {
                         port: *port,
-                        max_len: 0,
+                        max_len: 0xffff,
                     },
                     w,
                 )?;
+                encode_one(version, &Action::PopQueue, w)?;
             }
         }
         Action::SetField(e) => {

@@ -15,8 +15,11 @@
 //!   slave).
 //! * A BUNDLE_ADD_MESSAGE carries a whole inner message, decoded with the
 //!   same codec. An inner message whose length field is below 8 or past the
-//!   end is `BadRequestBadLen`; an inner BUNDLE_* message (no nesting) is
-//!   `BadRequestBadType`.
+//!   end is `BundleFailedMsgBadLen`; an inner HELLO or BUNDLE_* message (no
+//!   nesting) is `BundleFailedMsgUnsup`; another version
+//!   `BadRequestBadVersion`.
+//! * A property whose length is below 4 or past the end (PORT_MOD) or not 8
+//!   (async masks) is `BadPropertyBadLen`.
 //! * Truncated fixed parts are `BadRequestBadLen`; nothing panics.
 
 use super::Version;
@@ -62,7 +65,7 @@ impl PortMod {
                 let ty = r.peek_u16(0)?;
                 let len = usize::from(r.peek_u16(2)?);
                 if len < 4 || len > r.remaining() {
-                    return Err(ErrorKind::BadRequestBadLen);
+                    return Err(ErrorKind::BadPropertyBadLen);
                 }
                 let mut e = r.sub(
                     len.div_ceil(8).saturating_mul(8).min(r.remaining()),
@@ -211,7 +214,7 @@ impl AsyncConfig {
                 let ty = r.u16()?;
                 let len = r.u16()?;
                 if len != 8 {
-                    return Err(ErrorKind::BadRequestBadLen);
+                    return Err(ErrorKind::BadPropertyBadLen);
                 }
                 masks.push((ty, r.u32()?));
             }
@@ -445,10 +448,10 @@ impl BundleAdd {
         r.skip(2)?;
         let flags = r.u16()?;
         let inner = r.rest();
-        let h = Header::parse(inner)?;
+        let h = Header::parse(inner).map_err(|_| ErrorKind::BundleFailedMsgBadLen)?;
         let len = usize::from(h.length);
         if len < HEADER_LEN || len > inner.len() {
-            return Err(ErrorKind::BadRequestBadLen);
+            return Err(ErrorKind::BundleFailedMsgBadLen);
         }
         if h.version != version.wire() {
             return Err(ErrorKind::BadRequestBadVersion);
@@ -458,7 +461,7 @@ impl BundleAdd {
             t,
             MsgType::BundleControl | MsgType::BundleAddMessage | MsgType::Hello
         ) {
-            return Err(ErrorKind::BadRequestBadType);
+            return Err(ErrorKind::BundleFailedMsgUnsup);
         }
         let body = r.bytes(len)?;
         let mut br = Reader::new(&body[HEADER_LEN..], ErrorKind::BadRequestBadLen);

@@ -363,6 +363,90 @@ pub enum ErrorKind {
     /// `OFPTFFC_EPERM`
     #[error("OFPTFFC_EPERM")]
     TableFeaturesFailedEperm,
+    /// `OFPBPC_BAD_TYPE`
+    #[error("OFPBPC_BAD_TYPE")]
+    BadPropertyBadType,
+    /// `OFPBPC_BAD_LEN`
+    #[error("OFPBPC_BAD_LEN")]
+    BadPropertyBadLen,
+    /// `OFPBPC_BAD_VALUE`
+    #[error("OFPBPC_BAD_VALUE")]
+    BadPropertyBadValue,
+    /// `OFPBPC_TOO_MANY`
+    #[error("OFPBPC_TOO_MANY")]
+    BadPropertyTooMany,
+    /// `OFPBPC_DUP_TYPE`
+    #[error("OFPBPC_DUP_TYPE")]
+    BadPropertyDupType,
+    /// `OFPBPC_BAD_EXPERIMENTER`
+    #[error("OFPBPC_BAD_EXPERIMENTER")]
+    BadPropertyBadExperimenter,
+    /// `OFPBPC_BAD_EXP_TYPE`
+    #[error("OFPBPC_BAD_EXP_TYPE")]
+    BadPropertyBadExpType,
+    /// `OFPBPC_BAD_EXP_VALUE`
+    #[error("OFPBPC_BAD_EXP_VALUE")]
+    BadPropertyBadExpValue,
+    /// `OFPBPC_EPERM`
+    #[error("OFPBPC_EPERM")]
+    BadPropertyEperm,
+    /// `OFPACFC_INVALID`
+    #[error("OFPACFC_INVALID")]
+    AsyncConfigFailedInvalid,
+    /// `OFPACFC_UNSUPPORTED`
+    #[error("OFPACFC_UNSUPPORTED")]
+    AsyncConfigFailedUnsupported,
+    /// `OFPACFC_EPERM`
+    #[error("OFPACFC_EPERM")]
+    AsyncConfigFailedEperm,
+    /// `OFPBFC_UNKNOWN`
+    #[error("OFPBFC_UNKNOWN")]
+    BundleFailedUnknown,
+    /// `OFPBFC_EPERM`
+    #[error("OFPBFC_EPERM")]
+    BundleFailedEperm,
+    /// `OFPBFC_BAD_ID`
+    #[error("OFPBFC_BAD_ID")]
+    BundleFailedBadId,
+    /// `OFPBFC_BUNDLE_EXIST`
+    #[error("OFPBFC_BUNDLE_EXIST")]
+    BundleFailedBundleExist,
+    /// `OFPBFC_BUNDLE_CLOSED`
+    #[error("OFPBFC_BUNDLE_CLOSED")]
+    BundleFailedBundleClosed,
+    /// `OFPBFC_OUT_OF_BUNDLES`
+    #[error("OFPBFC_OUT_OF_BUNDLES")]
+    BundleFailedOutOfBundles,
+    /// `OFPBFC_BAD_TYPE`
+    #[error("OFPBFC_BAD_TYPE")]
+    BundleFailedBadType,
+    /// `OFPBFC_BAD_FLAGS`
+    #[error("OFPBFC_BAD_FLAGS")]
+    BundleFailedBadFlags,
+    /// `OFPBFC_MSG_BAD_LEN`
+    #[error("OFPBFC_MSG_BAD_LEN")]
+    BundleFailedMsgBadLen,
+    /// `OFPBFC_MSG_BAD_XID`
+    #[error("OFPBFC_MSG_BAD_XID")]
+    BundleFailedMsgBadXid,
+    /// `OFPBFC_MSG_UNSUP`
+    #[error("OFPBFC_MSG_UNSUP")]
+    BundleFailedMsgUnsup,
+    /// `OFPBFC_MSG_CONFLICT`
+    #[error("OFPBFC_MSG_CONFLICT")]
+    BundleFailedMsgConflict,
+    /// `OFPBFC_MSG_TOO_MANY`
+    #[error("OFPBFC_MSG_TOO_MANY")]
+    BundleFailedMsgTooMany,
+    /// `OFPBFC_MSG_FAILED`
+    #[error("OFPBFC_MSG_FAILED")]
+    BundleFailedMsgFailed,
+    /// `OFPBFC_TIMEOUT`
+    #[error("OFPBFC_TIMEOUT")]
+    BundleFailedTimeout,
+    /// `OFPBFC_BUNDLE_IN_PROGRESS`
+    #[error("OFPBFC_BUNDLE_IN_PROGRESS")]
+    BundleFailedBundleInProgress,
 }
 
 /// Error codes per version: `(kind, name, [1.0, 1.1-1.3, 1.4, 1.5])`.
@@ -1455,6 +1539,286 @@ pub const ERROR_TABLE: &[(ErrorKind, &str, [Option<ErrorCode>; 4])] = &[
             Some(W::Std(13, 5)),
             Some(W::Std(13, 5)),
             Some(W::Std(13, 5)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadType,
+        "OFPBPC_BAD_TYPE",
+        [
+            Some(W::Exp(0x00002320, 13, 2)),
+            Some(W::Std(13, 2)),
+            Some(W::Std(14, 0)),
+            Some(W::Std(14, 0)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadLen,
+        "OFPBPC_BAD_LEN",
+        [
+            Some(W::Exp(0x00002320, 13, 3)),
+            Some(W::Std(13, 3)),
+            Some(W::Std(14, 1)),
+            Some(W::Std(14, 1)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadValue,
+        "OFPBPC_BAD_VALUE",
+        [
+            Some(W::Exp(0x00002320, 13, 4)),
+            Some(W::Std(13, 4)),
+            Some(W::Std(14, 2)),
+            Some(W::Std(14, 2)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyTooMany,
+        "OFPBPC_TOO_MANY",
+        [
+            Some(W::Exp(0x00002320, 14, 3)),
+            Some(W::Exp(0x4f4e4600, 4443, 0)),
+            Some(W::Std(14, 3)),
+            Some(W::Std(14, 3)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyDupType,
+        "OFPBPC_DUP_TYPE",
+        [
+            Some(W::Exp(0x00002320, 14, 4)),
+            Some(W::Exp(0x4f4e4600, 4444, 0)),
+            Some(W::Std(14, 4)),
+            Some(W::Std(14, 4)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadExperimenter,
+        "OFPBPC_BAD_EXPERIMENTER",
+        [
+            Some(W::Exp(0x00002320, 14, 5)),
+            Some(W::Exp(0x4f4e4600, 4445, 0)),
+            Some(W::Std(14, 5)),
+            Some(W::Std(14, 5)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadExpType,
+        "OFPBPC_BAD_EXP_TYPE",
+        [
+            Some(W::Exp(0x00002320, 14, 6)),
+            Some(W::Exp(0x4f4e4600, 4446, 0)),
+            Some(W::Std(14, 6)),
+            Some(W::Std(14, 6)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyBadExpValue,
+        "OFPBPC_BAD_EXP_VALUE",
+        [
+            Some(W::Exp(0x00002320, 14, 7)),
+            Some(W::Exp(0x4f4e4600, 4447, 0)),
+            Some(W::Std(14, 7)),
+            Some(W::Std(14, 7)),
+        ],
+    ),
+    (
+        ErrorKind::BadPropertyEperm,
+        "OFPBPC_EPERM",
+        [
+            Some(W::Exp(0x00002320, 14, 8)),
+            Some(W::Exp(0x4f4e4600, 4448, 0)),
+            Some(W::Std(14, 8)),
+            Some(W::Std(14, 8)),
+        ],
+    ),
+    (
+        ErrorKind::AsyncConfigFailedInvalid,
+        "OFPACFC_INVALID",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2370, 0)),
+            Some(W::Std(15, 0)),
+            Some(W::Std(15, 0)),
+        ],
+    ),
+    (
+        ErrorKind::AsyncConfigFailedUnsupported,
+        "OFPACFC_UNSUPPORTED",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2371, 0)),
+            Some(W::Std(15, 1)),
+            Some(W::Std(15, 1)),
+        ],
+    ),
+    (
+        ErrorKind::AsyncConfigFailedEperm,
+        "OFPACFC_EPERM",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2372, 0)),
+            Some(W::Std(15, 2)),
+            Some(W::Std(15, 2)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedUnknown,
+        "OFPBFC_UNKNOWN",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2300, 0)),
+            Some(W::Std(17, 0)),
+            Some(W::Std(17, 0)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedEperm,
+        "OFPBFC_EPERM",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2301, 0)),
+            Some(W::Std(17, 1)),
+            Some(W::Std(17, 1)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBadId,
+        "OFPBFC_BAD_ID",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2302, 0)),
+            Some(W::Std(17, 2)),
+            Some(W::Std(17, 2)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBundleExist,
+        "OFPBFC_BUNDLE_EXIST",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2303, 0)),
+            Some(W::Std(17, 3)),
+            Some(W::Std(17, 3)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBundleClosed,
+        "OFPBFC_BUNDLE_CLOSED",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2304, 0)),
+            Some(W::Std(17, 4)),
+            Some(W::Std(17, 4)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedOutOfBundles,
+        "OFPBFC_OUT_OF_BUNDLES",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2305, 0)),
+            Some(W::Std(17, 5)),
+            Some(W::Std(17, 5)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBadType,
+        "OFPBFC_BAD_TYPE",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2306, 0)),
+            Some(W::Std(17, 6)),
+            Some(W::Std(17, 6)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBadFlags,
+        "OFPBFC_BAD_FLAGS",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2307, 0)),
+            Some(W::Std(17, 7)),
+            Some(W::Std(17, 7)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgBadLen,
+        "OFPBFC_MSG_BAD_LEN",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2308, 0)),
+            Some(W::Std(17, 8)),
+            Some(W::Std(17, 8)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgBadXid,
+        "OFPBFC_MSG_BAD_XID",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2309, 0)),
+            Some(W::Std(17, 9)),
+            Some(W::Std(17, 9)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgUnsup,
+        "OFPBFC_MSG_UNSUP",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2310, 0)),
+            Some(W::Std(17, 10)),
+            Some(W::Std(17, 10)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgConflict,
+        "OFPBFC_MSG_CONFLICT",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2311, 0)),
+            Some(W::Std(17, 11)),
+            Some(W::Std(17, 11)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgTooMany,
+        "OFPBFC_MSG_TOO_MANY",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2312, 0)),
+            Some(W::Std(17, 12)),
+            Some(W::Std(17, 12)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedMsgFailed,
+        "OFPBFC_MSG_FAILED",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2313, 0)),
+            Some(W::Std(17, 13)),
+            Some(W::Std(17, 13)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedTimeout,
+        "OFPBFC_TIMEOUT",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2314, 0)),
+            Some(W::Std(17, 14)),
+            Some(W::Std(17, 14)),
+        ],
+    ),
+    (
+        ErrorKind::BundleFailedBundleInProgress,
+        "OFPBFC_BUNDLE_IN_PROGRESS",
+        [
+            None,
+            Some(W::Exp(0x4f4e4600, 2315, 0)),
+            Some(W::Std(17, 15)),
+            Some(W::Std(17, 15)),
         ],
     ),
 ];

@@ -13,12 +13,15 @@
 //! * Decoding never panics. A bucket whose length is below its fixed part,
 //!   not a multiple of 8, or past the end is `GroupModFailedBadBucket`; an
 //!   unknown command `GroupModFailedBadCommand`; an unknown group type
-//!   `GroupModFailedBadType`; a truncated fixed part `BadRequestBadLen`.
+//!   `GroupModFailedBadType`; a truncated fixed part `BadRequestBadLen`; a
+//!   1.5 bucket property with a bad length `BadPropertyBadLen`.
 //!   Errors inside a bucket's actions are the action errors.
 //! * OpenFlow 1.5 group properties (and unknown bucket properties) are kept
 //!   as bytes so that decode -> encode reproduces the message.
-//! * GROUP_MOD does not exist in OpenFlow 1.0 (Open vSwitch's Nicira group
-//!   extension is not modelled): encoding it there is `NotInVersion`.
+//! * GROUP_MOD does not exist in OpenFlow 1.0: encoding it there is
+//!   `NotInVersion`. Open vSwitch's Nicira NXT_GROUP_MOD and NXST_GROUP_DESC
+//!   (see [`nicira`](super::nicira)) carry the same types in the 1.5 layout
+//!   with 1.0 actions.
 
 use super::Version;
 use super::actions::{Action, decode_actions, encode_actions};
@@ -178,6 +181,20 @@ impl GroupMod {
     }
 
     pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<GroupMod, ErrorKind> {
+        GroupMod::decode_at(version, version, r)
+    }
+
+    /// Open vSwitch's NXT_GROUP_MOD: the OpenFlow 1.5 layout with actions
+    /// of `av` (OpenFlow 1.0 on a 1.0 connection).
+    pub(crate) fn decode_nx(av: Version, r: &mut Reader<'_>) -> Result<GroupMod, ErrorKind> {
+        GroupMod::decode_at(Version::V1_5, av, r)
+    }
+
+    pub(crate) fn encode_nx(&self, av: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_at(Version::V1_5, av, w)
+    }
+
+    fn decode_at(version: Version, av: Version, r: &mut Reader<'_>) -> Result<GroupMod, ErrorKind> {
         let command = GroupModCommand::from_wire(version, r.u16()?)?;
         let group_type = GroupType::from_wire(r.u8()?)?;
         r.skip(1)?;
@@ -191,18 +208,24 @@ impl GroupMod {
                 return Err(ErrorKind::GroupModFailedBadBucket);
             }
             let mut b = r.sub(blen, ErrorKind::GroupModFailedBadBucket)?;
-            g.buckets = decode_buckets(version, group_type, &mut b)?;
+            g.buckets = decode_buckets(version, av, group_type, &mut b)?;
             g.properties = r.rest().to_vec();
         } else {
-            g.buckets = decode_buckets(version, group_type, r)?;
+            g.buckets = decode_buckets(version, av, group_type, r)?;
         }
         Ok(g)
     }
 
     pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
         if version == Version::V1_0 {
-            return Err(EncodeError::NotInVersion("GROUP_MOD in OpenFlow 1.0"));
+            return Err(EncodeError::NotInVersion(
+                "GROUP_MOD in OpenFlow 1.0 (use NxMessage::GroupMod)",
+            ));
         }
+        self.encode_at(version, version, w)
+    }
+
+    fn encode_at(&self, version: Version, av: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
         w.put_u16(self.command.wire(version)?);
         w.put_u8(self.group_type.wire());
         w.put_u8(0);
@@ -213,7 +236,7 @@ impl GroupMod {
             w.put_u16(0);
             w.put_u32(self.command_bucket_id);
             let start = w.len();
-            encode_buckets(version, self.group_type, &self.buckets, w)?;
+            encode_buckets(version, av, self.group_type, &self.buckets, w)?;
             let blen = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
             w.patch_u16(len_at, blen);
             w.extend_from_slice(&self.properties);
@@ -223,7 +246,7 @@ impl GroupMod {
                     "command bucket id or group properties before OpenFlow 1.5",
                 ));
             }
-            encode_buckets(version, self.group_type, &self.buckets, w)?;
+            encode_buckets(version, av, self.group_type, &self.buckets, w)?;
         }
         Ok(())
     }
@@ -232,6 +255,7 @@ impl GroupMod {
 /// Decodes buckets filling all of `r`.
 fn decode_buckets(
     version: Version,
+    av: Version,
     gt: GroupType,
     r: &mut Reader<'_>,
 ) -> Result<Vec<Bucket>, ErrorKind> {
@@ -254,13 +278,13 @@ fn decode_buckets(
                 return Err(bad);
             }
             let mut a = b.sub(alen, ErrorKind::BadActionBadLen)?;
-            bucket.actions = decode_actions(version, &mut a)?;
+            bucket.actions = decode_actions(av, &mut a)?;
             bucket.weight = u16::from(gt == GroupType::Select);
             while !b.is_empty() {
                 let ptype = b.peek_u16(0)?;
                 let plen = usize::from(b.peek_u16(2)?);
                 if plen < 4 || plen > b.remaining() {
-                    return Err(bad);
+                    return Err(ErrorKind::BadPropertyBadLen);
                 }
                 let mut p = b.sub(round8_within(plen, b.remaining()), bad)?;
                 match (ptype, plen) {
@@ -276,7 +300,7 @@ fn decode_buckets(
                         p.skip(4)?;
                         bucket.watch_group = p.u32()?;
                     }
-                    (0..=2, _) => return Err(bad),
+                    (0..=2, _) => return Err(ErrorKind::BadPropertyBadLen),
                     _ => bucket.other_properties.extend_from_slice(p.rest()),
                 }
             }
@@ -287,7 +311,7 @@ fn decode_buckets(
             bucket.watch_group = b.u32()?;
             b.skip(4)?;
             let mut a = Reader::new(b.rest(), ErrorKind::BadActionBadLen);
-            bucket.actions = decode_actions(version, &mut a)?;
+            bucket.actions = decode_actions(av, &mut a)?;
         }
         index = index.wrapping_add(1);
         out.push(bucket);
@@ -303,6 +327,7 @@ fn round8_within(len: usize, left: usize) -> usize {
 
 fn encode_buckets(
     version: Version,
+    av: Version,
     gt: GroupType,
     buckets: &[Bucket],
     w: &mut Vec<u8>,
@@ -314,7 +339,7 @@ fn encode_buckets(
             w.put_u16(0);
             w.put_u32(b.bucket_id);
             let astart = w.len();
-            encode_actions(version, &b.actions, w)?;
+            encode_actions(av, &b.actions, w)?;
             let alen = u16::try_from(w.len() - astart).map_err(|_| EncodeError::TooLong)?;
             w.patch_u16(start + 2, alen);
             if gt == GroupType::Select {
@@ -344,7 +369,7 @@ fn encode_buckets(
             w.put_u32(b.watch_port);
             w.put_u32(b.watch_group);
             w.put_u32(0);
-            encode_actions(version, &b.actions, w)?;
+            encode_actions(av, &b.actions, w)?;
         }
         let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
         w.patch_u16(start, len);
@@ -429,6 +454,23 @@ pub struct GroupDesc {
 
 impl GroupDesc {
     pub(crate) fn decode(version: Version, r: &mut Reader<'_>) -> Result<GroupDesc, ErrorKind> {
+        GroupDesc::decode_at(version, version, r)
+    }
+
+    /// An NXST_GROUP_DESC entry: the 1.5 layout with actions of `av`.
+    pub(crate) fn decode_nx(av: Version, r: &mut Reader<'_>) -> Result<GroupDesc, ErrorKind> {
+        GroupDesc::decode_at(Version::V1_5, av, r)
+    }
+
+    pub(crate) fn encode_nx(&self, av: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_at(Version::V1_5, av, w)
+    }
+
+    fn decode_at(
+        version: Version,
+        av: Version,
+        r: &mut Reader<'_>,
+    ) -> Result<GroupDesc, ErrorKind> {
         let len = usize::from(r.peek_u16(0)?);
         let fixed = if version >= Version::V1_5 { 16 } else { 8 };
         if len < fixed || len > r.remaining() {
@@ -452,15 +494,19 @@ impl GroupDesc {
                 return Err(ErrorKind::GroupModFailedBadBucket);
             }
             let mut b = e.sub(blen, ErrorKind::GroupModFailedBadBucket)?;
-            d.buckets = decode_buckets(version, group_type, &mut b)?;
+            d.buckets = decode_buckets(version, av, group_type, &mut b)?;
             d.properties = e.rest().to_vec();
         } else {
-            d.buckets = decode_buckets(version, group_type, &mut e)?;
+            d.buckets = decode_buckets(version, av, group_type, &mut e)?;
         }
         Ok(d)
     }
 
     pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_at(version, version, w)
+    }
+
+    fn encode_at(&self, version: Version, av: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = w.len();
         w.put_u16(0);
         w.put_u8(self.group_type.wire());
@@ -470,7 +516,7 @@ impl GroupDesc {
             w.put_u16(0);
             w.put_zeros(6);
             let bstart = w.len();
-            encode_buckets(version, self.group_type, &self.buckets, w)?;
+            encode_buckets(version, av, self.group_type, &self.buckets, w)?;
             let blen = u16::try_from(w.len() - bstart).map_err(|_| EncodeError::TooLong)?;
             w.patch_u16(start + 8, blen);
             w.extend_from_slice(&self.properties);
@@ -480,7 +526,7 @@ impl GroupDesc {
                     "group properties before OpenFlow 1.5",
                 ));
             }
-            encode_buckets(version, self.group_type, &self.buckets, w)?;
+            encode_buckets(version, av, self.group_type, &self.buckets, w)?;
         }
         let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
         w.patch_u16(start, len);

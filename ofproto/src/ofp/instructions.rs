@@ -134,6 +134,34 @@ pub fn encode_instructions(
     insts: &[Instruction],
     w: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
+    // OpenFlow 1.5 has no meter instruction: the meter becomes the first
+    // action of the apply-actions list, as Open vSwitch writes it.
+    let merged;
+    let insts = match insts
+        .iter()
+        .position(|i| matches!(i, Instruction::Meter(_)))
+    {
+        Some(at) if version >= Version::V1_5 => {
+            let Instruction::Meter(m) = insts[at] else {
+                return Err(EncodeError::NotInVersion("meter"));
+            };
+            let mut v: Vec<Instruction> = insts
+                .iter()
+                .filter(|i| !matches!(i, Instruction::Meter(_)))
+                .cloned()
+                .collect();
+            match v.iter_mut().find_map(|i| match i {
+                Instruction::ApplyActions(a) => Some(a),
+                _ => None,
+            }) {
+                Some(a) => a.insert(0, Action::Meter(m)),
+                None => v.insert(0, Instruction::ApplyActions(vec![Action::Meter(m)])),
+            }
+            merged = v;
+            merged.as_slice()
+        }
+        _ => insts,
+    };
     for i in insts {
         let start = w.len();
         w.put_u16(i.type_code());

@@ -8,7 +8,7 @@
 //!   `BadRequestBadLen`; an unknown version `BadRequestBadVersion` (HELLO is
 //!   accepted with any version); an unknown type `BadRequestBadType`.
 //!   Errors inside matches, actions and instructions are their own kinds.
-//! * Types this codec does not model (1.5 FLOW_REMOVED, ROLE_STATUS,
+//! * Types this codec does not model (ROLE_STATUS,
 //!   TABLE_STATUS, REQUESTFORWARD, CONTROLLER_STATUS) decode as
 //!   [`Message::Other`] with the body bytes, so they round-trip.
 //! * `encode` writes the version's layout and fails with `TooLong` above
@@ -30,6 +30,7 @@ use super::meter::MeterMod;
 use super::multipart::{MultipartReply, MultipartRequest};
 use super::nicira::NxMessage;
 use super::oxm::Field;
+use super::oxs::{OxsEntry, decode_stats, encode_stats};
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::wire::{Put, Reader};
 
@@ -216,7 +217,7 @@ pub struct PacketOut {
     pub data: Vec<u8>,
 }
 
-/// FLOW_REMOVED body (1.0, 1.3, 1.4).
+/// FLOW_REMOVED body (1.5: statistics from OXS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRemoved {
     /// Cookie.
@@ -419,9 +420,7 @@ impl Message {
                 }
             }
             MsgType::PacketIn => Message::PacketIn(decode_packet_in(version, r)?),
-            MsgType::FlowRemoved if version <= Version::V1_4 => {
-                Message::FlowRemoved(decode_flow_removed(version, r)?)
-            }
+            MsgType::FlowRemoved => Message::FlowRemoved(decode_flow_removed(version, r)?),
             MsgType::PortStatus => {
                 let reason = r.u8()?;
                 r.skip(7)?;
@@ -806,7 +805,44 @@ fn encode_packet_out(version: Version, p: &PacketOut, w: &mut Vec<u8>) -> Result
     Ok(())
 }
 
+/// OpenFlow 1.5: table, reason, priority, timeouts, cookie, match, then
+/// OXS statistics (read in any order, written as Open vSwitch does).
+fn decode_flow_removed15(r: &mut Reader<'_>) -> Result<FlowRemoved, ErrorKind> {
+    let table_id = r.u8()?;
+    let reason = r.u8()?;
+    let priority = r.u16()?;
+    let idle_timeout = r.u16()?;
+    let hard_timeout = r.u16()?;
+    let cookie = r.u64()?;
+    let match_ = Match::decode_oxm(r)?;
+    let mut f = FlowRemoved {
+        cookie,
+        priority,
+        reason,
+        table_id,
+        duration_sec: 0,
+        duration_nsec: 0,
+        idle_timeout,
+        hard_timeout,
+        packet_count: 0,
+        byte_count: 0,
+        match_,
+    };
+    for e in decode_stats(r)? {
+        match e {
+            OxsEntry::Duration(s, n) => (f.duration_sec, f.duration_nsec) = (s, n),
+            OxsEntry::PacketCount(c) => f.packet_count = c,
+            OxsEntry::ByteCount(c) => f.byte_count = c,
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
 fn decode_flow_removed(version: Version, r: &mut Reader<'_>) -> Result<FlowRemoved, ErrorKind> {
+    if version >= Version::V1_5 {
+        return decode_flow_removed15(r);
+    }
     let v10 = version == Version::V1_0;
     let m10 = if v10 {
         Some(Match::decode_of10(r)?)
@@ -849,7 +885,21 @@ fn encode_flow_removed(
 ) -> Result<(), EncodeError> {
     let v10 = version == Version::V1_0;
     if version >= Version::V1_5 {
-        return Err(EncodeError::NotInVersion("OpenFlow 1.5 FLOW_REMOVED"));
+        w.put_u8(f.table_id);
+        w.put_u8(f.reason);
+        w.put_u16(f.priority);
+        w.put_u16(f.idle_timeout);
+        w.put_u16(f.hard_timeout);
+        w.put_u64(f.cookie);
+        f.match_.encode_oxm(version, w);
+        return encode_stats(
+            &[
+                OxsEntry::Duration(f.duration_sec, f.duration_nsec),
+                OxsEntry::PacketCount(f.packet_count),
+                OxsEntry::ByteCount(f.byte_count),
+            ],
+            w,
+        );
     }
     if v10 {
         f.match_.encode_of10(w)?;

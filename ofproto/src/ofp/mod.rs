@@ -66,6 +66,7 @@ pub mod multipart;
 pub mod nicira;
 pub mod nx_actions;
 pub mod oxm;
+pub mod oxs;
 pub mod port;
 pub mod stats;
 pub(crate) mod wire;
@@ -91,9 +92,10 @@ pub use meter::{
     Band, BandKind, MeterConfig, MeterFeatures, MeterMod, MeterModCommand, MeterStats,
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
-pub use nicira::{NxFlowMod, NxFlowStats, NxMessage};
+pub use nicira::{NxFlowMod, NxFlowStats, NxMessage, NxPacketIn2};
 pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
+pub use oxs::{FlowStats15, OxsEntry};
 pub use port::{Port, PortNo};
 pub use stats::{PortStats, QueueStats, TableDesc, TableFeatures};
 

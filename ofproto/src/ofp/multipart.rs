@@ -16,8 +16,10 @@
 //! * Group and meter bodies exist from 1.1 (decoded for 1.3+), TABLE_DESC
 //!   and QUEUE_DESC from 1.4; encoding them for an older version is
 //!   `NotInVersion`.
-//! * OpenFlow 1.5 FLOW and AGGREGATE replies (OXS statistics) are not
-//!   modelled yet and decode as [`ReplyBody::Other`].
+//! * OpenFlow 1.5 FLOW and AGGREGATE replies carry OXS statistics: they
+//!   decode as [`ReplyBody::Flow15`] and [`ReplyBody::Aggregate15`]
+//!   (lossless). [`ReplyBody::Flow`] and [`ReplyBody::Aggregate`] also
+//!   encode in 1.5, with the statistics Open vSwitch sends.
 
 use super::Version;
 use super::actions::{decode_actions, encode_actions};
@@ -30,6 +32,7 @@ use super::matching::Match;
 use super::messages::{GROUP_ANY, Message, of10_actions, of10_instructions};
 use super::meter::{MeterConfig, MeterFeatures, MeterStats};
 use super::nicira::{self, NxFlowStats};
+use super::oxs::{FlowStats15, OxsEntry, decode_stats, encode_stats};
 use super::port::{Port, PortNo, of10_port, port_from_of10, ports};
 use super::stats::{
     PortStats, QueueStats, TableDesc, TableFeatures, decode_queue_desc, encode_queue_desc,
@@ -159,6 +162,11 @@ pub enum RequestBody {
     NxFlow(FlowStatsRequest),
     /// Nicira NXST_AGGREGATE.
     NxAggregate(FlowStatsRequest),
+    /// Nicira NXST_GROUP_DESC (groups over OpenFlow 1.0).
+    NxGroupDesc {
+        /// Group, or [`GROUP_ALL`].
+        group_id: u32,
+    },
     /// Anything else: type and body bytes.
     Other {
         /// Multipart type.
@@ -286,10 +294,16 @@ pub enum ReplyBody {
     TableDesc(Vec<TableDesc>),
     /// Queue descriptions (1.4+).
     QueueDesc(Vec<QueueConfig>),
+    /// OpenFlow 1.5 flow statistics (OXS).
+    Flow15(Vec<FlowStats15>),
+    /// OpenFlow 1.5 aggregate statistics (OXS, in wire order).
+    Aggregate15(Vec<OxsEntry>),
     /// Nicira NXST_FLOW reply entries.
     NxFlow(Vec<NxFlowStats>),
     /// Nicira NXST_AGGREGATE reply.
     NxAggregate(AggregateStats),
+    /// Nicira NXST_GROUP_DESC reply (1.5 layout, the connection's actions).
+    NxGroupDesc(Vec<GroupDesc>),
     /// Anything else.
     Other {
         /// Multipart type.
@@ -339,9 +353,8 @@ fn nx_stats_subtype(
     let (Ok(vendor), Ok(sub)) = (p.u32(), p.u32()) else {
         return Ok(None);
     };
-    if vendor != nicira::VENDOR
-        || !(sub == nicira::subtypes::ST_FLOW || sub == nicira::subtypes::ST_AGGREGATE)
-    {
+    use nicira::subtypes::{ST_AGGREGATE, ST_FLOW, ST_GROUP_DESC};
+    if vendor != nicira::VENDOR || !matches!(sub, ST_FLOW | ST_AGGREGATE | ST_GROUP_DESC) {
         return Ok(None);
     }
     if version == Version::V1_0 {
@@ -427,11 +440,16 @@ impl MultipartRequest {
         let (t, flags) = read_hdr(version, r)?;
         let v10 = version == Version::V1_0;
         if let Some(sub) = nx_stats_subtype(version, t, r)? {
-            let q = nicira::decode_flow_stats_request(r)?;
-            let body = if sub == nicira::subtypes::ST_FLOW {
-                RequestBody::NxFlow(q)
-            } else {
-                RequestBody::NxAggregate(q)
+            let body = match sub {
+                nicira::subtypes::ST_FLOW => {
+                    RequestBody::NxFlow(nicira::decode_flow_stats_request(r)?)
+                }
+                nicira::subtypes::ST_AGGREGATE => {
+                    RequestBody::NxAggregate(nicira::decode_flow_stats_request(r)?)
+                }
+                _ => RequestBody::NxGroupDesc {
+                    group_id: id_pad(r)?,
+                },
             };
             return Ok(MultipartRequest { flags, body });
         }
@@ -529,7 +547,9 @@ impl MultipartRequest {
             RequestBody::TableFeatures(_) => ty::TABLE_FEATURES,
             RequestBody::TableDesc => ty::TABLE_DESC,
             RequestBody::QueueDesc { .. } => ty::QUEUE_DESC,
-            RequestBody::NxFlow(_) | RequestBody::NxAggregate(_) => ty::EXPERIMENTER,
+            RequestBody::NxFlow(_)
+            | RequestBody::NxAggregate(_)
+            | RequestBody::NxGroupDesc { .. } => ty::EXPERIMENTER,
             RequestBody::Other { ty, .. } => *ty,
         };
         check_type_in_version(version, t)?;
@@ -542,6 +562,12 @@ impl MultipartRequest {
             RequestBody::NxAggregate(q) => {
                 write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, w);
                 return nicira::encode_flow_stats_request(q, w);
+            }
+            RequestBody::NxGroupDesc { group_id } => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_GROUP_DESC, w);
+                w.put_u32(*group_id);
+                w.put_u32(0);
+                return Ok(());
             }
             _ => {}
         }
@@ -747,7 +773,11 @@ impl ReplyBody {
             ReplyBody::TableFeatures(_) => ty::TABLE_FEATURES,
             ReplyBody::TableDesc(_) => ty::TABLE_DESC,
             ReplyBody::QueueDesc(_) => ty::QUEUE_DESC,
-            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) => ty::EXPERIMENTER,
+            ReplyBody::Flow15(_) => ty::FLOW,
+            ReplyBody::Aggregate15(_) => ty::AGGREGATE,
+            ReplyBody::NxFlow(_) | ReplyBody::NxAggregate(_) | ReplyBody::NxGroupDesc(_) => {
+                ty::EXPERIMENTER
+            }
             ReplyBody::Other { ty, .. } => *ty,
         }
     }
@@ -762,6 +792,9 @@ impl ReplyBody {
             }
             ReplyBody::NxAggregate(_) => {
                 write_nx_stats_prefix(version, nicira::subtypes::ST_AGGREGATE, &mut w)
+            }
+            ReplyBody::NxGroupDesc(_) => {
+                write_nx_stats_prefix(version, nicira::subtypes::ST_GROUP_DESC, &mut w)
             }
             _ => {}
         }
@@ -807,6 +840,7 @@ impl ReplyBody {
             ReplyBody::NxFlow(v) => each(&mut out, v, |x, w| {
                 nicira::encode_nx_flow_stats(version, x, w)
             })?,
+            ReplyBody::NxGroupDesc(v) => each(&mut out, v, |x, w| x.encode_nx(version, w))?,
             ReplyBody::NxAggregate(a) => {
                 let mut w = Vec::new();
                 w.put_u64(a.packet_count);
@@ -824,10 +858,36 @@ impl ReplyBody {
                 put_str(&mut w, &d.dp_desc, 256);
                 out.push(w);
             }
-            ReplyBody::Flow(v) => {
-                if version >= Version::V1_5 {
-                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 flow stats"));
+            ReplyBody::Flow(v) if version >= Version::V1_5 => {
+                each(&mut out, v, |x, w| FlowStats15::from_stats(x).encode(w))?
+            }
+            ReplyBody::Flow15(v) => {
+                if version < Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OXS flow stats before 1.5"));
                 }
+                each(&mut out, v, |x, w| x.encode(w))?
+            }
+            ReplyBody::Aggregate(a) if version >= Version::V1_5 => {
+                let mut w = Vec::new();
+                encode_stats(
+                    &[
+                        OxsEntry::PacketCount(a.packet_count),
+                        OxsEntry::ByteCount(a.byte_count),
+                        OxsEntry::FlowCount(a.flow_count),
+                    ],
+                    &mut w,
+                )?;
+                out.push(w);
+            }
+            ReplyBody::Aggregate15(v) => {
+                if version < Version::V1_5 {
+                    return Err(EncodeError::NotInVersion("OXS aggregate stats before 1.5"));
+                }
+                let mut w = Vec::new();
+                encode_stats(v, &mut w)?;
+                out.push(w);
+            }
+            ReplyBody::Flow(v) => {
                 for s in v {
                     let mut w = Vec::new();
                     encode_flow_stats(version, s, &mut w)?;
@@ -835,9 +895,6 @@ impl ReplyBody {
                 }
             }
             ReplyBody::Aggregate(a) => {
-                if version >= Version::V1_5 {
-                    return Err(EncodeError::NotInVersion("OpenFlow 1.5 aggregate stats"));
-                }
                 let mut w = Vec::new();
                 w.put_u64(a.packet_count);
                 w.put_u64(a.byte_count);
@@ -883,10 +940,14 @@ impl MultipartReply {
         let v15 = version >= Version::V1_5;
         let v10 = version == Version::V1_0;
         if let Some(sub) = nx_stats_subtype(version, t, r)? {
-            let body = if sub == nicira::subtypes::ST_FLOW {
-                ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
-            } else {
-                ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+            let body = match sub {
+                nicira::subtypes::ST_FLOW => {
+                    ReplyBody::NxFlow(list(r, |r| nicira::decode_nx_flow_stats(version, r))?)
+                }
+                nicira::subtypes::ST_AGGREGATE => {
+                    ReplyBody::NxAggregate(nicira::decode_nx_aggregate(r)?)
+                }
+                _ => ReplyBody::NxGroupDesc(list(r, |r| GroupDesc::decode_nx(version, r))?),
             };
             return Ok(MultipartReply { flags, body });
         }
@@ -905,7 +966,9 @@ impl MultipartReply {
                 }
                 ReplyBody::Flow(v)
             }
-            ty::AGGREGATE if !v15 => {
+            ty::FLOW => ReplyBody::Flow15(list(r, FlowStats15::decode)?),
+            ty::AGGREGATE if v15 => ReplyBody::Aggregate15(decode_stats(r)?),
+            ty::AGGREGATE => {
                 let a = AggregateStats {
                     packet_count: r.u64()?,
                     byte_count: r.u64()?,

@@ -1,8 +1,9 @@
 //! Nicira (Open vSwitch) extension messages that `ovs-ofctl` sends over
 //! OpenFlow 1.0: NXT_SET_FLOW_FORMAT, NXT_FLOW_MOD (flow mods with an NXM
 //! match), NXT_FLOW_MOD_TABLE_ID, NXT_SET_PACKET_IN_FORMAT,
-//! NXT_SET_CONTROLLER_ID, NXT_ROLE_REQUEST/REPLY, and the NXST_FLOW and
-//! NXST_AGGREGATE statistics bodies.
+//! NXT_SET_CONTROLLER_ID, NXT_ROLE_REQUEST/REPLY, NXT_PACKET_IN2 (what a
+//! switch sends `ovs-ofctl monitor`, which asks for it), NXT_GROUP_MOD, and
+//! the NXST_FLOW, NXST_AGGREGATE and NXST_GROUP_DESC statistics bodies.
 //!
 //! Contract:
 //! * These messages are VENDOR/EXPERIMENTER messages with the Nicira id
@@ -16,6 +17,12 @@
 //!   request's cookie fields) and re-encoded as the last TLV. The fixed
 //!   cookie field of NXT_FLOW_MOD is [`NxFlowMod::new_cookie`] (for an add,
 //!   the flow's cookie; for a modify, the new cookie or all-ones for "keep").
+//! * NXT_PACKET_IN2 is a list of properties (`type:16 len:16 value`, each
+//!   padded to 8): packet, full length, buffer id, table id, cookie, reason,
+//!   metadata (OXM TLVs), userdata, continuation. [`NxPacketIn2`] holds them
+//!   as options and encodes them in that order (Open vSwitch's); a property
+//!   shorter than its header, past the end, or of the wrong size for its
+//!   type is `BadPropertyBadLen`; unknown properties are kept as bytes.
 //! * Errors: a truncated fixed part is `BadRequestBadLen`; a `match_len`
 //!   past the end is `BadMatchBadLen`; TLV errors are the match errors;
 //!   action errors are the action errors. Nothing panics.
@@ -23,6 +30,7 @@
 use super::Version;
 use super::actions::{decode_actions, encode_actions};
 use super::error::{EncodeError, ErrorKind, NX_VENDOR_ID};
+use super::group::GroupMod;
 use super::matching::Match;
 use super::messages::{FlowMod, FlowModCommand, of10_actions, of10_instructions};
 use super::multipart::{AggregateStats, FlowStats, FlowStatsRequest};
@@ -46,6 +54,12 @@ pub mod subtypes {
     pub const SET_PACKET_IN_FORMAT: u32 = 16;
     /// NXT_SET_CONTROLLER_ID.
     pub const SET_CONTROLLER_ID: u32 = 20;
+    /// NXT_PACKET_IN2.
+    pub const PACKET_IN2: u32 = 30;
+    /// NXT_GROUP_MOD.
+    pub const GROUP_MOD: u32 = 31;
+    /// NXST_GROUP_DESC (statistics subtype).
+    pub const ST_GROUP_DESC: u32 = 8;
     /// NXST_FLOW (statistics subtype).
     pub const ST_FLOW: u32 = 0;
     /// NXST_AGGREGATE (statistics subtype).
@@ -98,6 +112,142 @@ pub enum NxMessage {
     RoleRequest(u32),
     /// Nicira role reply.
     RoleReply(u32),
+    /// A packet-in in the NXT_PACKET_IN2 format.
+    PacketIn2(NxPacketIn2),
+    /// Groups over OpenFlow 1.0: the 1.5 GROUP_MOD layout with the
+    /// connection's actions.
+    GroupMod(GroupMod),
+}
+
+/// NXT_PACKET_IN2 body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NxPacketIn2 {
+    /// The (possibly truncated) frame.
+    pub packet: Vec<u8>,
+    /// Length of the whole frame, when the packet is truncated.
+    pub full_len: Option<u32>,
+    /// Buffer id, when buffered.
+    pub buffer_id: Option<u32>,
+    /// Table of the flow that sent it.
+    pub table_id: Option<u8>,
+    /// Cookie of that flow.
+    pub cookie: Option<u64>,
+    /// `OFPR_*` reason.
+    pub reason: Option<u8>,
+    /// Pipeline fields (`in_port`, registers, ...).
+    pub metadata: Option<Match>,
+    /// The `controller(userdata=...)` bytes.
+    pub userdata: Option<Vec<u8>>,
+    /// Opaque continuation for NXT_RESUME.
+    pub continuation: Option<Vec<u8>>,
+    /// Other properties, as bytes (each with its header and padding).
+    pub other: Vec<u8>,
+}
+
+mod pin2 {
+    pub const PACKET: u16 = 0;
+    pub const FULL_LEN: u16 = 1;
+    pub const BUFFER_ID: u16 = 2;
+    pub const TABLE_ID: u16 = 3;
+    pub const COOKIE: u16 = 4;
+    pub const REASON: u16 = 5;
+    pub const METADATA: u16 = 6;
+    pub const USERDATA: u16 = 7;
+    pub const CONTINUATION: u16 = 8;
+}
+
+impl NxPacketIn2 {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<NxPacketIn2, ErrorKind> {
+        let bad = ErrorKind::BadPropertyBadLen;
+        let mut p = NxPacketIn2::default();
+        while !r.is_empty() {
+            let ty = r.peek_u16(0).map_err(|_| bad)?;
+            let len = usize::from(r.peek_u16(2).map_err(|_| bad)?);
+            if len < 4 || len > r.remaining() {
+                return Err(bad);
+            }
+            let whole = r.rest();
+            let mut v = r.sub(len, bad)?;
+            v.skip(4)?;
+            let pad = (round8(len) - len).min(r.remaining());
+            r.skip(pad)?;
+            let n = len - 4;
+            let want = |k: usize| if n == k { Ok(()) } else { Err(bad) };
+            match ty {
+                pin2::PACKET => p.packet = v.rest().to_vec(),
+                pin2::FULL_LEN => {
+                    want(4)?;
+                    p.full_len = Some(v.u32()?);
+                }
+                pin2::BUFFER_ID => {
+                    want(4)?;
+                    p.buffer_id = Some(v.u32()?);
+                }
+                pin2::TABLE_ID => {
+                    want(1)?;
+                    p.table_id = Some(v.u8()?);
+                }
+                pin2::COOKIE => {
+                    // The value is 8-aligned: 4 bytes of padding first.
+                    want(12)?;
+                    v.skip(4)?;
+                    p.cookie = Some(v.u64()?);
+                }
+                pin2::REASON => {
+                    want(1)?;
+                    p.reason = Some(v.u8()?);
+                }
+                pin2::METADATA => p.metadata = Some(Match::decode_oxm_fields(&mut v)?),
+                pin2::USERDATA => p.userdata = Some(v.rest().to_vec()),
+                pin2::CONTINUATION => p.continuation = Some(v.rest().to_vec()),
+                _ => p.other.extend_from_slice(&whole[..len + pad]),
+            }
+        }
+        Ok(p)
+    }
+
+    pub(crate) fn encode(&self, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        fn prop(w: &mut Vec<u8>, ty: u16, f: impl FnOnce(&mut Vec<u8>)) -> Result<(), EncodeError> {
+            let start = w.len();
+            w.put_u16(ty);
+            w.put_u16(0);
+            f(w);
+            let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
+            w.patch_u16(start + 2, len);
+            w.pad8_from(start);
+            Ok(())
+        }
+        prop(w, pin2::PACKET, |w| w.extend_from_slice(&self.packet))?;
+        if let Some(x) = self.full_len {
+            prop(w, pin2::FULL_LEN, |w| w.put_u32(x))?;
+        }
+        if let Some(x) = self.buffer_id {
+            prop(w, pin2::BUFFER_ID, |w| w.put_u32(x))?;
+        }
+        if let Some(x) = self.table_id {
+            prop(w, pin2::TABLE_ID, |w| w.put_u8(x))?;
+        }
+        if let Some(x) = self.cookie {
+            prop(w, pin2::COOKIE, |w| {
+                w.put_u32(0);
+                w.put_u64(x);
+            })?;
+        }
+        if let Some(x) = self.reason {
+            prop(w, pin2::REASON, |w| w.put_u8(x))?;
+        }
+        if let Some(m) = &self.metadata {
+            prop(w, pin2::METADATA, |w| m.encode_oxm_fields(Version::V1_5, w))?;
+        }
+        if let Some(u) = &self.userdata {
+            prop(w, pin2::USERDATA, |w| w.extend_from_slice(u))?;
+        }
+        if let Some(c) = &self.continuation {
+            prop(w, pin2::CONTINUATION, |w| w.extend_from_slice(c))?;
+        }
+        w.extend_from_slice(&self.other);
+        Ok(())
+    }
 }
 
 const COOKIE: u32 = 0x0001_3c08;
@@ -182,6 +332,8 @@ impl NxMessage {
                 | FLOW_MOD_TABLE_ID
                 | SET_PACKET_IN_FORMAT
                 | SET_CONTROLLER_ID
+                | PACKET_IN2
+                | GROUP_MOD
         )
     }
 
@@ -196,6 +348,8 @@ impl NxMessage {
             NxMessage::SetControllerId(_) => SET_CONTROLLER_ID,
             NxMessage::RoleRequest(_) => ROLE_REQUEST,
             NxMessage::RoleReply(_) => ROLE_REPLY,
+            NxMessage::PacketIn2(_) => PACKET_IN2,
+            NxMessage::GroupMod(_) => GROUP_MOD,
         }
     }
 
@@ -221,6 +375,8 @@ impl NxMessage {
                 NxMessage::SetControllerId(r.u16()?)
             }
             FLOW_MOD => NxMessage::FlowMod(decode_nx_flow_mod(version, r)?),
+            PACKET_IN2 => NxMessage::PacketIn2(NxPacketIn2::decode(r)?),
+            GROUP_MOD => NxMessage::GroupMod(GroupMod::decode_nx(version, r)?),
             _ => return Err(ErrorKind::BadRequestBadSubtype),
         })
     }
@@ -241,6 +397,8 @@ impl NxMessage {
                 w.put_u16(*id);
             }
             NxMessage::FlowMod(f) => encode_nx_flow_mod(version, f, w)?,
+            NxMessage::PacketIn2(p) => p.encode(w)?,
+            NxMessage::GroupMod(g) => g.encode_nx(version, w)?,
         }
         Ok(())
     }

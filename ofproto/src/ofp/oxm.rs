@@ -151,6 +151,20 @@ pub enum Field {
     CtZone,
     CtMark,
     CtLabel,
+    /// `NXM_NX_CT_NW_PROTO`: protocol of the tracked connection.
+    CtNwProto,
+    /// `NXM_NX_CT_NW_SRC`: original-direction IPv4 source.
+    CtNwSrc,
+    /// `NXM_NX_CT_NW_DST`.
+    CtNwDst,
+    /// `NXM_NX_CT_IPV6_SRC`.
+    CtIpv6Src,
+    /// `NXM_NX_CT_IPV6_DST`.
+    CtIpv6Dst,
+    /// `NXM_NX_CT_TP_SRC`: original-direction transport source port.
+    CtTpSrc,
+    /// `NXM_NX_CT_TP_DST`.
+    CtTpDst,
 }
 
 /// How a field's value is best shown.
@@ -369,6 +383,13 @@ impl Field {
             CtZone,
             CtMark,
             CtLabel,
+            CtNwProto,
+            CtNwSrc,
+            CtNwDst,
+            CtIpv6Src,
+            CtIpv6Dst,
+            CtTpSrc,
+            CtTpDst,
         ]);
         v
     }
@@ -530,6 +551,23 @@ impl Field {
             CtZone => fi("ct_zone", 2, false, P::None, ALL).nx(nxm1(106)),
             CtMark => fi("ct_mark", 4, true, P::None, ALL).nx(nxm1(107)),
             CtLabel => fi("ct_label", 16, true, P::None, ALL).nx(nxm1(108)),
+            CtNwProto => fi("ct_nw_proto", 1, false, P::None, ALL)
+                .nx(nxm1(119))
+                .fmt(Dec),
+            CtNwSrc => fi("ct_nw_src", 4, true, P::Ip, ALL).nx(nxm1(120)).fmt(Ipv4),
+            CtNwDst => fi("ct_nw_dst", 4, true, P::Ip, ALL).nx(nxm1(121)).fmt(Ipv4),
+            CtIpv6Src => fi("ct_ipv6_src", 16, true, P::Ipv6, ALL)
+                .nx(nxm1(122))
+                .fmt(Ipv6),
+            CtIpv6Dst => fi("ct_ipv6_dst", 16, true, P::Ipv6, ALL)
+                .nx(nxm1(123))
+                .fmt(Ipv6),
+            CtTpSrc => fi("ct_tp_src", 2, true, P::None, ALL)
+                .nx(nxm1(124))
+                .fmt(Dec),
+            CtTpDst => fi("ct_tp_dst", 2, true, P::None, ALL)
+                .nx(nxm1(125))
+                .fmt(Dec),
             TunIpv6Src => fi("tun_ipv6_src", 16, true, P::None, ALL)
                 .nx(nxm1(109))
                 .fmt(Ipv6),

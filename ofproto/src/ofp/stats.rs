@@ -105,7 +105,7 @@ impl PortStats {
                     let ty = e.peek_u16(0)?;
                     let plen = usize::from(e.peek_u16(2)?);
                     if plen < 4 || plen > e.remaining() {
-                        return Err(ErrorKind::BadRequestBadLen);
+                        return Err(ErrorKind::BadPropertyBadLen);
                     }
                     let mut p = e.sub(
                         plen.div_ceil(8).saturating_mul(8).min(e.remaining()),

@@ -14,8 +14,11 @@
 //! EtherTypes `OFPBAC_BAD_ARGUMENT`; fields the datapath cannot write
 //! `OFPBAC_BAD_SET_TYPE`; actions this switch does not implement
 //! `OFPBAC_BAD_TYPE` / `OFPBAC_BAD_VENDOR_TYPE` (PBB push/pop, copy_ttl_in,
-//! conjunction, experimenter actions not modelled by the codec);
-//! experimenter instructions `OFPBIC_UNSUP_INST`.
+//! experimenter actions not modelled by the codec except
+//! `learn`, which is decoded and checked here);
+//! experimenter instructions `OFPBIC_UNSUP_INST`; `conjunction` mixed with
+//! other actions, or with a clause out of `1..=n` (`n` in 2..=64),
+//! `OFPBAC_BAD_ARGUMENT`.
 
 use crate::ofp::actions::{Action, FieldRef};
 use crate::ofp::error::{ErrorKind, NX_VENDOR_ID};
@@ -237,17 +240,29 @@ pub fn check_actions(
                     return Err(E::BadActionMatchInconsistent);
                 }
             }
+            Action::Conjunction {
+                clause, n_clauses, ..
+            } => {
+                if !(2..=64).contains(n_clauses) || clause >= n_clauses {
+                    return Err(E::BadActionBadArgument);
+                }
+            }
             Action::PushPbb(_)
             | Action::PopPbb
             | Action::CopyTtlIn
-            | Action::Conjunction { .. }
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
             | Action::Learn(_) => {
                 return Err(E::BadActionBadType);
             }
-            Action::Experimenter { experimenter, .. } => {
+            Action::Experimenter { experimenter, data } => {
+                if *experimenter == NX_VENDOR_ID
+                    && let Some(l) = super::learn::Learn::decode(data)
+                {
+                    l?;
+                    continue;
+                }
                 return Err(if *experimenter == NX_VENDOR_ID {
                     E::BadActionBadVendorType
                 } else {
@@ -280,6 +295,16 @@ pub fn check_instructions(
     table_id: u8,
     ctx: &CheckCtx<'_>,
 ) -> Result<(), ErrorKind> {
+    // `conjunction` actions stand alone: one apply-actions of nothing else.
+    let has_conj = instructions.iter().any(|i| match i {
+        Instruction::ApplyActions(a) | Instruction::WriteActions(a) => {
+            a.iter().any(|x| matches!(x, Action::Conjunction { .. }))
+        }
+        _ => false,
+    });
+    if has_conj && !super::table::is_conjunctive(instructions) {
+        return Err(ErrorKind::BadActionBadArgument);
+    }
     let mut facts = m.clone();
     for i in instructions {
         match i {

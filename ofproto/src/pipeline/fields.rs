@@ -29,6 +29,23 @@ fn to_u128(b: &[u8]) -> u128 {
 /// The key bits under the bits `mask` of field `f` (the whole field for an
 /// all-ones mask). `None` for fields with no storage in a key.
 pub fn storage_masked(f: Field, mask: u128) -> Option<FlowMask> {
+    // Fast paths for the pipeline's own fields (no allocation).
+    let mut out = FlowMask::CATCHALL;
+    match f {
+        Field::Reg(n) => {
+            out.regs[usize::from(n & 15)] = mask as u32;
+            return Some(out);
+        }
+        Field::Metadata => {
+            out.metadata = mask as u64;
+            return Some(out);
+        }
+        Field::InPort => {
+            out.in_port = mask as u32;
+            return Some(out);
+        }
+        _ => {}
+    }
     let mut m = Match::new();
     let w = width_bits(f);
     let ones = if w >= 128 {
@@ -104,13 +121,47 @@ pub fn read(k: &FlowKey, f: Field) -> Option<u128> {
         F::CtZone => k.ct_zone.into(),
         F::CtMark => k.ct_mark.into(),
         F::CtLabel => to_u128(&k.ct_label),
-        F::InPhyPort | F::ActsetOutput | F::PacketType | F::ConjId => return None,
+        // No storage in the key (yet): the conntrack original-tuple fields.
+        F::InPhyPort
+        | F::ActsetOutput
+        | F::PacketType
+        | F::ConjId
+        | F::CtNwProto
+        | F::CtNwSrc
+        | F::CtNwDst
+        | F::CtIpv6Src
+        | F::CtIpv6Dst
+        | F::CtTpSrc
+        | F::CtTpDst => return None,
     })
 }
 
 /// Writes the bits `mask` of `value` into field `f` of `k`; returns the key
 /// bits written (`None`, and `k` unchanged, for fields with no storage).
 pub fn write(k: &mut FlowKey, f: Field, value: u128, mask: u128) -> Option<FlowMask> {
+    // Fast paths for the pipeline's own fields (no allocation).
+    let mut out = FlowMask::CATCHALL;
+    match f {
+        Field::Reg(n) => {
+            let (i, m) = (usize::from(n & 15), mask as u32);
+            k.regs[i] = (k.regs[i] & !m) | (value as u32 & m);
+            out.regs[i] = m;
+            return Some(out);
+        }
+        Field::Metadata => {
+            let m = mask as u64;
+            k.metadata = (k.metadata & !m) | (value as u64 & m);
+            out.metadata = m;
+            return Some(out);
+        }
+        Field::InPort => {
+            let m = mask as u32;
+            k.in_port = (k.in_port & !m) | (value as u32 & m);
+            out.in_port = m;
+            return Some(out);
+        }
+        _ => {}
+    }
     let w = width_bits(f);
     let ones = if w >= 128 {
         u128::MAX

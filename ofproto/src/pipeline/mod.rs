@@ -7,6 +7,7 @@
 //! * [`check`]: flow_mod-time validation with the OpenFlow error codes.
 //! * [`group`], [`meter`]: group and meter tables.
 //! * [`normal`]: port VLAN modes and the MAC learning table.
+//! * [`learn`]: the Nicira `learn` action.
 //! * [`fields`]: reading and writing OpenFlow fields on a `FlowKey`.
 //! * [`xlate`]: the translation itself.
 //! * [`trace`]: the `ofproto/trace` text.
@@ -16,6 +17,7 @@
 pub mod check;
 pub mod fields;
 pub mod group;
+pub mod learn;
 pub mod meter;
 pub mod normal;
 pub mod table;

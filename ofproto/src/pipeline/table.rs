@@ -22,6 +22,13 @@
 //!   report those with `SEND_FLOW_REM`. Modify and delete honour the cookie
 //!   mask, delete honours `out_port` and `out_group`. Table 255 (all) is
 //!   accepted for deletes only.
+//! * Conjunctive matches (Nicira `conjunction` / `conj_id`): each table
+//!   keeps three classifiers: ordinary flows; `conj_id=N` flows (with `N`
+//!   stored as an exact `recirc_id`, a field ordinary lookups hold at 0, so
+//!   they never match a packet directly); and flows whose only actions are
+//!   `conjunction(...)`. [`FlowTables::lookup_conjunctive`] evaluates the
+//!   latter (see its documentation); flow_mods address all three as one
+//!   table.
 //! * Validation against the switch (ports, groups, meters, prerequisites) is
 //!   not done here: the caller passes a checker (see
 //!   [`super::check`]) that runs before any change.
@@ -36,6 +43,7 @@ use crate::ofp::error::ErrorKind;
 use crate::ofp::instructions::Instruction;
 use crate::ofp::matching::Match;
 use crate::ofp::messages::{FlowMod, FlowModCommand, FlowRemoved, GROUP_ANY, flow_mod_flags};
+use crate::ofp::oxm::Field;
 use crate::ofp::port::{PortNo, ports};
 use datapath::flow::{FlowKey, FlowMask};
 use std::sync::Arc;
@@ -93,6 +101,11 @@ impl FlowEntry {
         self.counters.used_ms.fetch_max(now_ms, Ordering::Relaxed);
     }
 
+    /// True for a flow whose only actions are `conjunction(...)`.
+    pub fn is_conjunctive(&self) -> bool {
+        is_conjunctive(&self.instructions)
+    }
+
     /// True for a table-miss flow (priority 0, matches everything).
     pub fn is_table_miss(&self) -> bool {
         self.priority == 0 && self.match_.is_empty()
@@ -143,6 +156,19 @@ impl FlowEntry {
     }
 }
 
+/// What a table does with a packet no flow matches (OpenFlow 1.1's
+/// table-miss configuration; a table-miss flow entry takes precedence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableMiss {
+    /// Drop (the OpenFlow 1.3+ default).
+    #[default]
+    Drop,
+    /// Send to the controller with reason NO_MATCH (OpenFlow 1.0).
+    Controller,
+    /// Continue at the next table.
+    Continue,
+}
+
 /// Lookup counters of one table.
 #[derive(Debug, Default)]
 pub struct TableCounters {
@@ -175,14 +201,31 @@ pub struct FlowModResult {
 }
 
 enum Undo {
-    Added(u8, RuleId),
-    Removed(u8, RuleId),
+    Added(usize, RuleId),
+    Removed(usize, RuleId),
+}
+
+/// True when the instructions are one apply-actions of `conjunction`s.
+pub fn is_conjunctive(ins: &[Instruction]) -> bool {
+    matches!(ins, [Instruction::ApplyActions(a)]
+        if !a.is_empty() && a.iter().all(|x| matches!(x, Action::Conjunction { .. })))
+}
+
+/// The classifier slot of table `t` for a class: 0 ordinary, 1 `conj_id`
+/// flows, 2 conjunctive flows.
+fn slot(class: usize, t: u8) -> usize {
+    class * N_TABLES + usize::from(t)
+}
+
+fn table_of(slot: usize) -> u8 {
+    (slot % N_TABLES) as u8
 }
 
 /// The 255 flow tables of a bridge.
 pub struct FlowTables {
     tables: Vec<Classifier<Arc<FlowEntry>>>,
     counters: Vec<TableCounters>,
+    miss: Vec<TableMiss>,
     version: Version,
 }
 
@@ -209,8 +252,9 @@ impl FlowTables {
     /// 255 empty tables.
     pub fn new() -> FlowTables {
         FlowTables {
-            tables: (0..N_TABLES).map(|_| Classifier::new()).collect(),
+            tables: (0..3 * N_TABLES).map(|_| Classifier::new()).collect(),
             counters: (0..N_TABLES).map(|_| TableCounters::default()).collect(),
+            miss: vec![TableMiss::Drop; N_TABLES],
             version: 0,
         }
     }
@@ -220,9 +264,95 @@ impl FlowTables {
         self.version
     }
 
-    /// Table `id` (`None` for 255 and above).
+    /// The table-miss behaviour of table `id`.
+    pub fn miss(&self, id: u8) -> TableMiss {
+        self.miss.get(usize::from(id)).copied().unwrap_or_default()
+    }
+
+    /// Sets the table-miss behaviour of table `id` (255: every table).
+    pub fn set_miss(&mut self, id: u8, miss: TableMiss) {
+        for (i, m) in self.miss.iter_mut().enumerate() {
+            if id == TABLE_ALL || usize::from(id) == i {
+                *m = miss;
+            }
+        }
+    }
+
+    /// Table `id`'s ordinary flows (`None` for 255).
     pub fn table(&self, id: u8) -> Option<&Classifier<Arc<FlowEntry>>> {
-        self.tables.get(usize::from(id))
+        (usize::from(id) < N_TABLES).then(|| &self.tables[usize::from(id)])
+    }
+
+    /// The conjunctive match of table `id` for `key`, if one beats
+    /// priority `floor` (the ordinary match's, when there is one).
+    ///
+    /// The conjunctive flows of priority above `floor` are examined by
+    /// priority level, highest first; at each level, a conjunction id whose
+    /// every clause has a matching flow is satisfied, and the first
+    /// satisfied id (lowest) with a matching `conj_id` flow gives the
+    /// result. Every examined flow's whole mask is added to `wc` (the
+    /// decision depends on whether each matches), plus what the `conj_id`
+    /// lookups examine.
+    pub fn lookup_conjunctive(
+        &self,
+        id: u8,
+        key: &FlowKey,
+        wc: &mut FlowMask,
+        floor: Option<u16>,
+    ) -> Option<&Arc<FlowEntry>> {
+        if usize::from(id) >= N_TABLES {
+            return None;
+        }
+        let conj = &self.tables[slot(2, id)];
+        if conj.is_empty() {
+            return None;
+        }
+        let v = self.version;
+        let rules: Vec<_> = conj
+            .iter_by_priority(v)
+            .filter(|r| floor.is_none_or(|f| r.priority() > u32::from(f)))
+            .collect();
+        let mut i = 0;
+        while i < rules.len() {
+            let p = rules[i].priority();
+            let mut clauses: Vec<(u32, u64, u8)> = Vec::new();
+            while i < rules.len() && rules[i].priority() == p {
+                let r = rules[i];
+                i += 1;
+                wc.union_with(r.mask());
+                if !r.to_match().matches(key) {
+                    continue;
+                }
+                for a in r.payload().actions() {
+                    if let Action::Conjunction {
+                        id,
+                        clause,
+                        n_clauses,
+                    } = *a
+                    {
+                        let bit = 1u64.checked_shl(clause.into()).unwrap_or(0);
+                        match clauses.iter_mut().find(|c| c.0 == id) {
+                            Some(c) => c.1 |= bit,
+                            None => clauses.push((id, bit, n_clauses)),
+                        }
+                    }
+                }
+            }
+            let mut done: Vec<u32> = clauses
+                .iter()
+                .filter(|c| c.2 >= 1 && c.2 <= 64 && c.1 == u64::MAX >> (64 - u32::from(c.2)))
+                .map(|c| c.0)
+                .collect();
+            done.sort_unstable();
+            for cid in done {
+                let mut k2 = *key;
+                k2.recirc_id = cid;
+                if let Some(r) = self.tables[slot(1, id)].lookup(v, &k2, wc) {
+                    return Some(r.payload());
+                }
+            }
+        }
+        None
     }
 
     /// The highest-priority rule of table `id` matching `key` at the visible
@@ -240,12 +370,19 @@ impl FlowTables {
     /// priority first.
     pub fn flows(&self, id: u8) -> Vec<Arc<FlowEntry>> {
         let v = self.version;
-        self.tables
+        let mut out: Vec<Arc<FlowEntry>> = self
+            .tables
             .iter()
             .enumerate()
-            .filter(|(i, _)| id == TABLE_ALL || *i == usize::from(id))
+            .filter(|(i, _)| id == TABLE_ALL || table_of(*i) == id)
             .flat_map(|(_, t)| t.iter_by_priority(v).map(|r| Arc::clone(r.payload())))
-            .collect()
+            .collect();
+        out.sort_by(|a, b| {
+            a.table_id
+                .cmp(&b.table_id)
+                .then(b.priority.cmp(&a.priority))
+        });
+        out
     }
 
     /// Number of visible flows in every table.
@@ -255,13 +392,14 @@ impl FlowTables {
 
     /// Statistics of every table.
     pub fn stats(&self) -> Vec<TableStats> {
-        self.tables
+        self.counters
             .iter()
-            .zip(&self.counters)
             .enumerate()
-            .map(|(i, (t, c))| TableStats {
+            .map(|(i, c)| TableStats {
                 table_id: i as u8,
-                active_count: t.count(self.version) as u32,
+                active_count: (0..3)
+                    .map(|class| self.tables[slot(class, i as u8)].count(self.version))
+                    .sum::<usize>() as u32,
                 lookup_count: c.lookups.load(Ordering::Relaxed),
                 matched_count: c.matched.load(Ordering::Relaxed),
             })
@@ -310,11 +448,11 @@ impl FlowTables {
     fn rollback(&mut self, undo: Vec<Undo>, v: Version) {
         for u in undo.into_iter().rev() {
             match u {
-                Undo::Added(t, id) => {
-                    self.tables[usize::from(t)].remove(id, v);
+                Undo::Added(s, id) => {
+                    self.tables[s].remove(id, v);
                 }
-                Undo::Removed(t, id) => {
-                    self.tables[usize::from(t)].undo_remove(id);
+                Undo::Removed(s, id) => {
+                    self.tables[s].undo_remove(id);
                 }
             }
         }
@@ -329,8 +467,21 @@ impl FlowTables {
         undo: &mut Vec<Undo>,
         result: &mut FlowModResult,
     ) -> Result<(), ErrorKind> {
-        let (key, mask) = fm.match_.to_flow()?;
         fm.match_.check_prereqs()?;
+        // `conj_id` has no key storage: it becomes an exact `recirc_id` in
+        // the `conj_id` class (see the module documentation).
+        let conj_id = fm.match_.exact(Field::ConjId).map(|c| c as u32);
+        let (mut key, mut mask) = if conj_id.is_some() {
+            let mut stripped = fm.match_.clone();
+            stripped.remove(Field::ConjId);
+            stripped.to_flow()?
+        } else {
+            fm.match_.to_flow()?
+        };
+        if let Some(c) = conj_id {
+            key.recirc_id = c;
+            mask.recirc_id = u32::MAX;
+        }
         let m = classifier::Match::new(&key, &mask);
         let is_delete = matches!(
             fm.command,
@@ -339,31 +490,62 @@ impl FlowTables {
         if fm.table_id == TABLE_ALL && !is_delete {
             return Err(ErrorKind::FlowModFailedBadTableId);
         }
-        if usize::from(fm.table_id) >= N_TABLES && fm.table_id != TABLE_ALL {
-            return Err(ErrorKind::FlowModFailedBadTableId);
-        }
         if !is_delete {
             check(fm, &key, &mask)?;
         }
         let prio = u32::from(fm.priority);
         let cookie_ok =
             |e: &FlowEntry| fm.cookie_mask == 0 || (e.cookie ^ fm.cookie) & fm.cookie_mask == 0;
+        // The classes a strict or loose selection looks in.
+        let strict = matches!(
+            fm.command,
+            FlowModCommand::Add | FlowModCommand::ModifyStrict | FlowModCommand::DeleteStrict
+        );
+        let classes: &[usize] = match conj_id {
+            Some(_) => &[1],
+            None if strict => &[0, 2],
+            None => &[0, 1, 2],
+        };
+        let new_class = |ins: &[Instruction]| {
+            if conj_id.is_some() {
+                1
+            } else if is_conjunctive(ins) {
+                2
+            } else {
+                0
+            }
+        };
         match fm.command {
             FlowModCommand::Add => {
-                let t = usize::from(fm.table_id);
+                let t = fm.table_id;
+                let sl = slot(new_class(&fm.instructions), t);
                 if fm.flags & flow_mod_flags::CHECK_OVERLAP != 0 {
-                    let overlaps = self.tables[t].iter().any(|r| {
-                        r.is_visible_in(v)
-                            && r.priority() == prio
-                            && overlap(r.key(), r.mask(), &key, &mask)
+                    let overlaps = classes.iter().any(|&c| {
+                        self.tables[slot(c, t)].iter().any(|r| {
+                            r.is_visible_in(v)
+                                && r.priority() == prio
+                                && overlap(r.key(), r.mask(), &key, &mask)
+                        })
                     });
                     if overlaps {
                         return Err(ErrorKind::FlowModFailedOverlap);
                     }
                 }
-                let old = self.tables[t]
-                    .find_exact(&m, prio, v)
-                    .map(|r| Arc::clone(r.payload()));
+                // An identical flow of the other class (ordinary versus
+                // conjunctive) is replaced too.
+                let mut old = None;
+                for &c in classes {
+                    let other = slot(c, t);
+                    let Some(r) = self.tables[other].find_exact(&m, prio, v) else {
+                        continue;
+                    };
+                    let (id, e) = (r.id(), Arc::clone(r.payload()));
+                    if other != sl {
+                        self.tables[other].remove(id, v);
+                        undo.push(Undo::Removed(other, id));
+                    }
+                    old = Some(e);
+                }
                 let counters = match &old {
                     Some(o) if fm.flags & flow_mod_flags::RESET_COUNTS == 0 => {
                         Arc::clone(&o.counters)
@@ -383,33 +565,26 @@ impl FlowTables {
                     created_ms: now_ms,
                     counters,
                 });
-                let r = self.tables[t]
+                let r = self.tables[sl]
                     .replace(m, prio, entry, v)
                     .map_err(|_| ErrorKind::FlowModFailedUnknown)?;
                 if let Some(o) = r.old {
-                    undo.push(Undo::Removed(fm.table_id, o));
+                    undo.push(Undo::Removed(sl, o));
                 }
-                undo.push(Undo::Added(fm.table_id, r.id));
+                undo.push(Undo::Added(sl, r.id));
                 result.n_changed += 1;
             }
             FlowModCommand::Modify | FlowModCommand::ModifyStrict => {
-                let t = usize::from(fm.table_id);
-                let targets: Vec<(classifier::Match, u32, Arc<FlowEntry>)> =
-                    if fm.command == FlowModCommand::ModifyStrict {
-                        self.tables[t]
-                            .find_exact(&m, prio, v)
-                            .into_iter()
-                            .filter(|r| cookie_ok(r.payload()))
-                            .map(|r| (r.to_match(), r.priority(), Arc::clone(r.payload())))
-                            .collect()
-                    } else {
-                        self.tables[t]
-                            .iter_loose(&m, v)
-                            .filter(|r| cookie_ok(r.payload()))
-                            .map(|r| (r.to_match(), r.priority(), Arc::clone(r.payload())))
-                            .collect()
+                let strict = fm.command == FlowModCommand::ModifyStrict;
+                let targets =
+                    self.select(fm.table_id, classes, &m, strict.then_some(prio), v, &|e| {
+                        cookie_ok(e)
+                    });
+                for (sl, id) in targets {
+                    let Some(r) = self.tables[sl].get(id) else {
+                        continue;
                     };
-                for (rm, rp, old) in targets {
+                    let (rm, rp, old) = (r.to_match(), r.priority(), Arc::clone(r.payload()));
                     let counters = if fm.flags & flow_mod_flags::RESET_COUNTS != 0 {
                         Arc::default()
                     } else {
@@ -428,13 +603,31 @@ impl FlowTables {
                         created_ms: old.created_ms,
                         counters,
                     });
-                    let r = self.tables[t]
+                    // A conj_id flow stays one; others move between the
+                    // ordinary and conjunctive classes with their actions.
+                    let target = if sl / N_TABLES == 1 {
+                        sl
+                    } else {
+                        slot(
+                            if is_conjunctive(&fm.instructions) {
+                                2
+                            } else {
+                                0
+                            },
+                            old.table_id,
+                        )
+                    };
+                    if target != sl {
+                        self.tables[sl].remove(id, v);
+                        undo.push(Undo::Removed(sl, id));
+                    }
+                    let r = self.tables[target]
                         .replace(rm, rp, entry, v)
                         .map_err(|_| ErrorKind::FlowModFailedUnknown)?;
                     if let Some(o) = r.old {
-                        undo.push(Undo::Removed(fm.table_id, o));
+                        undo.push(Undo::Removed(target, o));
                     }
-                    undo.push(Undo::Added(fm.table_id, r.id));
+                    undo.push(Undo::Added(target, r.id));
                     result.n_changed += 1;
                 }
             }
@@ -443,28 +636,30 @@ impl FlowTables {
                 let filter = |e: &FlowEntry| {
                     cookie_ok(e) && e.outputs_to(fm.out_port) && e.uses_group(fm.out_group)
                 };
-                let ids = self.select(fm.table_id, &m, strict.then_some(prio), v, &filter);
-                for (t, id) in ids {
-                    self.remove_rule(t, id, v, FlowRemovedReason::Delete, now_ms, undo, result);
+                let ids = self.select(fm.table_id, classes, &m, strict.then_some(prio), v, &filter);
+                for (sl, id) in ids {
+                    self.remove_rule(sl, id, v, FlowRemovedReason::Delete, now_ms, undo, result);
                 }
             }
         }
         Ok(())
     }
 
-    /// Rules of table `table` (all for 255) that `m` selects (strictly when
-    /// `strict_prio` is given) and `filter` accepts, at version `v`.
+    /// Rules of table `table` (all for 255), in the given classes, that
+    /// `m` selects (strictly when `strict_prio` is given) and `filter`
+    /// accepts, at version `v`, as (slot, id).
     fn select(
         &self,
         table: u8,
+        classes: &[usize],
         m: &classifier::Match,
         strict_prio: Option<u32>,
         v: Version,
         filter: &dyn Fn(&FlowEntry) -> bool,
-    ) -> Vec<(u8, RuleId)> {
+    ) -> Vec<(usize, RuleId)> {
         let mut out = Vec::new();
         for (i, t) in self.tables.iter().enumerate() {
-            if table != TABLE_ALL && usize::from(table) != i {
+            if (table != TABLE_ALL && table_of(i) != table) || !classes.contains(&(i / N_TABLES)) {
                 continue;
             }
             match strict_prio {
@@ -472,13 +667,13 @@ impl FlowTables {
                     if let Some(r) = t.find_exact(m, p, v)
                         && filter(r.payload())
                     {
-                        out.push((i as u8, r.id()));
+                        out.push((i, r.id()));
                     }
                 }
                 None => {
                     for r in t.iter_loose(m, v) {
                         if filter(r.payload()) {
-                            out.push((i as u8, r.id()));
+                            out.push((i, r.id()));
                         }
                     }
                 }
@@ -490,7 +685,7 @@ impl FlowTables {
     #[allow(clippy::too_many_arguments)]
     fn remove_rule(
         &mut self,
-        t: u8,
+        sl: usize,
         id: RuleId,
         v: Version,
         reason: FlowRemovedReason,
@@ -498,12 +693,12 @@ impl FlowTables {
         undo: &mut Vec<Undo>,
         result: &mut FlowModResult,
     ) {
-        let table = &mut self.tables[usize::from(t)];
+        let table = &mut self.tables[sl];
         let Some(entry) = table.get(id).map(|r| Arc::clone(r.payload())) else {
             return;
         };
         table.remove(id, v);
-        undo.push(Undo::Removed(t, id));
+        undo.push(Undo::Removed(sl, id));
         result.n_changed += 1;
         if entry.flags & flow_mod_flags::SEND_FLOW_REM != 0 {
             result.flow_removed.push(entry.flow_removed(reason, now_ms));
@@ -516,6 +711,7 @@ impl FlowTables {
         let v = self.version + 1;
         let ids = self.select(
             TABLE_ALL,
+            &[0, 1, 2],
             &classifier::Match::catchall(),
             None,
             v,
@@ -550,7 +746,14 @@ impl FlowTables {
                 || e.actions()
                     .any(|a| matches!(a, Action::Meter(m) if *m == meter))
         };
-        let ids = self.select(TABLE_ALL, &classifier::Match::catchall(), None, v, &uses);
+        let ids = self.select(
+            TABLE_ALL,
+            &[0, 1, 2],
+            &classifier::Match::catchall(),
+            None,
+            v,
+            &uses,
+        );
         let mut result = FlowModResult::default();
         let mut undo = Vec::new();
         for (t, id) in ids {
@@ -583,9 +786,9 @@ impl FlowTables {
                 let used = e.counters.used_ms.load(Ordering::Relaxed).max(e.created_ms);
                 let idle = now_ms.saturating_sub(used);
                 if e.hard_timeout != 0 && age >= u64::from(e.hard_timeout) * 1000 {
-                    expired.push((i as u8, r.id(), FlowRemovedReason::HardTimeout));
+                    expired.push((i, r.id(), FlowRemovedReason::HardTimeout));
                 } else if e.idle_timeout != 0 && idle >= u64::from(e.idle_timeout) * 1000 {
-                    expired.push((i as u8, r.id(), FlowRemovedReason::IdleTimeout));
+                    expired.push((i, r.id(), FlowRemovedReason::IdleTimeout));
                 }
             }
         }

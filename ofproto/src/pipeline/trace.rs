@@ -120,12 +120,38 @@ fn to_match(k: &FlowKey, m: &FlowMask) -> Match {
             mask,
         );
     }
+    // The TOS byte as `nw_tos` (DSCP bits) and `nw_ecn`, as Open vSwitch
+    // prints packets.
+    if m.nw_tos == 0xff && out.get(Field::IpDscp).is_some() {
+        out.remove(Field::IpDscp);
+        out.remove(Field::IpEcn);
+        out.set(
+            Field::NwTos,
+            Value::from_u64(1, (k.nw_tos & 0xfc).into()),
+            None,
+        );
+        out.set(
+            Field::IpEcn,
+            Value::from_u64(1, (k.nw_tos & 3).into()),
+            None,
+        );
+    }
     out
 }
 
 /// A packet's fields in `ovs-ofctl` syntax.
 pub fn flow_text(k: &FlowKey) -> String {
     frag_names(&format_match(&to_match(k, &packet_mask(k))))
+        .split(',')
+        .map(|t| {
+            if t == "tcp_flags=0x000" {
+                "tcp_flags=0"
+            } else {
+                t
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A megaflow (key under mask) in `ovs-ofctl` syntax, as the trace's
@@ -165,4 +191,67 @@ pub fn trace_text(bridge: &str, key: &FlowKey, out: &XlateOutput) -> String {
     s.push_str(&format!("Megaflow: {}\n", megaflow_text(key, &out.mask)));
     s.push_str(&format!("Datapath actions: {}\n", ActionList(&out.actions)));
     s
+}
+
+/// Parses the arguments of `ofproto/trace BRIDGE FLOW [PACKET]` after the
+/// bridge name: `flow` in `ovs-ofctl` match syntax (`in_port=1,tcp,...`;
+/// unspecified fields are zero), and optionally `packet`, a frame in hex,
+/// whose extracted fields replace the flow's packet fields (the flow then
+/// supplies `in_port` and metadata). Errors are messages for the appctl
+/// reply.
+pub fn parse_trace_args(flow: &str, packet: Option<&str>) -> Result<FlowKey, String> {
+    let flow = flow.trim();
+    let text = if flow.is_empty() {
+        "actions=drop".to_string()
+    } else {
+        format!("{flow},actions=drop")
+    };
+    let f = crate::text::parse_flow(&text).map_err(|e| e.to_string())?;
+    let (mut key, _) = f.match_.to_flow().map_err(|e| e.to_string())?;
+    for v in key.vlans.iter_mut() {
+        if v.present() && v.tpid == 0 {
+            v.tpid = 0x8100;
+        }
+    }
+    if let Some(hex) = packet {
+        let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+        if !hex.len().is_multiple_of(2) {
+            return Err("packet: odd number of hex digits".into());
+        }
+        let frame = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| "packet: invalid hex".to_string())?;
+        let mut k = datapath::flow::extract(&frame, key.in_port);
+        k.tun_id = key.tun_id;
+        k.metadata = key.metadata;
+        k.regs = key.regs;
+        k.pkt_mark = key.pkt_mark;
+        key = k;
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_args() {
+        let k = parse_trace_args("in_port=3,dl_vlan=5,tcp,tp_dst=80", None).unwrap();
+        assert_eq!(
+            (k.in_port, k.vlans[0].tpid, k.nw_proto, k.tp_dst),
+            (3, 0x8100, 6, 80)
+        );
+        let frame = "000000000002 000000000001 0800 4500001400000000 40010000 0a000001 0a000002";
+        let k = parse_trace_args("in_port=2,reg0=7", Some(frame)).unwrap();
+        assert_eq!(
+            (k.in_port, k.regs[0], k.dl_type, k.nw_dst),
+            (2, 7, 0x0800, 0x0a00_0002)
+        );
+        assert!(parse_trace_args("in_port=1", Some("abc")).is_err());
+        assert!(parse_trace_args("bogus_field=1", None).is_err());
+        assert_eq!(parse_trace_args("", None).unwrap(), FlowKey::ZERO);
+    }
 }

@@ -50,7 +50,7 @@
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
 use super::normal::{MacTable, PortVlan};
-use super::table::{FlowEntry, FlowTables};
+use super::table::{FlowEntry, FlowTables, N_TABLES, TableMiss};
 use super::{fields, group::GroupTable};
 use crate::ofp::actions::Action;
 use crate::ofp::instructions::Instruction;
@@ -185,6 +185,8 @@ pub struct XlateEnv<'a> {
     pub controllers: &'a ControllerRegistry,
     /// Current time (ms), for MAC aging.
     pub now_ms: u64,
+    /// Bytes of a packet sent to the controller on a table miss.
+    pub miss_send_len: u16,
 }
 
 /// Why a translation failed (the packet is dropped).
@@ -213,6 +215,8 @@ pub struct XlateOutput {
     pub controller: Vec<ControllerOut>,
     /// (VLAN, MAC, port) NORMAL learned from this packet.
     pub learned: Vec<(u16, [u8; 6], PortNo)>,
+    /// Flows `learn` actions add (the upcall path applies them).
+    pub learned_flows: Vec<crate::ofp::messages::FlowMod>,
     /// Failure, if any (then `actions` is empty).
     pub error: Option<XlateError>,
     /// Trace lines (when asked).
@@ -425,10 +429,29 @@ impl Ctx<'_, '_> {
                 return;
             }
             let env = self.env;
-            let rule = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let hard = env.tables.lookup(table, &self.flow, &mut self.wc).cloned();
+            let floor = hard.as_ref().map(|h| h.priority);
+            let rule = env
+                .tables
+                .lookup_conjunctive(table, &self.flow, &mut self.wc, floor)
+                .cloned()
+                .or(hard);
             let Some(rule) = rule else {
                 self.line(0, format!("{table:2}. No match."));
-                self.line(4, "drop");
+                match env.tables.miss(table) {
+                    TableMiss::Continue if usize::from(table) + 1 < N_TABLES => {
+                        self.line(4, "-> continuing at the next table");
+                        table += 1;
+                        continue;
+                    }
+                    TableMiss::Controller => {
+                        let saved = (self.table_id, self.cookie);
+                        (self.table_id, self.cookie) = (table, 0);
+                        self.controller(reason::NO_MATCH, env.miss_send_len, 0, 4);
+                        (self.table_id, self.cookie) = saved;
+                    }
+                    _ => self.line(4, "drop"),
+                }
                 if top {
                     self.miss = true;
                 }
@@ -474,10 +497,11 @@ impl Ctx<'_, '_> {
             Instruction::GotoTable(_) => 5,
             Instruction::Experimenter { .. } => 6,
         };
-        let mut order: Vec<&Instruction> = ins.iter().collect();
-        order.sort_by_key(|i| rank(i));
         let mut goto = None;
-        for i in order {
+        // In the spec's order whatever the list's order (no allocation:
+        // a rule has a handful of instructions).
+        let ordered = (0..=6u8).flat_map(|r| ins.iter().filter(move |i| rank(i) == r));
+        for i in ordered {
             if self.exit || self.stop || self.out.error.is_some() {
                 break;
             }
@@ -687,6 +711,23 @@ impl Ctx<'_, '_> {
                 reason,
             } => self.controller(*reason, *max_len, *controller_id, indent),
             Action::Note(_) => {}
+            Action::Experimenter { data, .. }
+                if let Some(Ok(l)) = super::learn::Learn::decode(data) =>
+            {
+                let (fm, read) = l.build(&self.flow);
+                self.wc.union_with(&read);
+                if self.trace {
+                    let m = crate::text::format_match(&fm.match_);
+                    self.line(
+                        indent + 1,
+                        format!(
+                            "-> learned table={},{m},priority={}",
+                            fm.table_id, fm.priority
+                        ),
+                    );
+                }
+                self.out.learned_flows.push(fm);
+            }
             // Refused at flow_mod time (see `check`); nothing to do if one
             // arrives some other way.
             Action::PushPbb(_)
@@ -733,8 +774,15 @@ impl Ctx<'_, '_> {
         self.stop = true;
     }
 
+    /// Onto a non-MPLS packet the push is lazy, as Open vSwitch does it:
+    /// the flow becomes MPLS and the commit emits one `push_mpls` with the
+    /// entry as later actions leave it (after the pending L3/L4 sets, which
+    /// apply to the IP header). Onto an MPLS packet it is emitted at once.
     fn push_mpls(&mut self, et: u16) {
-        self.commit();
+        let lazy = !is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type);
+        if !lazy {
+            self.commit();
+        }
         let f = &self.flow;
         let lse = if is_mpls(f.dl_type) {
             self.wc.mpls_lse = !0;
@@ -756,6 +804,11 @@ impl Ctx<'_, '_> {
             };
             (tc << 9) | 0x100 | ttl
         };
+        if lazy {
+            self.flow.dl_type = et;
+            self.flow.mpls_lse = lse;
+            return;
+        }
         self.out.actions.push(Dp::PushMpls { ethertype: et, lse });
         for k in [&mut self.flow, &mut self.base] {
             k.dl_type = et;
@@ -1166,10 +1219,74 @@ impl Ctx<'_, '_> {
     }
 
     /// Emits the datapath actions that turn `base` into `flow` (see the
-    /// module documentation) and un-wildcards the fields compared.
+    /// module documentation) and un-wildcards the fields compared. Order:
+    /// tunnel, Ethernet, L3, L4, MPLS, VLAN, priority, mark.
     fn commit(&mut self) {
         self.commit_headers();
+        self.commit_tags();
         self.commit_meta();
+    }
+
+    /// The MPLS entry and the VLAN tags, after the L2-L4 fields (as Open
+    /// vSwitch orders them).
+    fn commit_tags(&mut self) {
+        let f = self.flow;
+        let w = self.written;
+        let b = &mut self.base;
+        let wc = &mut self.wc;
+        let acts = &mut self.out.actions;
+        macro_rules! touched {
+            ($($field:ident),+) => {{
+                let mut any = false;
+                $( if nz(&w.$field) { any = true; } )+
+                any
+            }};
+        }
+        if is_mpls(f.dl_type) && !is_mpls(b.dl_type) {
+            acts.push(Dp::PushMpls {
+                ethertype: f.dl_type,
+                lse: f.mpls_lse,
+            });
+            b.dl_type = f.dl_type;
+            b.mpls_lse = f.mpls_lse;
+        }
+        if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
+            wc.mpls_lse = !0;
+            let d = f.mpls_lse ^ b.mpls_lse;
+            if d != 0 {
+                let mut mask = 0;
+                for sub in [0xffff_f000u32, 0xe00, 0x100, 0xff] {
+                    if d & sub != 0 {
+                        mask |= sub;
+                    }
+                }
+                acts.push(set_masked(SetMasked::Mpls {
+                    lse: f.mpls_lse,
+                    lse_mask: mask,
+                }));
+                b.mpls_lse = f.mpls_lse;
+            }
+        }
+        if touched!(vlans) {
+            wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
+            if f.vlans != b.vlans {
+                let (bv, fv) = (tags(b), tags(&f));
+                let mut c = 0;
+                while c < bv.len() && c < fv.len() && bv[bv.len() - 1 - c] == fv[fv.len() - 1 - c] {
+                    c += 1;
+                }
+                for _ in 0..bv.len() - c {
+                    acts.push(Dp::PopVlan);
+                }
+                for t in fv[..fv.len() - c].iter().rev() {
+                    acts.push(Dp::PushVlan {
+                        tpid: t.tpid,
+                        tci: t.tci & !VLAN_CFI,
+                    });
+                }
+                b.vlans = f.vlans;
+            }
+        }
     }
 
     /// Queue priority and packet mark, after the headers (as Open vSwitch
@@ -1234,47 +1351,13 @@ impl Ctx<'_, '_> {
                 b.dl_dst = f.dl_dst;
             }
         }
-        if touched!(vlans) {
-            wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
-            if f.vlans != b.vlans {
-                let (bv, fv) = (tags(b), tags(&f));
-                let mut c = 0;
-                while c < bv.len() && c < fv.len() && bv[bv.len() - 1 - c] == fv[fv.len() - 1 - c] {
-                    c += 1;
-                }
-                for _ in 0..bv.len() - c {
-                    acts.push(Dp::PopVlan);
-                }
-                for t in fv[..fv.len() - c].iter().rev() {
-                    acts.push(Dp::PushVlan {
-                        tpid: t.tpid,
-                        tci: t.tci & !VLAN_CFI,
-                    });
-                }
-                b.vlans = f.vlans;
-            }
-        }
-        if is_mpls(f.dl_type) && f.dl_type == b.dl_type && w.mpls_lse != 0 {
-            wc.mpls_lse = !0;
-            let d = f.mpls_lse ^ b.mpls_lse;
-            if d != 0 {
-                let mut mask = 0;
-                for sub in [0xffff_f000u32, 0xe00, 0x100, 0xff] {
-                    if d & sub != 0 {
-                        mask |= sub;
-                    }
-                }
-                acts.push(set_masked(SetMasked::Mpls {
-                    lse: f.mpls_lse,
-                    lse_mask: mask,
-                }));
-                b.mpls_lse = f.mpls_lse;
-            }
-        }
-        if f.dl_type != b.dl_type {
+        // L3 and L4 sets apply to the packet's current header: the base's
+        // EtherType (a lazy push_mpls may already have changed the flow's).
+        let pending_push = is_mpls(f.dl_type) && !is_mpls(b.dl_type);
+        if b.dl_type != f.dl_type && !pending_push {
             return;
         }
-        match f.dl_type {
+        match b.dl_type {
             0x0800 => {
                 if touched!(nw_src, nw_dst, nw_tos, nw_ttl) {
                     wc.nw_src |= full(w.nw_src != 0, !0);
@@ -1398,7 +1481,7 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
-            58 if f.dl_type == 0x86dd => {
+            58 if b.dl_type == 0x86dd => {
                 if touched!(nd_target, arp_sha, arp_tha) {
                     if w.nd_target != [0; 16] {
                         wc.nd_target = [0xff; 16];

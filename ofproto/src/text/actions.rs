@@ -109,7 +109,7 @@ fn parse_action(tok: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
         "drop" => return Ok(()),
         "output" if v.is_some_and(|v| v.contains('[')) => Action::OutputReg {
             src: field_ref(need()?)?,
-            max_len: 0,
+            max_len: 0xffff,
         },
         "output" => port_out(port_from_text(need()?).or_else(|_| {
             err(format!(
@@ -222,9 +222,11 @@ fn parse_action(tok: &str, out: &mut Vec<Action>) -> Result<(), ParseError> {
             }
             Action::RegMove { src, dst }
         }
+        // Open vSwitch writes `resubmit:PORT` as resubmit_table with table
+        // 255 ("current table").
         "resubmit" => Action::Resubmit {
             in_port: port_from_text(need()?)?,
-            table: None,
+            table: Some(255),
         },
         _ if k.starts_with("resubmit(") && tok.ends_with(')') => {
             let inner = &tok["resubmit(".len()..tok.len() - 1];
@@ -321,6 +323,7 @@ fn format_action(a: &Action, ver: Version) -> String {
         Action::RegMove { src, dst } => format!("move:{}->{}", format_ref(src), format_ref(dst)),
         Action::Resubmit { in_port, table } => match table {
             None => format!("resubmit:{}", port_name(*in_port)),
+            Some(255) if *in_port != ports::IN_PORT => format!("resubmit:{}", port_name(*in_port)),
             Some(t) => {
                 let p = if *in_port == ports::IN_PORT {
                     String::new()
@@ -350,7 +353,7 @@ fn format_action(a: &Action, ver: Version) -> String {
             format!("note:{}", hex.join("."))
         }
         Action::OutputReg { src, max_len } => {
-            if *max_len == 0 {
+            if *max_len == 0xffff {
                 format!("output:{}", format_ref(src))
             } else {
                 format!("output(port={},max_len={max_len})", format_ref(src))
@@ -480,6 +483,8 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
             }
         }
         "set_mpls_ttl" => Action::SetMplsTtl(parse_num(inner, 0xff, "TTL")? as u8),
+        "set_mpls_label" => set_field(Field::MplsLabel, inner)?,
+        "set_mpls_tc" => set_field(Field::MplsTc, inner)?,
         "controller" => {
             let (mut max_len, mut id, mut reason) = (0xffffu16, 0u16, 1u8);
             for t in split_top(inner) {
@@ -503,7 +508,7 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
             }
         }
         "output" => {
-            let (mut src, mut max_len) = (None, 0u16);
+            let (mut src, mut max_len) = (None, 0xffffu16);
             for t in split_top(inner) {
                 match t.split_once('=') {
                     Some(("port", v)) => src = Some(v),
@@ -961,7 +966,18 @@ fn format_set_field(e: &MatchEntry, ver: Version) -> String {
             );
         }
     }
-    format!("set_field:{v}->{}", e.field.name())
+    let v = match e.field {
+        // Open vSwitch prints a VLAN id to set in decimal.
+        Field::VlanVid if unmasked => e.value.to_u64().to_string(),
+        _ => v,
+    };
+    let name = match e.field {
+        Field::Ipv4Src => "ip_src",
+        Field::Ipv4Dst => "ip_dst",
+        Field::TunnelId => "tun_id",
+        f => f.name(),
+    };
+    format!("set_field:{v}->{name}")
 }
 
 /// Formats instructions as the text after `actions=` (`drop` when empty),

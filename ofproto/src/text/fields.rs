@@ -319,6 +319,72 @@ fn set_vlan_tci(m: &mut Match, v: u64, mask: u64) {
     }
 }
 
+/// Rewrites a parsed 802.1Q TCI match (`dl_vlan`, `dl_vlan_pcp`,
+/// `vlan_tci`) into the OXM fields `vlan_vid`/`vlan_pcp` where they can
+/// express it, as Open vSwitch does when it encodes for OpenFlow (1.0's
+/// `dl_vlan`/`dl_vlan_pcp`, 1.3's `VLAN_VID`/`VLAN_PCP`); what they cannot
+/// express stays the Nicira `vlan_tci`.
+fn normalise_vlan(m: &mut Match) {
+    let Some(e) = m.get(Field::VlanTci) else {
+        return;
+    };
+    let (v, mk) = (e.value.to_u64(), e.mask_or_ones().to_u64());
+    let (vid_m, pcp_m, cfi) = (mk & 0x0fff, mk & 0xe000, v & mk & 0x1000 != 0);
+    let mut repl: Vec<(Field, u64, Option<u64>)> = Vec::new();
+    if mk == 0xffff && v == 0 {
+        repl.push((Field::VlanVid, 0, None));
+    } else if pcp_m == 0 && mk & 0x1fff != 0 {
+        let m13 = mk & 0x1fff;
+        repl.push((Field::VlanVid, v & m13, (m13 != 0x1fff).then_some(m13)));
+    } else if pcp_m == 0xe000 && cfi && (vid_m == 0 || vid_m == 0xfff) {
+        if vid_m == 0xfff {
+            repl.push((Field::VlanVid, v & 0x1fff, None));
+        } else {
+            repl.push((Field::VlanVid, 0x1000, Some(0x1000)));
+        }
+        repl.push((Field::VlanPcp, v >> 13, None));
+    } else {
+        return;
+    }
+    let old = core::mem::replace(m, Match::new());
+    for e in old.entries() {
+        if e.field == Field::VlanTci {
+            for &(f, v, mask) in &repl {
+                match mask {
+                    Some(mk) => m.set_masked_u64(f, v, mk),
+                    None => m.set_u64(f, v),
+                }
+            }
+        } else {
+            m.set(e.field, e.value, e.mask);
+        }
+    }
+}
+
+/// The 802.1Q TCI value and mask that `vlan_tci`, `vlan_vid` and
+/// `vlan_pcp` entries of `m` match together.
+fn combined_tci(m: &Match) -> (u64, u64) {
+    let (mut v, mut mk) = (0u64, 0u64);
+    if let Some(e) = m.get(Field::VlanTci) {
+        mk |= e.mask_or_ones().to_u64();
+        v |= e.value.to_u64() & mk;
+    }
+    if let Some(e) = m.get(Field::VlanVid) {
+        let (x, xm) = (e.value.to_u64(), e.mask.map_or(0x1fff, |m| m.to_u64()));
+        if e.mask.is_none() && x == 0 && m.get(Field::VlanPcp).is_none() {
+            // "No 802.1Q header": the whole TCI is zero.
+            return (0, 0xffff);
+        }
+        v |= x & xm & 0x1fff;
+        mk |= xm & 0x1fff;
+    }
+    if let Some(e) = m.get(Field::VlanPcp) {
+        v |= e.value.to_u64() << 13 | 0x1000;
+        mk |= 0xf000;
+    }
+    (v, mk)
+}
+
 fn set_entry(m: &mut Match, f: Field, v: Value, mask: Option<Value>) {
     match mask {
         Some(mk) if mk.is_zero() => m.remove(f),
@@ -382,13 +448,15 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
                     set_vlan_tci(m, val.to_u64(), mk);
                 }
             }
+            // Both are the DSCP bits, which OpenFlow carries as IP_DSCP
+            // (1.0: the upper six bits of nw_tos).
             "nw_tos" => {
                 let n = parse_num(v, 0xff, "nw_tos")? as u64;
-                m.set_u64(Field::NwTos, n & 0xfc);
+                m.set_u64(Field::IpDscp, (n & 0xfc) >> 2);
             }
             "ip_dscp" => {
                 let n = parse_num(v, 0x3f, "ip_dscp")? as u64;
-                m.set_u64(Field::NwTos, n << 2);
+                m.set_u64(Field::IpDscp, n);
             }
             "ct_state" if v.starts_with(['+', '-']) => {
                 let (fv, fm) = parse_flags(v, &CT_FLAGS, "ct_state")?;
@@ -417,6 +485,7 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
             }
         }
     }
+    normalise_vlan(m);
     for e in m.entries() {
         let info = e.field.info();
         if !m.prereq_ok(info.prereq) {
@@ -471,6 +540,7 @@ pub(crate) fn format_value(f: Field, v: &Value, mask: Option<&Value>) -> String 
     let mask = mask.filter(|m| !m.is_ones());
     match (f, info.format) {
         (CtZone | ConjId | NwTos, _) if mask.is_none() => v.to_u64().to_string(),
+        (ActsetOutput, _) if mask.is_none() => port_name(v.to_u64() as u32),
         (Ipv6Flabel, _) => match mask {
             None => format!("{:#07x}", v.to_u64()),
             Some(m) => format!("{:#07x}/{:#07x}", v.to_u64(), m.to_u64()),
@@ -487,10 +557,24 @@ pub(crate) fn format_value(f: Field, v: &Value, mask: Option<&Value>) -> String 
             None => Disp(*v, Format::Mac).to_string(),
             Some(m) => format!("{}/{}", Disp(*v, Format::Mac), Disp(*m, Format::Mac)),
         },
+        // Open vSwitch prints hexadecimal with C's "%#x", which writes zero
+        // as "0".
         (_, fmt) => match mask {
-            None => Disp(*v, fmt).to_string(),
-            Some(m) => format!("{}/{}", Disp(*v, Format::Hex), Disp(*m, Format::Hex)),
+            None => c_hex(Disp(*v, fmt).to_string()),
+            Some(m) => format!(
+                "{}/{}",
+                c_hex(Disp(*v, Format::Hex).to_string()),
+                c_hex(Disp(*m, Format::Hex).to_string())
+            ),
         },
+    }
+}
+
+/// `0x0`, `0x00`, ... as `0`.
+fn c_hex(s: String) -> String {
+    match s.strip_prefix("0x") {
+        Some(d) if !d.is_empty() && d.bytes().all(|b| b == b'0') => "0".into(),
+        _ => s,
     }
 }
 
@@ -526,10 +610,18 @@ pub fn format_match(m: &Match) -> String {
             return;
         }
         done.push(f);
+        if matches!(f, VlanTci | VlanVid | VlanPcp) {
+            done.extend([VlanTci, VlanVid, VlanPcp]);
+            let (v, mk) = combined_tci(m);
+            if mk != 0 {
+                out.push(format_vlan(v, mk));
+            }
+            return;
+        }
         let Some(e) = m.get(f) else { return };
         let s = match f {
             InPort => format!("in_port={}", port_name(e.value.to_u64() as u32)),
-            VlanTci => format_vlan(e.value.to_u64(), e.mask_or_ones().to_u64()),
+            IpDscp if e.mask.is_none() => format!("nw_tos={}", e.value.to_u64() << 2),
             CtState if e.mask_or_ones().to_u64() & !0xff == 0 => format!(
                 "ct_state={}",
                 format_flags(e.value.to_u64(), e.mask_or_ones().to_u64(), &CT_FLAGS)
@@ -554,7 +646,8 @@ pub fn format_match(m: &Match) -> String {
         out.push(s);
     };
     for f in [
-        PktMark, RecircId, DpHash, ConjId, CtState, CtZone, CtMark, CtLabel,
+        PktMark, RecircId, DpHash, ConjId, CtState, CtZone, CtMark, CtLabel, CtNwSrc, CtNwDst,
+        CtIpv6Src, CtIpv6Dst, CtNwProto, CtTpSrc, CtTpDst,
     ] {
         emit(&mut out, &mut done, f);
     }

@@ -15,6 +15,8 @@
 
 mod actions;
 mod fields;
+pub mod group;
+pub mod meter;
 pub mod stats;
 
 use crate::ofp::{Instruction, Match};
@@ -133,10 +135,23 @@ pub(crate) fn split_top(s: &str) -> Vec<&str> {
 /// Parses a flow in `ovs-ofctl add-flow` syntax. `actions=` must come last
 /// and is required.
 pub fn parse_flow(s: &str) -> Result<Flow, ParseError> {
-    let Some(pos) = find_actions(s) else {
-        return err("must specify an action ('actions=' missing)");
+    parse_flow_ext(s, true, |_, _| Ok(false))
+}
+
+/// [`parse_flow`] for callers with keys of their own (`out_port=`, flag
+/// words, ...): `extra` sees every key of the match part first and returns
+/// `Ok(true)` to consume it. With `need_actions` false, `actions=` may be
+/// absent (the flow then has no instructions), as for deletions.
+pub fn parse_flow_ext(
+    s: &str,
+    need_actions: bool,
+    mut extra: impl FnMut(&str, Option<&str>) -> Result<bool, ParseError>,
+) -> Result<Flow, ParseError> {
+    let (head, acts) = match find_actions(s) {
+        Some(pos) => (&s[..pos], Some(&s[pos + "actions=".len()..])),
+        None if need_actions => return err("must specify an action ('actions=' missing)"),
+        None => (s, None),
     };
-    let (head, acts) = (&s[..pos], &s[pos + "actions=".len()..]);
     let mut flow = Flow::default();
     let mut rest = Vec::new();
     for tok in head
@@ -167,11 +182,17 @@ pub fn parse_flow(s: &str) -> Result<Flow, ParseError> {
                     flow.cookie_mask = parse_num(m, u64::MAX.into(), "cookie mask")? as u64;
                 }
             }
-            _ => rest.push((k, v)),
+            _ => {
+                if !extra(k, v)? {
+                    rest.push((k, v));
+                }
+            }
         }
     }
     parse_match_into(&rest, &mut flow.match_)?;
-    flow.instructions = parse_actions(acts)?;
+    if let Some(a) = acts {
+        flow.instructions = parse_actions(a)?;
+    }
     Ok(flow)
 }
 

@@ -108,7 +108,19 @@ pub fn format_flow_stats(
     if fs.priority != DEFAULT_PRIORITY {
         let _ = write!(out, "priority={}", fs.priority);
     }
-    let m = format_match(&display_match(&fs.match_));
+    let needs = [
+        Field::PacketType,
+        Field::IpDscp,
+        Field::VlanVid,
+        Field::VlanPcp,
+    ]
+    .iter()
+    .any(|f| fs.match_.get(*f).is_some());
+    let m = if needs {
+        format_match(&display_match(&fs.match_))
+    } else {
+        format_match(&fs.match_)
+    };
     if !m.is_empty() {
         if out.len() != len {
             out.push(',');
@@ -429,6 +441,44 @@ pub fn format_port(out: &mut String, p: &Port, version: Version) {
         now / 1000,
         max / 1000
     );
+}
+
+/// One port's counters as `dump-ports` prints them (three lines with the
+/// duration from OpenFlow 1.3 on). Unknown counters (all ones) print `?`.
+pub fn format_port_stats(out: &mut String, p: &crate::ofp::PortStats, version: Version) {
+    let c = |out: &mut String, name: &str, v: u64, last: bool| {
+        out.push_str(name);
+        if v == u64::MAX {
+            out.push('?');
+        } else {
+            let _ = write!(out, "{v}");
+        }
+        out.push_str(if last { "\n" } else { ", " });
+    };
+    out.push_str("  port ");
+    if p.port_no < 10 {
+        out.push(' ');
+    }
+    out.push_str(&port_name(p.port_no));
+    out.push_str(": rx ");
+    c(out, "pkts=", p.rx_packets, false);
+    c(out, "bytes=", p.rx_bytes, false);
+    c(out, "drop=", p.rx_dropped, false);
+    c(out, "errs=", p.rx_errors, false);
+    c(out, "frame=", p.rx_frame_err, false);
+    c(out, "over=", p.rx_over_err, false);
+    c(out, "crc=", p.rx_crc_err, true);
+    out.push_str("           tx ");
+    c(out, "pkts=", p.tx_packets, false);
+    c(out, "bytes=", p.tx_bytes, false);
+    c(out, "drop=", p.tx_dropped, false);
+    c(out, "errs=", p.tx_errors, false);
+    c(out, "coll=", p.collisions, true);
+    if version >= Version::V1_3 && p.duration_sec != u32::MAX {
+        out.push_str("           duration=");
+        format_duration(out, p.duration_sec, p.duration_nsec);
+        out.push('\n');
+    }
 }
 
 /// Ports sorted by number as `ovs-ofctl` prints them (`LOCAL` last).

@@ -107,15 +107,21 @@ pub fn fallback_action(tok: &str) -> Option<Action> {
             src: field_ref(v),
             max_len: 0,
         },
-        _ if tok.starts_with("learn(") => Action::Experimenter {
+        // Nicira ct (subtype 35), not implemented.
+        _ if tok.starts_with("ct(") => Action::Experimenter {
             experimenter: NX_VENDOR_ID,
-            data: vec![0, 16, 0, 0, 0, 0],
+            data: vec![0, 35, 0, 0, 0, 0],
         },
-        _ if tok.starts_with("conjunction(") => Action::Conjunction {
-            id: 1,
-            clause: 0,
-            n_clauses: 2,
-        },
+        _ if tok.starts_with("conjunction(") => {
+            let inner = &tok["conjunction(".len()..tok.len() - 1];
+            let (id, kn) = inner.split_once(',').expect("conjunction(id,k/n)");
+            let (k, n) = kn.split_once('/').expect("conjunction(id,k/n)");
+            Action::Conjunction {
+                id: num(id) as u32,
+                clause: (num(k) as u8).wrapping_sub(1),
+                n_clauses: num(n) as u8,
+            }
+        }
         _ if tok.starts_with("dec_ttl(") => Action::DecTtlIds(
             tok["dec_ttl(".len()..tok.len() - 1]
                 .split(',')

@@ -172,7 +172,14 @@ struct Session {
     backlog: Option<Arc<Backlog>>,
     /// Row changes not yet sent, by (database, table, row uuid).
     pending: BTreeMap<(String, String, String), PendingRow>,
+    /// The commit (`Core::commits`) that first went into `pending`.
+    pending_seq: u64,
+    /// Messages held until the next `flush_all` (batching mode).
+    held: Vec<Out>,
 }
+
+/// Serialized table-updates by (monitor shape, first merged commit).
+type UpdateCache = HashMap<(Arc<str>, u64), Option<Arc<Vec<u8>>>>;
 
 /// The server's state and method dispatch. See the module documentation.
 pub struct Core {
@@ -184,6 +191,15 @@ pub struct Core {
     watch_gen: u64,
     /// Per database, the `watch_gen` last told to its store.
     watch_told: HashMap<String, u64>,
+    /// See [`Core::set_batching`].
+    batching: bool,
+    /// Commits that reached `notify_changes`.
+    commits: u64,
+    /// Sessions with merged updates since the last `flush_all`.
+    dirty: std::collections::BTreeSet<SessionId>,
+    /// Sessions with held messages.
+    holding: std::collections::BTreeSet<SessionId>,
+    flush_wanted: bool,
     next_session: SessionId,
     /// This server's id, for `get_server_id`.
     server_id: String,
@@ -293,6 +309,11 @@ impl Core {
             pending: Vec::new(),
             watch_gen: 1,
             watch_told: HashMap::new(),
+            batching: false,
+            commits: 0,
+            dirty: Default::default(),
+            holding: Default::default(),
+            flush_wanted: false,
             next_session: 1,
             server_id: uuid::Uuid::new_v4().to_string(),
         }
@@ -343,6 +364,13 @@ impl Core {
     /// Sends session `s`'s merged updates, so that what follows in `out`
     /// for `s` comes after them.
     fn flush_before(&mut self, s: SessionId, out: &mut Outbox) {
+        self.flush_with(s, out, &mut HashMap::new());
+    }
+
+    /// [`Core::flush_before`], sharing serialized updates through `cache`:
+    /// monitors of one shape whose sessions merged the same commits (the
+    /// same first pending commit) get the same bytes.
+    fn flush_with(&mut self, s: SessionId, out: &mut Outbox, cache: &mut UpdateCache) {
         let Some(sess) = self.sessions.get_mut(&s) else {
             return;
         };
@@ -354,30 +382,75 @@ impl Core {
         }
         let pending = std::mem::take(&mut sess.pending);
         for (mid, mon) in sess.monitors.values() {
-            let mut updates = serde_json::Map::new();
-            for ((db, table, uuid), row) in &pending {
-                if !mon.watches(db, table) {
-                    continue;
-                }
-                let tm = &mon.tables[table];
-                if let Some(u) =
-                    tm.row_update(row.old.as_deref(), row.new.as_deref(), mon.version, false)
-                {
-                    updates
-                        .entry(table.clone())
-                        .or_insert_with(|| Value::Object(Default::default()))
-                        .as_object_mut()
-                        .expect("object")
-                        .insert(uuid.clone(), u);
-                }
-            }
-            if !updates.is_empty() {
-                out.push((
-                    s,
-                    update_message(mon.version, mid, Value::Object(updates)).into(),
-                ));
+            let body = cache
+                .entry((mon.shape.clone(), sess.pending_seq))
+                .or_insert_with(|| pending_updates(mon, &pending));
+            if let Some(body) = body {
+                out.push((s, update_out(mon.version, mid, body)));
             }
         }
+    }
+
+    /// Sends `msg` to `s` after everything `s` is owed: its merged updates,
+    /// and (when batching) anything held for it. While batching, a message
+    /// is held as long as any session has unsent merged updates, so that no
+    /// reply overtakes the updates of the commits before it.
+    fn send(&mut self, s: SessionId, msg: Out, out: &mut Outbox) {
+        let hold = self.batching
+            && (!self.dirty.is_empty()
+                || self.sessions.get(&s).is_some_and(|x| !x.held.is_empty()));
+        match self.sessions.get_mut(&s) {
+            Some(sess) if hold => {
+                sess.held.push(msg);
+                self.holding.insert(s);
+                self.flush_wanted = true;
+            }
+            _ => {
+                self.flush_before(s, out);
+                out.push((s, msg));
+            }
+        }
+    }
+
+    /// Batching mode (the network glue's): updates of every commit are
+    /// merged into each monitoring session's pending update, and replies
+    /// wait with them, until [`Core::flush_all`], which the glue calls soon
+    /// after [`Core::flush_wanted`] turned true (after letting other ready
+    /// sessions run, so that one update carries many commits). Off by
+    /// default: every update and reply is returned at once.
+    pub fn set_batching(&mut self, on: bool) {
+        self.batching = on;
+    }
+
+    /// Whether [`Core::flush_all`] has work (batching mode).
+    pub fn flush_wanted(&self) -> bool {
+        self.flush_wanted
+    }
+
+    /// Sends every merged update (except to sessions whose peer lags: their
+    /// writer flushes them, see [`Backlog`]), then every held message, each
+    /// after its session's updates.
+    pub fn flush_all(&mut self) -> Outbox {
+        self.flush_wanted = false;
+        let mut out = Outbox::new();
+        let mut cache = UpdateCache::new();
+        for sid in std::mem::take(&mut self.dirty) {
+            let lagging = self.sessions.get(&sid).is_some_and(|sess| {
+                sess.backlog
+                    .as_ref()
+                    .is_some_and(|b| b.queued.load(Ordering::SeqCst) > 0)
+            });
+            if !lagging {
+                self.flush_with(sid, &mut out, &mut cache);
+            }
+        }
+        for sid in std::mem::take(&mut self.holding) {
+            self.flush_with(sid, &mut out, &mut cache);
+            if let Some(sess) = self.sessions.get_mut(&sid) {
+                out.extend(sess.held.drain(..).map(|m| (sid, m)));
+            }
+        }
+        out
     }
 
     /// A session went away: drop its monitors, pending transactions and
@@ -385,13 +458,19 @@ impl Core {
     pub fn close_session(&mut self, s: SessionId) -> Outbox {
         self.watch_gen += 1;
         self.sessions.remove(&s);
+        self.dirty.remove(&s);
+        self.holding.remove(&s);
         self.pending.retain(|p| p.session != s);
-        self.locks
+        let mut out = Outbox::new();
+        for (to, m) in self
+            .locks
             .drop_session(s)
             .into_iter()
             .map(lock_notification)
-            .map(|(s, m)| (s, m.into()))
-            .collect()
+        {
+            self.send(to, m.into(), &mut out);
+        }
+        out
     }
 
     /// The earliest deadline of a blocked transaction, for the glue's timer.
@@ -472,8 +551,7 @@ impl Core {
                     .position(|p| p.session == s && p.id == target)
                 {
                     let p = self.pending.remove(pos);
-                    self.flush_before(s, &mut out);
-                    out.push((s, Message::error(json!("canceled"), p.id).into()));
+                    self.send(s, Message::error(json!("canceled"), p.id).into(), &mut out);
                 }
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => {
@@ -512,12 +590,11 @@ impl Core {
             _ => answer = Some(Err(json!("unknown method"))),
         }
         if let (Some(r), Some(id)) = (answer, id) {
-            self.flush_before(s, &mut out);
             let m = match r {
                 Ok(result) => Message::response(result, id),
                 Err(error) => Message::error(error, id),
             };
-            out.push((s, m.into()));
+            self.send(s, m.into(), &mut out);
         }
         out
     }
@@ -588,8 +665,7 @@ impl Core {
                     self.notify_changes(db, &changes, out);
                 }
                 if !id.is_null() {
-                    self.flush_before(s, out);
-                    out.push((s, Message::response(reply, id).into()));
+                    self.send(s, Message::response(reply, id).into(), out);
                 }
                 if !changes.is_empty() {
                     self.retry_pending(out);
@@ -618,6 +694,7 @@ impl Core {
     /// table-updates object.
     fn notify_changes(&mut self, db: &str, changes: &[RowChange], out: &mut Outbox) {
         let mut shared: HashMap<Arc<str>, Option<Arc<Vec<u8>>>> = HashMap::new();
+        self.commits += 1;
         let sids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for sid in sids {
             let Some(sess) = self.sessions.get_mut(&sid) else {
@@ -630,8 +707,22 @@ impl Core {
             let lagging = backlog
                 .as_ref()
                 .is_some_and(|b| b.queued.load(Ordering::SeqCst) > 0);
-            if lagging || !sess.pending.is_empty() {
+            if self.batching || lagging || !sess.pending.is_empty() {
+                if sess.pending.is_empty() {
+                    sess.pending_seq = self.commits;
+                }
                 merge_changes(sess, db, changes);
+                if sess.pending.is_empty() {
+                    continue;
+                }
+                if self.batching {
+                    if let Some(b) = &backlog {
+                        b.merged.store(true, Ordering::SeqCst);
+                    }
+                    self.dirty.insert(sid);
+                    self.flush_wanted = true;
+                    continue;
+                }
                 if let Some(b) = &backlog {
                     // See `Backlog`: flag first, then look at the queue.
                     b.merged.store(true, Ordering::SeqCst);
@@ -650,15 +741,7 @@ impl Core {
                     .entry(mon.shape.clone())
                     .or_insert_with(|| monitor_updates(mon, changes));
                 if let Some(body) = body {
-                    out.push((
-                        sid,
-                        Out::Update {
-                            method: method_name(mon.version),
-                            id: mid.clone(),
-                            txn: (mon.version == Version::V3).then(|| ZERO_UUID.to_owned()),
-                            updates: body.clone(),
-                        },
-                    ));
+                    out.push((sid, update_out(mon.version, mid, body)));
                 }
             }
         }
@@ -1037,7 +1120,9 @@ impl Core {
             },
             "steal" => match self.locks.steal(s, name) {
                 Ok(n) => {
-                    out.extend(n.map(lock_notification).map(|(s, m)| (s, m.into())));
+                    if let Some((to, m)) = n.map(lock_notification) {
+                        self.send(to, m.into(), out);
+                    }
                     Ok(json!({"locked": true}))
                 }
                 Err(_) => Err(method_error(
@@ -1048,7 +1133,9 @@ impl Core {
             },
             _ => match self.locks.unlock(s, name) {
                 Ok(n) => {
-                    out.extend(n.map(lock_notification).map(|(s, m)| (s, m.into())));
+                    if let Some((to, m)) = n.map(lock_notification) {
+                        self.send(to, m.into(), out);
+                    }
                     Ok(json!({}))
                 }
                 Err(LockError::NotHeld) | Err(LockError::Duplicate) => Err(method_error(
@@ -1099,6 +1186,45 @@ fn monitor_updates(mon: &Monitor, changes: &[RowChange]) -> Option<Arc<Vec<u8>>>
                 .as_object_mut()
                 .expect("object")
                 .insert(ch.uuid.clone(), u);
+        }
+    }
+    if updates.is_empty() {
+        return None;
+    }
+    let mut b = Vec::with_capacity(256);
+    crate::jsonrpc::write_json(&mut b, &Value::Object(updates));
+    Some(Arc::new(b))
+}
+
+/// A notification carrying the shared table-updates `body`.
+fn update_out(version: Version, mid: &Value, body: &Arc<Vec<u8>>) -> Out {
+    Out::Update {
+        method: method_name(version),
+        id: mid.clone(),
+        txn: (version == Version::V3).then(|| ZERO_UUID.to_owned()),
+        updates: body.clone(),
+    }
+}
+
+/// The table-updates of a session's merged rows for one monitor,
+/// serialized, or `None` when there is nothing to send.
+fn pending_updates(
+    mon: &Monitor,
+    pending: &BTreeMap<(String, String, String), PendingRow>,
+) -> Option<Arc<Vec<u8>>> {
+    let mut updates = serde_json::Map::new();
+    for ((db, table, uuid), row) in pending {
+        if !mon.watches(db, table) {
+            continue;
+        }
+        let tm = &mon.tables[table];
+        if let Some(u) = tm.row_update(row.old.as_deref(), row.new.as_deref(), mon.version, false) {
+            updates
+                .entry(table.clone())
+                .or_insert_with(|| Value::Object(Default::default()))
+                .as_object_mut()
+                .expect("object")
+                .insert(uuid.clone(), u);
         }
     }
     if updates.is_empty() {
@@ -1551,6 +1677,61 @@ mod tests {
             unreachable!()
         };
         assert_eq!(names(&params[1], "insert"), ["a", "b"]);
+    }
+
+    #[test]
+    fn batching_merges_commits_and_holds_replies_until_the_flush() {
+        let (mut c, s) = core();
+        c.set_batching(true);
+        let mut mons = Vec::new();
+        for id in ["m1", "m2"] {
+            let t = c.open_session();
+            call(
+                &mut c,
+                t,
+                "monitor_cond",
+                json!(["T", id, {"B": [{"columns": ["name", "n"]}]}]),
+            );
+            mons.push(t);
+        }
+        let other = c.open_session();
+        // Two commits from two sessions: nothing leaves yet.
+        let op = |name: &str| json!(["T", {"op": "insert", "table": "B", "row": {"name": name, "n": 1}}]);
+        assert!(call(&mut c, s, "transact", op("a")).is_empty());
+        assert!(call(&mut c, other, "transact", op("b")).is_empty());
+        // A reply that follows them waits too, even on a quiet session.
+        assert!(call(&mut c, other, "echo", json!([])).is_empty());
+        assert!(c.flush_wanted());
+        let out = c.flush_all();
+        assert!(!c.flush_wanted());
+        // One update per monitor with both rows (one shared body), then the
+        // replies in order.
+        let kinds: Vec<(SessionId, Option<String>)> = out
+            .iter()
+            .map(|(to, o)| (*to, o.message().method().map(str::to_owned)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (mons[0], Some("update2".into())),
+                (mons[1], Some("update2".into())),
+                (s, None),
+                (other, None),
+                (other, None),
+            ]
+        );
+        let Message::Notification { params, .. } = out[0].1.message() else {
+            unreachable!()
+        };
+        assert_eq!(names(&params[1], "insert"), ["a", "b"]);
+        let (Out::Update { updates: a, .. }, Out::Update { updates: b, .. }) =
+            (&out[0].1, &out[1].1)
+        else {
+            panic!("{out:?}")
+        };
+        assert!(Arc::ptr_eq(a, b));
+        // Nothing merged: replies go at once.
+        assert_eq!(call(&mut c, s, "echo", json!([])).len(), 1);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -173,6 +173,8 @@ struct Inner {
 pub struct Server {
     inner: Arc<Mutex<Inner>>,
     config: Arc<ServerConfig>,
+    /// Callers of `with_core` waiting for the lock.
+    waiters: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Server {
@@ -185,21 +187,36 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Wraps a configured core.
-    pub fn new(core: Core, config: ServerConfig) -> Server {
+    pub fn new(mut core: Core, config: ServerConfig) -> Server {
+        core.set_batching(true);
         Server {
             inner: Arc::new(Mutex::new(Inner {
                 core,
                 queues: HashMap::new(),
             })),
             config: Arc::new(config),
+            waiters: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// Runs `f` on the core and delivers what it returns.
+    ///
+    /// Batching (see [`Core::set_batching`]): the core's merged updates and
+    /// held replies are flushed by the last of a burst of callers: one that
+    /// finds others waiting for the lock leaves the flush to them (a waiter
+    /// is counted before it blocks, so it runs after this one and checks
+    /// again), so under contention one update carries several commits, and
+    /// without contention nothing waits.
     pub fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> (R, Outbox)) -> R {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
         let (r, out) = f(&mut inner.core);
         deliver(&mut inner, out, self.config.max_queued_bytes);
+        if inner.core.flush_wanted() && self.waiters.load(Ordering::SeqCst) == 0 {
+            let out = inner.core.flush_all();
+            deliver(&mut inner, out, self.config.max_queued_bytes);
+        }
         r
     }
 

@@ -72,4 +72,47 @@ for r in ['nx/dump_flows#1', 'nx/dump_flows_match#1', 'nx/dump_aggregate#1']:
     for rep in recv_all(s, 0.4):
         lines.append(f"{r.replace('#1', '_reply')} (real switch)|10|hex|{rep.hex()}")
 s.close()
+# OpenFlow 1.5 flow and aggregate statistics (OXS) over the flows above,
+# with the requests of messages.txt.
+msgs = {}
+name = None
+for l in open(MSGS.replace('mods.txt', 'messages.txt')):
+    if l.startswith('## '): name = l[3:].strip(); msgs[name] = ''
+    elif name and l.strip() and not l.startswith('#') and not l.startswith('?='): msgs[name] += l.strip()
+s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+s.sendall(m(6, 0, b'', 1)); recv_all(s, 0.3)
+for r in ['stats/flow_request', 'stats/aggregate_request']:
+    s.sendall(bytes.fromhex(msgs[r + ' @OF1.5']))
+    for rep in recv_all(s, 0.4):
+        lines.append(f"{r.replace('_request', '_reply')} (real switch)|15|hex|{rep.hex()}")
+s.close()
+# Groups over OpenFlow 1.0: NXT_GROUP_MOD of nx.txt, then NXST_GROUP_DESC.
+ofctl(4, 'del-groups')
+ofctl(4, 'add-group', 'group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,actions=mod_vlan_vid:7,output:2')
+s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+s.sendall(m(1, 0, b'', 1)); recv_all(s, 0.3)
+s.sendall(bytes.fromhex(nx['nx/group_add @OF1.0']))
+for rep in recv_all(s, 0.3):
+    lines.append(f"nx/group_add_reply (real switch)|10|hex|{rep.hex()}")
+s.sendall(bytes.fromhex(nx['nx/group_dump @OF1.0']))
+for rep in recv_all(s, 0.4):
+    lines.append(f"nx/group_desc_reply (real switch)|10|hex|{rep.hex()}")
+s.close()
+# NXT_PACKET_IN2: ask for the format, then send a packet to the controller
+# (packet-out of messages.txt with output:CONTROLLER), at 1.0 and 1.3.
+po_gold = {1: msgs['packet_out/output @OF1.0'], 4: msgs['packet_out/output @OF1.3']}
+for v in (1, 4):
+    s = socket.socket(socket.AF_UNIX); s.connect(f'{D}/br0.mgmt')
+    s.sendall(m(v, 0, b'', 1)); recv_all(s, 0.3)
+    s.sendall(m(v, 4, bytes.fromhex('000023200000001000000002')))
+    s.sendall(m(v, 9, bytes.fromhex('0000ffff'))); recv_all(s, 0.3)
+    po = bytes.fromhex(po_gold[v])
+    if v == 1:
+        po = po.replace(bytes.fromhex('0000000800010000'), bytes.fromhex('00000008fffdffff'))
+    else:
+        po = po.replace(bytes.fromhex('000000100000000100000000'), bytes.fromhex('00000010fffffffdffff0000'))
+    s.sendall(po)
+    for rep in recv_all(s, 0.5):
+        lines.append(f"nx_packet_in2 (real switch)|{ {1: 10, 4: 13}[v]}|hex|{rep.hex()}")
+    s.close()
 open(OUT, 'w').write('\n'.join(lines) + '\n')

@@ -41,6 +41,7 @@ exp = {
   'instruction/meter @OF1.5': ['ApplyActions([Meter(1), Output'],
  },
  'replies.txt': {
+  'flow_removed (real switch) @OF1.5': ['FlowRemoved(FlowRemoved { cookie: 0, priority: 1, reason: 2'],
   'features_reply (real switch) @OF1.0': ['datapath_id: 2748', 'n_tables: 254', 'name: "p1"', 'name: "br0"'],
   'features_reply (real switch) @OF1.3': ['datapath_id: 2748', 'ports: []'],
   'stats/port_desc_reply (real switch) @OF1.3': ['port_no: 4294967294', 'name: "p2"'],
@@ -102,6 +103,8 @@ exp = {
   'bundle_discard-hand @OF1.4': ['bundle_id: 9, ctrl_type: 6, flags: 1'],
  },
  'nx.txt': {
+  'nx/group_add @OF1.0': ['Nx(GroupMod(GroupMod { command: Add, group_type: All, group_id: 1', 'Output { port: 2, max_len: 0 }'],
+  'nx/group_dump @OF1.0': ['NxGroupDesc { group_id: 4294967292 }'],
   'nx/flow_mod_reg#0 @OF1.0': ['Nx(SetFlowFormat(2))'],
   'nx/flow_mod_reg#1 @OF1.0': ['Nx(FlowMod(NxFlowMod { flow_mod: FlowMod { cookie: 0', 'reg0=0x5', 'Output { port: 1, max_len: 0 }'],
   'nx/flow_mod_cookie_mask#1 @OF1.0': ['cookie: 16, cookie_mask: 255', 'command: Modify', 'new_cookie: 18446744073709551615'],
@@ -116,6 +119,11 @@ exp = {
   'nx/flow_mod_table_id_disable-hand @OF1.0': ['Nx(FlowModTableId(false))'],
  },
  'replies_mods.txt': {
+  'nx/group_desc_reply (real switch) @OF1.0': ['NxGroupDesc([GroupDesc { group_type: All, group_id: 1', 'group_type: Select, group_id: 2', 'weight: 20', 'SetVlanVid(7)'],
+  'nx_packet_in2 (real switch) @OF1.0': ['Nx(PacketIn2(NxPacketIn2 { packet: [255, 255, 255, 255, 255, 255', 'table_id: Some(0), cookie: None, reason: Some(1), metadata: Some(Match(in_port=0xfffffffd))'],
+  'nx_packet_in2 (real switch) @OF1.3': ['Nx(PacketIn2(NxPacketIn2 {', 'reason: Some(1)'],
+  'stats/flow_reply (real switch) @OF1.5': ['Flow15([FlowStats15 { table_id: 0, reason: 0, priority: 32768', 'flags: 4', 'IdleTime(', 'PacketCount(0), ByteCount(0)'],
+  'stats/aggregate_reply (real switch) @OF1.5': ['Aggregate15([PacketCount(0), ByteCount(0), FlowCount(2)])'],
   'nx/dump_flows_reply (real switch) @OF1.0': ['NxFlow([NxFlowStats { stats: FlowStats { table_id: 0', 'cookie: 119', 'ct_state=0x20/0x20'],
   'nx/dump_aggregate_reply (real switch) @OF1.0': ['NxAggregate(AggregateStats { packet_count: 0, byte_count: 0, flow_count: 2 })'],
   'stats/port_stats_reply_one (real switch) @OF1.0': ['PortStats([PortStats { port_no: 2,'],

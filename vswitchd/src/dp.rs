@@ -1,0 +1,226 @@
+//! The daemon's datapath: one `datapath::dpif::Datapath` shared by every
+//! bridge, with the ports `datapath::netdev` opens, and the upcall handler
+//! that asks the right bridge's OpenFlow pipeline.
+//!
+//! Contract:
+//! * Datapath port numbers are global (one datapath for all bridges); each
+//!   maps to one bridge and one OpenFlow port. Upcalls translate with the
+//!   key's `in_port` rewritten to the OpenFlow port, so the pipeline sees
+//!   OpenFlow numbers and emits datapath numbers.
+//! * Every translation records the global table version. A change to any
+//!   bridge's tables (flow_mod, group_mod, port change) bumps the version and
+//!   revalidates every thread before it is acknowledged
+//!   ([`Dp::changed_and_wait`]). MAC learning and aging bump the version and
+//!   revalidate in the background (a learned address never makes a packet
+//!   go somewhere wrong; it only ends flooding).
+
+use crate::ofswitch::OfBridge;
+use datapath::actions::DpPort;
+use datapath::dpif::{Datapath, DatapathConfig};
+use datapath::flow::FlowKey;
+use datapath::netdev::Netdev;
+use datapath::upcall::{Translation, UpcallError, UpcallHandler};
+use ofproto::ofp::port::PortNo;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where a datapath port leads.
+#[derive(Clone)]
+struct PortOwner {
+    bridge: Arc<OfBridge>,
+    ofp_port: PortNo,
+}
+
+/// The upcall handler: datapath port -> bridge -> pipeline.
+#[derive(Default)]
+pub struct Upcalls {
+    owners: RwLock<HashMap<DpPort, PortOwner>>,
+    version: AtomicU64,
+    relearn: AtomicBool,
+}
+
+impl std::fmt::Debug for Upcalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upcalls")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upcalls {
+    fn owner(&self, port: DpPort) -> Option<PortOwner> {
+        self.owners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&port)
+            .cloned()
+    }
+
+    /// The current table version.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) -> u64 {
+        self.version.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
+impl UpcallHandler for Upcalls {
+    fn translate(
+        &self,
+        key: &FlowKey,
+        _packet: Option<&[u8]>,
+        out: &mut Translation,
+    ) -> Result<(), UpcallError> {
+        let Some(owner) = self.owner(key.in_port) else {
+            // A port being added or removed: drop, do not cache.
+            out.cacheable = false;
+            return Ok(());
+        };
+        let version = self.version();
+        let mut k = *key;
+        k.in_port = owner.ofp_port;
+        let now = owner.bridge.now_ms();
+        let x = owner.bridge.upcall(&k, now);
+        if !x.learned.is_empty() {
+            self.relearn.store(true, Ordering::Release);
+        }
+        if let Some(p) = _packet {
+            x.credit(1, p.len() as u64, now);
+        }
+        if x.error.is_some() {
+            return Err(UpcallError::TooComplex);
+        }
+        out.actions.extend(x.actions.iter().cloned());
+        out.mask = x.mask;
+        out.version = version;
+        Ok(())
+    }
+
+    fn userspace(&self, key: &FlowKey, packet: &[u8], userdata: u64) -> bool {
+        match self.owner(key.in_port) {
+            Some(o) => o.bridge.packet_in(o.ofp_port, key, packet, userdata),
+            None => false,
+        }
+    }
+}
+
+/// The daemon's datapath and its port bookkeeping.
+pub struct Dp {
+    dp: Mutex<Datapath>,
+    upcalls: Arc<Upcalls>,
+}
+
+impl std::fmt::Debug for Dp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dp").finish_non_exhaustive()
+    }
+}
+
+impl Dp {
+    /// Starts the polling threads.
+    pub fn new(cfg: DatapathConfig) -> Arc<Dp> {
+        let upcalls = Arc::new(Upcalls::default());
+        let dp = Datapath::new(cfg, upcalls.clone());
+        Arc::new(Dp {
+            dp: Mutex::new(dp),
+            upcalls,
+        })
+    }
+
+    /// Attaches `nd` as datapath port `port`, owned by `bridge`'s OpenFlow
+    /// port `ofp_port`.
+    pub fn add_port(
+        &self,
+        port: DpPort,
+        nd: &Arc<dyn Netdev>,
+        bridge: &Arc<OfBridge>,
+        ofp_port: PortNo,
+    ) -> Result<(), String> {
+        self.upcalls
+            .owners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                port,
+                PortOwner {
+                    bridge: bridge.clone(),
+                    ofp_port,
+                },
+            );
+        let r = lock(&self.dp).add_netdev(port, nd.clone());
+        if let Err(e) = r {
+            return Err(e.to_string());
+        }
+        self.changed_and_wait();
+        Ok(())
+    }
+
+    /// Detaches datapath port `port` (its queues are dropped).
+    pub fn remove_port(&self, port: DpPort) {
+        let r = lock(&self.dp).remove_port(port);
+        if let Err(e) = r {
+            tracing::warn!("removing datapath port {port}: {e}");
+        }
+        self.upcalls
+            .owners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&port);
+        self.changed_and_wait();
+    }
+
+    /// The tables changed: bump the version and wait (up to 5 s) until no
+    /// polling thread can use a translation from before.
+    pub fn changed_and_wait(&self) {
+        let v = self.upcalls.bump();
+        let done = lock(&self.dp).revalidate(v);
+        if !done.wait(Duration::from_secs(5)) {
+            tracing::warn!("revalidation did not finish in 5 s");
+        }
+    }
+
+    /// Runs datapath `actions` on `frame` (whose flow key is `key`) from
+    /// the control plane: a packet-out.
+    pub fn execute(&self, frame: &[u8], in_port: DpPort, actions: &[datapath::actions::Action]) {
+        let meta = datapath::packet::PacketMeta::from_port(in_port);
+        lock(&self.dp).execute(frame, meta, actions);
+    }
+
+    /// Background upkeep: revalidates after MAC learning.
+    pub fn housekeeping(&self) {
+        if self.upcalls.relearn.swap(false, Ordering::AcqRel) {
+            let v = self.upcalls.bump();
+            let _ = lock(&self.dp).revalidate(v);
+        }
+    }
+
+    /// `dpctl/dump-flows` text.
+    pub fn dump_flows_text(&self) -> String {
+        lock(&self.dp)
+            .format_dump_flows()
+            .unwrap_or_else(|e| format!("{e}\n"))
+    }
+
+    /// `dpif/show` text.
+    pub fn show_text(&self) -> String {
+        lock(&self.dp).format_show("netdev@ovs-netdev")
+    }
+
+    /// `dpif-netdev/pmd-stats-show` text.
+    pub fn pmd_stats_text(&self) -> String {
+        lock(&self.dp).format_pmd_stats()
+    }
+
+    /// Stops the polling threads.
+    pub fn shutdown(&self) {
+        lock(&self.dp).shutdown();
+    }
+}
