@@ -8,6 +8,13 @@
 //! the batch is made; receiving, sending and moving packets between batches
 //! never allocates ([`Batch::push_swap`] exchanges buffers).
 //!
+//! Memory: a default batch reserves 32 buffers of [`DEFAULT_CAPACITY`]
+//! (about 2 MiB) so that any GSO super-packet fits. The buffers are
+//! allocated zeroed, which the allocator serves with fresh pages from the
+//! kernel: capacity no frame has touched costs address space, not memory.
+//! Batches that never see super-packets can be made smaller with
+//! [`Batch::new`].
+//!
 //! Invariants:
 //! * `headroom() + len() + tailroom() == capacity` of the buffer, always;
 //!   no method panics on any length or offset: they return `false`/`None`.
