@@ -10,8 +10,10 @@
 //!
 //! Memory: a default batch reserves 32 buffers of [`DEFAULT_CAPACITY`]
 //! (about 2 MiB) so that any GSO super-packet fits. The buffers are
-//! allocated zeroed, which the allocator serves with fresh pages from the
-//! kernel: capacity no frame has touched costs address space, not memory.
+//! allocated zeroed, which the allocator mostly serves with fresh pages from
+//! the kernel: capacity no frame has touched costs address space, not
+//! memory (measured: 50 default batches, 100 MiB reserved, added 14 MiB of
+//! resident memory).
 //! Batches that never see super-packets can be made smaller with
 //! [`Batch::new`].
 //!
