@@ -375,6 +375,13 @@ pub trait Netdev: Send + Sync + core::fmt::Debug {
 
     /// Statistics summed over all queues.
     fn stats(&self) -> Stats;
+
+    /// The in-memory port behind this handle, when it is one (through any
+    /// wrapper): lets the control plane inject frames and read what was
+    /// sent (`netdev-dummy/receive`-style test commands).
+    fn as_dummy(&self) -> Option<&dummy::Dummy> {
+        None
+    }
 }
 
 /// Takes exactly-once queue objects out of a table, reporting the right
