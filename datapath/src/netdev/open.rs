@@ -16,6 +16,7 @@
 //! | afxdp | `fill-ring-size` | fill and completion ring entries (2048) |
 //! | system | `rx-mode` | `mmsg` (`recvmmsg`) or `ring` (TPACKET_V3, up to 1 ms latency at low rates) (mmsg) |
 //! | system | `ring-block-size`, `ring-blocks` | TPACKET_V3 geometry (131072, 64) |
+//! | any | `pcap` | a file: every frame received and sent is written to it ([`super::wrap::Pcap`]; for debugging: file I/O per batch) |
 //!
 //! Patch ports are made in pairs: open them with a
 //! [`super::patch::Registry`] (`options:peer`), which pairs the two ends as
@@ -27,6 +28,7 @@ use super::afxdp::{Afxdp, AfxdpConfig, XdpMode};
 use super::dummy::Dummy;
 use super::system::{RxMode, System, SystemConfig};
 use super::tap::{Tap, TapConfig};
+use super::wrap::Pcap;
 use super::{Error, Kind, Netdev};
 
 impl Kind {
@@ -59,12 +61,14 @@ pub fn open<'a>(
     options: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Arc<dyn Netdev>, Error> {
     let mut n_rxq = 1usize;
+    let mut pcap: Option<std::path::PathBuf> = None;
     let mut sys_cfg = SystemConfig::default();
     let mut xdp = AfxdpConfig::default();
     let mut tap = TapConfig::default();
     for (k, v) in options {
         match (kind, k) {
             (Kind::Patch, _) => break,
+            (_, "pcap") => pcap = Some(v.into()),
             (_, "n_rxq") => {
                 n_rxq = parse(name, k, v)?;
                 if n_rxq == 0 || n_rxq > 256 {
@@ -125,7 +129,7 @@ pub fn open<'a>(
             }
         }
     }
-    Ok(match kind {
+    let dev: Arc<dyn Netdev> = match kind {
         Kind::System => {
             sys_cfg.n_rxq = n_rxq;
             System::open_with(name, &sys_cfg)?
@@ -149,6 +153,10 @@ pub fn open<'a>(
                 what: "opening one end alone (open patch ports with patch::Registry)",
             });
         }
+    };
+    Ok(match pcap {
+        Some(path) => Pcap::new(dev, &path)?,
+        None => dev,
     })
 }
 
@@ -175,6 +183,15 @@ mod tests {
             open(Kind::Dummy, "d", [("xdp-mode", "native")]),
             Err(Error::Config { .. })
         ));
+        let path = std::env::temp_dir().join(format!("rvs-open-{}.pcap", std::process::id()));
+        let p = open(Kind::Dummy, "d", [("pcap", path.to_str().unwrap())]).unwrap();
+        assert!(p.as_dummy().is_some_and(|d| d.inject(0, &[3; 60])));
+        let mut rx = p.take_rxq(0).unwrap();
+        let mut b = crate::netdev::Batch::new(2048);
+        assert_eq!(rx.recv(&mut b).unwrap(), 1);
+        drop((rx, p));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 24 + 16 + 60);
+        let _ = std::fs::remove_file(&path);
         assert!(matches!(
             open(Kind::Patch, "p", []),
             Err(Error::Unsupported { .. })
