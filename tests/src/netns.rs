@@ -125,6 +125,23 @@ impl Drop for Netns {
     }
 }
 
+/// Runs `f` on a thread that has entered `ns`'s network namespace (sockets
+/// it opens live there), and waits for it; a panic in `f` fails the test.
+pub fn in_netns<F: FnOnce() + Send + 'static>(ns: &Netns, f: F) {
+    let path = format!("/var/run/netns/{}", ns.name());
+    let t = std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on a live namespace fd; affects only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+        f();
+    });
+    if let Err(e) = t.join() {
+        std::panic::resume_unwind(e);
+    }
+}
+
 /// A background process killed (and reaped) on drop.
 #[derive(Debug)]
 pub struct KillOnDrop(pub Child);

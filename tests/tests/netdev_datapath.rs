@@ -4,10 +4,11 @@
 //! handler is a two-port wire (in_port 1 -> output 2 and back), so every
 //! flow is installed as a megaflow and later packets hit the caches.
 //!
-//! * system <-> system with veth offloads ON (the fast path completes checksums
-//!   and segments GSO frames, since the fast path's packets carry no
-//!   offload state): ping and iperf3; then port 2 is removed while the
-//!   datapath runs (traffic stops) and a new port 2 is added (it resumes).
+//! * system <-> system with veth offloads ON (checksum-partial frames and
+//!   GSO super-packets cross the fast path with their offload state and
+//!   leave through the vnet header): ping and iperf3; then port 2 is
+//!   removed while the datapath runs (traffic stops) and a new port 2 is
+//!   added (it resumes).
 //! * tap <-> afxdp (generic): ping and iperf3.
 
 use std::sync::Arc;

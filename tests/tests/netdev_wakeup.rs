@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use datapath::netdev::afxdp::{Afxdp, AfxdpConfig, XdpMode};
-use datapath::netdev::system::System;
+use datapath::netdev::system::{RxMode, System, SystemConfig};
 use datapath::netdev::tap::Tap;
 use datapath::netdev::{Batch, Netdev, RxQueue};
 use tests::netns::{Netns, move_into, require_tools, veth_into};
@@ -101,7 +101,19 @@ fn system_tap_afxdp_wake_up_when_a_frame_arrives() {
     quiet(&ns);
     let l = veth_into(&ns, "eth0", "10.99.0.1/24");
     let sys = System::open(l.name()).unwrap();
-    check("system", &ns, "eth0", &mut *sys.take_rxq(0).unwrap());
+    check(
+        "system (recvmmsg)",
+        &ns,
+        "eth0",
+        &mut *sys.take_rxq(0).unwrap(),
+    );
+    drop(sys);
+    let ring = SystemConfig {
+        rx_mode: RxMode::Ring,
+        ..SystemConfig::default()
+    };
+    let sys = System::open_with(l.name(), &ring).unwrap();
+    check("system (ring)", &ns, "eth0", &mut *sys.take_rxq(0).unwrap());
     drop(sys);
 
     let xdp = Afxdp::open(

@@ -327,6 +327,10 @@ impl Netdev for Dummy {
         Ok(())
     }
 
+    fn as_dummy(&self) -> Option<&Dummy> {
+        Some(self)
+    }
+
     fn stats(&self) -> Stats {
         let mut s = Stats::default();
         for r in &self.shared.rx {
@@ -390,6 +394,9 @@ mod tests {
         assert_eq!(sent[31].1, off);
         let s = d.stats();
         assert_eq!((s.rx_packets, s.rx_bytes), (40, 2400));
+        // Reachable through the trait object, for test commands.
+        let dynd: Arc<dyn Netdev> = d.clone();
+        assert!(dynd.as_dummy().is_some_and(|x| x.inject(0, &[1; 60])));
         assert_eq!((s.tx_packets, s.tx_bytes), (32, 1920));
     }
 

@@ -52,8 +52,8 @@
 //! # Backends
 //!
 //! * [`dummy`]: in memory, for tests: inject frames, read what was sent.
-//! * [`system`]: an existing Linux interface over AF_PACKET (TPACKET_V3
-//!   ring, vnet header offloads, fanout for several queues).
+//! * [`system`]: an existing Linux interface over AF_PACKET (`recvmmsg` or
+//!   a TPACKET_V3 ring, vnet header offloads, fanout for several queues).
 //! * [`tap`]: `tap` and `internal` ports, a tap device (`/dev/net/tun`,
 //!   vnet header, multi-queue); `internal` is the bridge's LOCAL port.
 //! * [`afxdp`]: AF_XDP sockets with a minimal XDP redirect program loaded
@@ -65,7 +65,7 @@
 //! the fast path. Helpers: [`packet`] (buffers, batches, offload state),
 //! [`vnet`] (the virtio-net header), [`segment`] (software GSO), [`sys`]
 //! (interface ioctls), [`wrap`] (fault injector and pcap writer around any
-//! port, for tests).
+//! port, for tests). Patch ports are opened with [`patch::Registry`].
 //!
 //! Endianness: the virtio-net header is host-endian (legacy virtio), which
 //! is what the kernel uses for AF_PACKET and tap on little-endian hosts.
@@ -375,6 +375,13 @@ pub trait Netdev: Send + Sync + core::fmt::Debug {
 
     /// Statistics summed over all queues.
     fn stats(&self) -> Stats;
+
+    /// The in-memory port behind this handle, when it is one (through any
+    /// wrapper): lets the control plane inject frames and read what was
+    /// sent (`netdev-dummy/receive`-style test commands).
+    fn as_dummy(&self) -> Option<&dummy::Dummy> {
+        None
+    }
 }
 
 /// Takes exactly-once queue objects out of a table, reporting the right

@@ -8,12 +8,15 @@
 //! | kind | option | meaning (default) |
 //! | --- | --- | --- |
 //! | system, tap, internal, afxdp, dummy | `n_rxq` | receive queues (1) |
+//! | tap, internal | `offloads` | `true` or `false`: accept checksum/TSO offload frames from the host (true) |
 //! | afxdp | `xdp-mode` | `native`, `native-with-zerocopy`, `generic`, `best-effort` (best-effort) |
 //! | afxdp | `umem-frames` | UMEM chunks per queue (4096) |
 //! | afxdp | `frame-size` | UMEM chunk size, 2048 or 4096 (4096) |
 //! | afxdp | `ring-size` | RX and TX ring entries (2048) |
 //! | afxdp | `fill-ring-size` | fill and completion ring entries (2048) |
+//! | system | `rx-mode` | `mmsg` (`recvmmsg`) or `ring` (TPACKET_V3, up to 1 ms latency at low rates) (mmsg) |
 //! | system | `ring-block-size`, `ring-blocks` | TPACKET_V3 geometry (131072, 64) |
+//! | any | `pcap` | a file: every frame received and sent is written to it ([`super::wrap::Pcap`]; for debugging: file I/O per batch) |
 //!
 //! Patch ports are made in pairs: open them with a
 //! [`super::patch::Registry`] (`options:peer`), which pairs the two ends as
@@ -23,8 +26,9 @@ use std::sync::Arc;
 
 use super::afxdp::{Afxdp, AfxdpConfig, XdpMode};
 use super::dummy::Dummy;
-use super::system::{System, SystemConfig};
+use super::system::{RxMode, System, SystemConfig};
 use super::tap::{Tap, TapConfig};
+use super::wrap::Pcap;
 use super::{Error, Kind, Netdev};
 
 impl Kind {
@@ -57,11 +61,14 @@ pub fn open<'a>(
     options: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Arc<dyn Netdev>, Error> {
     let mut n_rxq = 1usize;
+    let mut pcap: Option<std::path::PathBuf> = None;
     let mut sys_cfg = SystemConfig::default();
     let mut xdp = AfxdpConfig::default();
+    let mut tap = TapConfig::default();
     for (k, v) in options {
         match (kind, k) {
             (Kind::Patch, _) => break,
+            (_, "pcap") => pcap = Some(v.into()),
             (_, "n_rxq") => {
                 n_rxq = parse(name, k, v)?;
                 if n_rxq == 0 || n_rxq > 256 {
@@ -84,10 +91,34 @@ pub fn open<'a>(
                     }
                 }
             }
+            (Kind::Tap | Kind::Internal, "offloads") => {
+                tap.offloads = match v {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Error::Config {
+                            name: name.to_owned(),
+                            reason: format!("offloads={v:?} (true or false)"),
+                        });
+                    }
+                }
+            }
             (Kind::Afxdp, "umem-frames") => xdp.frames = parse(name, k, v)?,
             (Kind::Afxdp, "frame-size") => xdp.frame_size = parse(name, k, v)?,
             (Kind::Afxdp, "ring-size") => xdp.ring = parse(name, k, v)?,
             (Kind::Afxdp, "fill-ring-size") => xdp.fill_ring = parse(name, k, v)?,
+            (Kind::System, "rx-mode") => {
+                sys_cfg.rx_mode = match v {
+                    "ring" => RxMode::Ring,
+                    "mmsg" => RxMode::Mmsg,
+                    _ => {
+                        return Err(Error::Config {
+                            name: name.to_owned(),
+                            reason: format!("rx-mode={v:?} (ring or mmsg)"),
+                        });
+                    }
+                }
+            }
             (Kind::System, "ring-block-size") => sys_cfg.block_size = parse(name, k, v)?,
             (Kind::System, "ring-blocks") => sys_cfg.block_nr = parse(name, k, v)?,
             _ => {
@@ -98,13 +129,19 @@ pub fn open<'a>(
             }
         }
     }
-    Ok(match kind {
+    let dev: Arc<dyn Netdev> = match kind {
         Kind::System => {
             sys_cfg.n_rxq = n_rxq;
             System::open_with(name, &sys_cfg)?
         }
-        Kind::Tap => Tap::open_with(name, &TapConfig { n_queues: n_rxq })?,
-        Kind::Internal => Tap::internal(name, n_rxq)?,
+        Kind::Tap => {
+            tap.n_queues = n_rxq;
+            Tap::open_with(name, &tap)?
+        }
+        Kind::Internal => {
+            tap.n_queues = n_rxq;
+            Tap::internal_with(name, &tap)?
+        }
         Kind::Afxdp => {
             xdp.n_rxq = n_rxq;
             Afxdp::open(name, &xdp)?
@@ -116,6 +153,10 @@ pub fn open<'a>(
                 what: "opening one end alone (open patch ports with patch::Registry)",
             });
         }
+    };
+    Ok(match pcap {
+        Some(path) => Pcap::new(dev, &path)?,
+        None => dev,
     })
 }
 
@@ -142,6 +183,15 @@ mod tests {
             open(Kind::Dummy, "d", [("xdp-mode", "native")]),
             Err(Error::Config { .. })
         ));
+        let path = std::env::temp_dir().join(format!("rvs-open-{}.pcap", std::process::id()));
+        let p = open(Kind::Dummy, "d", [("pcap", path.to_str().unwrap())]).unwrap();
+        assert!(p.as_dummy().is_some_and(|d| d.inject(0, &[3; 60])));
+        let mut rx = p.take_rxq(0).unwrap();
+        let mut b = crate::netdev::Batch::new(2048);
+        assert_eq!(rx.recv(&mut b).unwrap(), 1);
+        drop((rx, p));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 24 + 16 + 60);
+        let _ = std::fs::remove_file(&path);
         assert!(matches!(
             open(Kind::Patch, "p", []),
             Err(Error::Unsupported { .. })

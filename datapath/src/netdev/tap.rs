@@ -11,6 +11,8 @@
 //! super-packets, so the host's stack hands them to us unsegmented, with a
 //! virtio-net header in front; writes carry the same header, so frames we
 //! forward from another offload-capable port need no software checksum.
+//! With [`TapConfig::offloads`] off, the host's kernel completes and
+//! segments instead (frames still carry a header, with no offload state).
 //!
 //! Receive reads each frame straight into the packet buffer, the header
 //! landing in the headroom; transmit writes the header into the headroom
@@ -40,11 +42,19 @@ use super::{
 pub struct TapConfig {
     /// Number of queues (descriptors).
     pub n_queues: usize,
+    /// Accept checksum-partial and segmentation-offload frames from the
+    /// host (`TUNSETOFFLOAD`). Off, the host's kernel completes checksums
+    /// and segments before handing frames to us: better when the fast path
+    /// would segment in software anyway.
+    pub offloads: bool,
 }
 
 impl Default for TapConfig {
     fn default() -> Self {
-        TapConfig { n_queues: 1 }
+        TapConfig {
+            n_queues: 1,
+            offloads: true,
+        }
     }
 }
 
@@ -77,7 +87,7 @@ pub struct TapTxQueue {
     q: Arc<Queue>,
 }
 
-fn attach(name: &str, multi: bool) -> Result<OwnedFd, Error> {
+fn attach(name: &str, multi: bool, offloads: bool) -> Result<OwnedFd, Error> {
     // SAFETY: the path is a NUL-terminated literal; the result is checked.
     let fd = unsafe {
         libc::open(
@@ -123,6 +133,13 @@ fn attach(name: &str, multi: bool) -> Result<OwnedFd, Error> {
     {
         return Err(Error::last_os(name, "TUNSETVNETHDRSZ"));
     }
+    if !offloads {
+        // SAFETY: TUNSETOFFLOAD takes its argument by value.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETOFFLOAD, 0 as libc::c_ulong) } < 0 {
+            return Err(Error::last_os(name, "TUNSETOFFLOAD"));
+        }
+        return Ok(fd);
+    }
     let base = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6 | libc::TUN_F_TSO_ECN;
     let with_uso = base | libc::TUN_F_USO4 | libc::TUN_F_USO6;
     // SAFETY: TUNSETOFFLOAD takes its argument by value.
@@ -152,7 +169,7 @@ impl Tap {
     /// Opens (or creates) the tap `name` with `cfg.n_queues` queues, and
     /// brings it up.
     pub fn open_with(name: &str, cfg: &TapConfig) -> Result<Arc<Tap>, Error> {
-        let t = Tap::build(name, Kind::Tap, cfg.n_queues)?;
+        let t = Tap::build(name, Kind::Tap, cfg)?;
         sys::set_up(name)?;
         Ok(t)
     }
@@ -161,21 +178,32 @@ impl Tap {
     /// that name exists) with `n_queues` queues. Its admin state is left
     /// down, for the host to configure.
     pub fn internal(name: &str, n_queues: usize) -> Result<Arc<Tap>, Error> {
+        Tap::internal_with(
+            name,
+            &TapConfig {
+                n_queues,
+                ..TapConfig::default()
+            },
+        )
+    }
+
+    /// As [`Tap::internal`], with all tap options.
+    pub fn internal_with(name: &str, cfg: &TapConfig) -> Result<Arc<Tap>, Error> {
         if sys::ifindex(name).is_ok() {
             return Err(Error::Config {
                 name: name.to_owned(),
                 reason: "an interface of this name already exists".into(),
             });
         }
-        Tap::build(name, Kind::Internal, n_queues)
+        Tap::build(name, Kind::Internal, cfg)
     }
 
-    fn build(name: &str, kind: Kind, n_queues: usize) -> Result<Arc<Tap>, Error> {
-        let n = n_queues.max(1);
+    fn build(name: &str, kind: Kind, cfg: &TapConfig) -> Result<Arc<Tap>, Error> {
+        let n = cfg.n_queues.max(1);
         let mut queues = Vec::with_capacity(n);
         for _ in 0..n {
             queues.push(Arc::new(Queue {
-                fd: attach(name, n > 1)?,
+                fd: attach(name, n > 1, cfg.offloads)?,
                 counters: Counters::default(),
             }));
         }

@@ -180,6 +180,9 @@ macro_rules! pass_through {
         fn stats(&self) -> Stats {
             self.inner.stats()
         }
+        fn as_dummy(&self) -> Option<&super::dummy::Dummy> {
+            self.inner.as_dummy()
+        }
     };
 }
 
