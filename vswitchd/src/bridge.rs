@@ -885,7 +885,7 @@ pub async fn run(
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 tick = tick.wrapping_add(1);
-                let expire = tick % 25 == 0;
+                let expire = tick.is_multiple_of(25);
                 let d = dp.clone();
                 let list: Vec<Arc<OfBridge>> = bridges
                     .lock()

@@ -109,12 +109,16 @@ impl UpcallHandler for Upcalls {
     }
 }
 
+/// A megaflow as the statistics sweep tells them apart: polling thread,
+/// key and mask.
+type MegaflowId = (usize, FlowKey, FlowKey);
+
 /// The daemon's datapath and its port bookkeeping.
 pub struct Dp {
     dp: Mutex<Datapath>,
     upcalls: Arc<Upcalls>,
     /// Packets and bytes of each megaflow at the last statistics sweep.
-    seen: Mutex<HashMap<(usize, FlowKey, FlowKey), (u64, u64)>>,
+    seen: Mutex<HashMap<MegaflowId, (u64, u64)>>,
 }
 
 impl std::fmt::Debug for Dp {
