@@ -47,9 +47,12 @@ pub trait Opener: Send + Sync {
     fn types(&self) -> Vec<&'static str>;
 }
 
-/// The default opener: the backends `datapath::netdev` provides.
+/// The default opener: the backends `datapath::netdev` provides. Patch
+/// ports (`options:peer`) are paired as both ends are opened.
 #[derive(Debug, Default)]
-pub struct SystemOpener;
+pub struct SystemOpener {
+    patches: datapath::netdev::patch::Registry,
+}
 
 impl Opener for SystemOpener {
     fn open(
@@ -59,12 +62,19 @@ impl Opener for SystemOpener {
         options: &BTreeMap<String, String>,
     ) -> Result<Arc<dyn Netdev>, String> {
         use datapath::netdev::Kind;
-        let k = match Kind::from_db(kind) {
-            Some(Kind::Patch) => {
+        if kind == "patch" {
+            let Some(peer) = options.get("peer") else {
                 return Err(format!(
-                    "could not open network device {name} (interface type \"patch\" is not available in this build yet)"
+                    "could not open network device {name} (patch port needs options:peer)"
                 ));
-            }
+            };
+            return self
+                .patches
+                .open(name, peer)
+                .map(|p| p as Arc<dyn Netdev>)
+                .map_err(|e| format!("could not open network device {name} ({e})"));
+        }
+        let k = match Kind::from_db(kind) {
             Some(k) => k,
             None => {
                 return Err(format!(
@@ -81,7 +91,7 @@ impl Opener for SystemOpener {
     }
 
     fn types(&self) -> Vec<&'static str> {
-        vec!["afxdp", "dummy", "internal", "system", "tap"]
+        vec!["afxdp", "dummy", "internal", "patch", "system", "tap"]
     }
 }
 

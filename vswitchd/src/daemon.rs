@@ -199,7 +199,7 @@ async fn start(opts: &db::Options, unixctl: Option<PathBuf>, vlog: vlog::Vlog) -
         let r = crate::bridge::run(
             sock,
             flow_dir,
-            Box::new(crate::bridge::SystemOpener),
+            Box::new(crate::bridge::SystemOpener::default()),
             std::time::Duration::from_secs(5),
             dp2,
             reg2,
