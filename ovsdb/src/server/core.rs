@@ -955,7 +955,7 @@ impl Core {
                 store.rows_with(tname, &cols)
             };
             for (uuid, row) in fetched {
-                if let Some(u) = tm.row_update(None, Some(&row), version, true) {
+                if let Some(u) = tm.initial_update(row, version) {
                     rows.insert(uuid, u);
                 }
             }

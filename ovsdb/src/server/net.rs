@@ -106,6 +106,9 @@ macro_rules! ready_io {
 ready_io!(tokio::net::UnixStream);
 ready_io!(tokio::net::TcpStream);
 
+/// Most bytes one read on a [`Shared`] socket asks for.
+const SHARED_READ_MAX: usize = 16 << 10;
+
 /// One of the handles on a shared socket, as an async reader or writer.
 /// (Shutting it down does nothing: the socket closes when its last handle
 /// is dropped.)
@@ -119,7 +122,10 @@ impl<T: ReadyIo> AsyncRead for Shared<T> {
     ) -> Poll<std::io::Result<()>> {
         loop {
             std::task::ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
+            // Only a bounded part of the spare room is zeroed per read (the
+            // whole of it can be far larger than what arrives).
+            let room = buf.remaining().min(SHARED_READ_MAX);
+            match self.0.try_read(buf.initialize_unfilled_to(room)) {
                 Ok(n) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
