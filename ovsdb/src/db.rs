@@ -981,15 +981,21 @@ impl<'a> Txn<'a> {
             }
             expected.push(proj);
         }
-        let mut actual: Vec<Vec<Datum>> = self
+        // Compared by reference: the rows' values can be large sets.
+        let mut actual: Vec<Vec<&Datum>> = self
             .select(t, &cond)
             .iter()
             .filter_map(|u| self.get(t, u))
-            .map(|r| columns.iter().map(|&c| r.values[c].clone()).collect())
+            .map(|r| columns.iter().map(|&c| &r.values[c]).collect())
             .collect();
         expected.sort();
         actual.sort();
-        if (expected == actual) == equal {
+        let same = expected.len() == actual.len()
+            && expected
+                .iter()
+                .zip(&actual)
+                .all(|(e, a)| e.len() == a.len() && e.iter().zip(a).all(|(x, y)| x == *y));
+        if same == equal {
             return Ok(json!({}));
         }
         if timeout_ms == Some(0) || ctx.wait_expired {

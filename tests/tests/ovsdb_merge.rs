@@ -8,6 +8,9 @@
 //! * such a session's own transaction is answered only after the updates
 //!   it was owed, including that transaction's own change: when the reply
 //!   arrives, its view already holds everything committed before.
+//! * with several clients committing at once (the server batches their
+//!   updates), each one's monitor holds its own change when its reply
+//!   arrives, and the monitors end in the final state.
 //!
 //! Every wait is bounded; the server is killed on drop.
 
@@ -224,5 +227,60 @@ fn ovsdb_a_lagging_monitor_sees_its_own_change_before_its_reply() {
     );
     last.insert("mine".into(), "yes".into());
     assert_eq!(view.0.get(&uuid), Some(&last), "state when the reply came");
+    drop(ovs);
+}
+
+#[test]
+fn ovsdb_concurrent_committers_see_their_own_change_before_each_reply() {
+    let Setup { ovs, uuid, .. } = setup();
+    const WRITERS: usize = 6;
+    const TXNS: usize = 150;
+    let views: Vec<View> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (ovs, uuid) = (&ovs, &uuid);
+                sc.spawn(move || {
+                    let mut c = Conn::connect(ovs);
+                    let mut view = View::default();
+                    monitor(&mut c, &mut view);
+                    let key = format!("w{w}");
+                    for i in 1..=TXNS {
+                        c.call(
+                            "transact",
+                            json!([DB, {"op": "mutate", "table": "Open_vSwitch",
+                            "where": [["_uuid", "==", ["uuid", uuid]]],
+                            "mutations": [
+                                ["external_ids", "delete", ["set", [key]]],
+                                ["external_ids", "insert", ["map", [[key, i.to_string()]]]]
+                            ]}]),
+                            |m| {
+                                take_update(&mut view, m);
+                            },
+                        );
+                        let seen = view.0.get(uuid.as_str()).and_then(|ids| ids.get(&key));
+                        assert_eq!(seen, Some(&i.to_string()), "own change before the reply");
+                    }
+                    // Catch up with the others.
+                    c.call("echo", json!([]), |m| {
+                        take_update(&mut view, m);
+                    });
+                    view
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("writer"))
+            .collect()
+    });
+    // Every writer's echo came after all commits it waited for; the last
+    // writer to finish saw everything; all views agree on what they share.
+    let all: BTreeMap<String, String> = (0..WRITERS)
+        .map(|w| (format!("w{w}"), TXNS.to_string()))
+        .collect();
+    assert!(
+        views.iter().any(|v| v.0.get(&uuid) == Some(&all)),
+        "no monitor saw the final state: {views:?}"
+    );
     drop(ovs);
 }

@@ -200,6 +200,8 @@ pub struct Core {
     /// Sessions with held messages.
     holding: std::collections::BTreeSet<SessionId>,
     flush_wanted: bool,
+    /// See [`Core::last_batch`].
+    last_batch: usize,
     next_session: SessionId,
     /// This server's id, for `get_server_id`.
     server_id: String,
@@ -314,6 +316,7 @@ impl Core {
             dirty: Default::default(),
             holding: Default::default(),
             flush_wanted: false,
+            last_batch: 0,
             next_session: 1,
             server_id: uuid::Uuid::new_v4().to_string(),
         }
@@ -427,11 +430,18 @@ impl Core {
         self.flush_wanted
     }
 
+    /// How many sessions had replies held at the last [`Core::flush_all`]:
+    /// a hint of how many clients commit concurrently.
+    pub fn last_batch(&self) -> usize {
+        self.last_batch
+    }
+
     /// Sends every merged update (except to sessions whose peer lags: their
     /// writer flushes them, see [`Backlog`]), then every held message, each
     /// after its session's updates.
     pub fn flush_all(&mut self) -> Outbox {
         self.flush_wanted = false;
+        self.last_batch = self.holding.len();
         let mut out = Outbox::new();
         let mut cache = UpdateCache::new();
         for sid in std::mem::take(&mut self.dirty) {
@@ -945,7 +955,7 @@ impl Core {
                 store.rows_with(tname, &cols)
             };
             for (uuid, row) in fetched {
-                if let Some(u) = tm.row_update(None, Some(&row), version, true) {
+                if let Some(u) = tm.initial_update(row, version) {
                     rows.insert(uuid, u);
                 }
             }

@@ -132,6 +132,26 @@ impl TableMonitor {
         }
     }
 
+    /// `row_update(None, Some(&row), version, true)` (a row of the initial
+    /// contents), taking the values out of `row` instead of copying them.
+    pub fn initial_update(&self, mut row: RowJson, version: Version) -> Option<Value> {
+        if !self.select.initial || !self.matches(&row) {
+            return None;
+        }
+        let mut out = Map::new();
+        for (name, kind) in &self.columns {
+            let Some(v) = row.remove(name) else { continue };
+            if version != Version::V1 && is_default(kind, &v) {
+                continue;
+            }
+            out.insert(name.clone(), v);
+        }
+        Some(match version {
+            Version::V1 => obj([("new", Value::Object(out))]),
+            _ => obj([("initial", Value::Object(out))]),
+        })
+    }
+
     /// The update for one row, given its old and new states (`None` = did
     /// not exist), or `None` when nothing is to be sent.
     pub fn row_update(
@@ -376,6 +396,26 @@ mod tests {
                 json!({"new":{"name":"br0","ports":["set",[]],"other_config":["map",[]],"stp_enable":false}})
             )
         );
+    }
+
+    #[test]
+    fn initial_update_equals_row_update() {
+        let mut m = bridge_monitor();
+        let n = row(
+            json!({"name":"br0","ports":["set",[]],"other_config":["map",[["a","b"]]],
+            "stp_enable":false,"extra":1}),
+        );
+        for v in [Version::V1, Version::V2, Version::V3] {
+            assert_eq!(
+                m.initial_update(n.clone(), v),
+                m.row_update(None, Some(&n), v, true)
+            );
+        }
+        m.filter = Some(Box::new(|r: &RowJson| r.get("name") == Some(&json!("x"))));
+        assert_eq!(m.initial_update(n.clone(), Version::V2), None);
+        m.filter = None;
+        m.select.initial = false;
+        assert_eq!(m.initial_update(n, Version::V2), None);
     }
 
     #[test]

@@ -106,6 +106,9 @@ macro_rules! ready_io {
 ready_io!(tokio::net::UnixStream);
 ready_io!(tokio::net::TcpStream);
 
+/// Most bytes one read on a [`Shared`] socket asks for.
+const SHARED_READ_MAX: usize = 16 << 10;
+
 /// One of the handles on a shared socket, as an async reader or writer.
 /// (Shutting it down does nothing: the socket closes when its last handle
 /// is dropped.)
@@ -119,7 +122,10 @@ impl<T: ReadyIo> AsyncRead for Shared<T> {
     ) -> Poll<std::io::Result<()>> {
         loop {
             std::task::ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
+            // Only a bounded part of the spare room is zeroed per read (the
+            // whole of it can be far larger than what arrives).
+            let room = buf.remaining().min(SHARED_READ_MAX);
+            match self.0.try_read(buf.initialize_unfilled_to(room)) {
                 Ok(n) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
@@ -175,6 +181,10 @@ pub struct Server {
     config: Arc<ServerConfig>,
     /// Callers of `with_core` waiting for the lock.
     waiters: Arc<AtomicUsize>,
+    /// Wakes the task that runs `Core::flush_all` (started with the first
+    /// session).
+    flush: Arc<Notify>,
+    flusher_started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Server {
@@ -196,6 +206,8 @@ impl Server {
             })),
             config: Arc::new(config),
             waiters: Arc::new(AtomicUsize::new(0)),
+            flush: Arc::new(Notify::new()),
+            flusher_started: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -205,8 +217,10 @@ impl Server {
     /// held replies are flushed by the last of a burst of callers: one that
     /// finds others waiting for the lock leaves the flush to them (a waiter
     /// is counted before it blocks, so it runs after this one and checks
-    /// again), so under contention one update carries several commits, and
-    /// without contention nothing waits.
+    /// again). When the last flush held replies of several sessions (many
+    /// clients commit at once), the flush goes to the flusher task, which
+    /// runs after the sessions that are ready, so one update carries all
+    /// their commits; with one client at a time, nothing waits.
     pub fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> (R, Outbox)) -> R {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -214,10 +228,39 @@ impl Server {
         let (r, out) = f(&mut inner.core);
         deliver(&mut inner, out, self.config.max_queued_bytes);
         if inner.core.flush_wanted() && self.waiters.load(Ordering::SeqCst) == 0 {
-            let out = inner.core.flush_all();
-            deliver(&mut inner, out, self.config.max_queued_bytes);
+            if inner.core.last_batch() >= 2 && self.flusher_started.load(Ordering::SeqCst) {
+                self.flush.notify_one();
+            } else {
+                let out = inner.core.flush_all();
+                deliver(&mut inner, out, self.config.max_queued_bytes);
+            }
         }
         r
+    }
+
+    /// Starts (once) the task that flushes batched updates, after letting
+    /// the sessions that are ready run.
+    fn start_flusher(&self) {
+        if self.flusher_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                me.flush.notified().await;
+                tokio::task::yield_now().await;
+                me.with_core(|c| {
+                    (
+                        (),
+                        if c.flush_wanted() {
+                            c.flush_all()
+                        } else {
+                            Vec::new()
+                        },
+                    )
+                });
+            }
+        });
     }
 
     /// Serves a unix socket at `path` (an old socket file is replaced).
@@ -306,6 +349,7 @@ impl Server {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        self.start_flusher();
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let backlog = Arc::new(Backlog::default());
         let kill = Arc::new(Notify::new());
