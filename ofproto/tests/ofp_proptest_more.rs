@@ -304,6 +304,37 @@ proptest! {
     }
 
     #[test]
+    fn table_features_roundtrip(
+        t in any::<(u8, u64, u64, u32, u32)>(), name in "[a-z]{0,31}",
+        ids in prop::collection::vec(0u16..30, 0..8), tables in prop::collection::vec(any::<u8>(), 0..20),
+        fields in prop::collection::vec(0u32..0x8000_0000, 0..8), raw in prop::collection::vec(any::<u8>(), 0..12),
+    ) {
+        use ofproto::ofp::{TableFeatureProp as P, TableFeatures};
+        let mut fields = fields;
+        fields.extend([0xffff_0805, 0x4f4e_4600]); // an experimenter id takes two words
+        let tf = TableFeatures {
+            table_id: t.0, name, metadata_match: t.1, metadata_write: t.2, capabilities: t.3, max_entries: t.4,
+            properties: vec![
+                P::Instructions { miss: false, types: ids.clone() },
+                P::NextTables { miss: true, tables },
+                P::Actions { apply: true, miss: false, types: ids },
+                P::Match(fields.clone()),
+                P::Wildcards(fields.clone()),
+                P::Setfield { apply: false, miss: true, fields },
+                P::Other { ty: 0xfffe, body: raw },
+            ],
+        };
+        for v in V11PLUS {
+            for m in [
+                Message::MultipartReply(MultipartReply { flags: 0, body: ReplyBody::TableFeatures(vec![tf.clone()]) }),
+                Message::MultipartRequest(MultipartRequest { flags: 0, body: RequestBody::TableFeatures(vec![tf.clone()]) }),
+            ] {
+                prop_assert_eq!(&roundtrip(&m, v), &m);
+            }
+        }
+    }
+
+    #[test]
     fn nx_packet_in2_roundtrip(
         packet in prop::collection::vec(any::<u8>(), 0..80),
         o in any::<(Option<u32>, Option<u32>, Option<u8>, Option<u64>, Option<u8>, bool)>(),
