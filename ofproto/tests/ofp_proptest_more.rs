@@ -152,12 +152,36 @@ fn arb_learn() -> impl Strategy<Value = Action> {
         )
 }
 
+fn arb_controller2() -> impl Strategy<Value = Action> {
+    (
+        any::<(Option<u16>, Option<u16>, Option<u8>, bool, Option<u32>)>(),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..12)),
+    )
+        .prop_map(
+            |((max_len, controller_id, reason, pause, meter_id), userdata)| {
+                Action::Controller2(ofproto::ofp::Controller2 {
+                    max_len,
+                    controller_id,
+                    reason,
+                    userdata,
+                    pause,
+                    meter_id,
+                })
+            },
+        )
+}
+
 fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         arb_simple_action(),
         arb_ct(),
         arb_learn(),
-        arb_nat().prop_map(Action::Nat)
+        arb_nat().prop_map(Action::Nat),
+        arb_controller2(),
+        (arb_port(), any::<u32>())
+            .prop_map(|(port, max_len)| Action::OutputTrunc { port, max_len }),
+        prop::collection::vec(prop_oneof![arb_simple_action(), arb_ct()], 0..3)
+            .prop_map(Action::Clone),
     ]
 }
 
