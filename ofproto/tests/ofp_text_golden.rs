@@ -20,8 +20,6 @@ use std::path::PathBuf;
 
 // Why the known differences differ.
 const VLAN: &str = "VLAN match text: Open vSwitch prints/parses dl_vlan and vlan_tci where we use vlan_vid/vlan_pcp";
-const TUN_FLAGS: &str = "tun_flags +oam syntax not parsed yet";
-const FRAG: &str = "nw_frag match syntax not supported yet";
 const XREG: &str =
     "OpenFlow 1.5: Open vSwitch writes 32-bit registers as masked xreg (packet register) halves";
 const FLAGS: &str = "flow-mod flags (send_flow_rem, ...) are not part of text::Flow";
@@ -37,20 +35,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ("actions2.txt", "text/00 @OF1.5", "text->hex", ENQUEUE),
     ("actions2.txt", "text/01 @OF1.5", "text->hex", ENQUEUE),
     ("match.txt", "match/vlan_vid_none @OF1.3", "hex->text", VLAN),
-    (
-        "match.txt",
-        "match/tun_flags @OF1.3",
-        "text->hex",
-        TUN_FLAGS,
-    ),
-    (
-        "match.txt",
-        "match/tun_flags @OF1.3",
-        "hex->text",
-        TUN_FLAGS,
-    ),
-    ("match.txt", "match/ip_frag @OF1.3", "text->hex", FRAG),
-    ("match.txt", "match/ip_frag @OF1.3", "hex->text", FRAG),
     ("match.txt", "match/multi @OF1.3", "text->hex", ORDER),
     ("match.txt", "match/reg0 @OF1.5", "text->hex", XREG),
     ("match.txt", "match/reg0 @OF1.5", "hex->text", XREG),

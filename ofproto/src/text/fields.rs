@@ -458,6 +458,40 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
                 let n = parse_num(v, 0x3f, "ip_dscp")? as u64;
                 m.set_u64(Field::IpDscp, n);
             }
+            // `tun_flags` has one flag, `oam`; Open vSwitch always matches
+            // it with a mask (the flag bits).
+            "tun_flags" => {
+                let (fv, fm) = if v.starts_with(['+', '-']) {
+                    parse_flags(v, &["oam"], "tun_flags")?
+                } else {
+                    let (val, mask) = parse_value(Field::TunFlags, v)?;
+                    let mk = mask.map_or(1, |m| m.to_u64());
+                    (val.to_u64() & mk, mk)
+                };
+                if fv & !1 != 0 || fm & !1 != 0 {
+                    return err(format!("tun_flags '{v}': only the oam flag (1) exists"));
+                }
+                m.set_masked_u64(Field::TunFlags, fv, fm);
+            }
+            "nw_frag" | "ip_frag" => {
+                let (fv, fm) = match v {
+                    "no" => (0, 3),
+                    "yes" => (1, 1),
+                    "first" => (1, 3),
+                    "later" => (3, 3),
+                    "not_later" => (0, 2),
+                    _ => {
+                        return err(format!(
+                            "invalid nw_frag '{v}' (no, yes, first, later, not_later)"
+                        ));
+                    }
+                };
+                if fm == 3 {
+                    m.set_u64(Field::IpFrag, fv);
+                } else {
+                    m.set_masked_u64(Field::IpFrag, fv, fm);
+                }
+            }
             "ct_state" if v.starts_with(['+', '-']) => {
                 let (fv, fm) = parse_flags(v, &CT_FLAGS, "ct_state")?;
                 m.set_masked_u64(Field::CtState, fv, fm);
@@ -622,6 +656,20 @@ pub fn format_match(m: &Match) -> String {
         let s = match f {
             InPort => format!("in_port={}", port_name(e.value.to_u64() as u32)),
             IpDscp if e.mask.is_none() => format!("nw_tos={}", e.value.to_u64() << 2),
+            TunFlags if e.mask.is_some() && e.mask_or_ones().to_u64() == 1 => {
+                format!("tun_flags={}", format_flags(e.value.to_u64(), 1, &["oam"]))
+            }
+            IpFrag => {
+                let (v, mk) = (e.value.to_u64(), e.mask.map_or(3, |m| m.to_u64()));
+                match (v, mk) {
+                    (0, 3) | (0, 1) => "nw_frag=no".into(),
+                    (1, 1) => "nw_frag=yes".into(),
+                    (1, 3) => "nw_frag=first".into(),
+                    (3, 3) | (2, 2) => "nw_frag=later".into(),
+                    (0, 2) => "nw_frag=not_later".into(),
+                    _ => format!("nw_frag={v:#x}/{mk:#x}"),
+                }
+            }
             CtState if e.mask_or_ones().to_u64() & !0xff == 0 => format!(
                 "ct_state={}",
                 format_flags(e.value.to_u64(), e.mask_or_ones().to_u64(), &CT_FLAGS)
