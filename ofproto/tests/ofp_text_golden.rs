@@ -28,8 +28,6 @@ const ENQUEUE: &str = "enqueue after 1.0 is set_queue+output(max_len 65535)+pop_
 
 /// `(file, block name, direction, why)` known to differ.
 const KNOWN: &[(&str, &str, &str, &str)] = &[
-    ("actions.txt", "action/pop_vlan @OF1.3", "hex->text", VLAN),
-    ("actions.txt", "action/strip_vlan @OF1.3", "hex->text", VLAN),
     ("actions2.txt", "text/00 @OF1.3", "text->hex", ENQUEUE),
     ("actions2.txt", "text/01 @OF1.3", "text->hex", ENQUEUE),
     ("actions2.txt", "text/00 @OF1.5", "text->hex", ENQUEUE),
