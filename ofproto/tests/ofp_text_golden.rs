@@ -23,7 +23,6 @@ const VLAN: &str = "VLAN match text: Open vSwitch prints/parses dl_vlan and vlan
 const XREG: &str =
     "OpenFlow 1.5: Open vSwitch writes 32-bit registers as masked xreg (packet register) halves";
 const FLAGS: &str = "flow-mod flags (send_flow_rem, ...) are not part of text::Flow";
-const ORDER: &str = "match field order: Open vSwitch writes OXM/NXM fields in its canonical order, we keep text order";
 const ENQUEUE: &str = "enqueue after 1.0 is set_queue+output(max_len 65535)+pop_queue; the printed output:1 encodes max_len 0";
 
 /// `(file, block name, direction, why)` known to differ.
@@ -33,7 +32,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ("actions2.txt", "text/00 @OF1.5", "text->hex", ENQUEUE),
     ("actions2.txt", "text/01 @OF1.5", "text->hex", ENQUEUE),
     ("match.txt", "match/vlan_vid_none @OF1.3", "hex->text", VLAN),
-    ("match.txt", "match/multi @OF1.3", "text->hex", ORDER),
     ("match.txt", "match/reg0 @OF1.5", "text->hex", XREG),
     ("match.txt", "match/reg0 @OF1.5", "hex->text", XREG),
     (
@@ -84,7 +82,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "hex->text",
         FLAGS,
     ),
-    ("nx.txt", "nx/flow_mod_tun#1 @OF1.0", "text->hex", ORDER),
 ];
 
 struct Block {

@@ -361,6 +361,97 @@ fn normalise_vlan(m: &mut Match) {
     }
 }
 
+/// Open vSwitch's order of match fields on the wire (`nx_put_raw`):
+/// metadata, Ethernet, VLAN, MPLS, L3, L4, ARP, tunnel, registers, marks,
+/// conntrack, OpenFlow metadata. A parsed match is sorted into it so that
+/// its encoding is the bytes `ovs-ofctl` sends.
+fn wire_rank(f: Field) -> (u8, u8) {
+    use Field::*;
+    let r = match f {
+        InPort | NxInPort => 0,
+        InPhyPort => 1,
+        PacketType => 2,
+        ActsetOutput => 3,
+        EthSrc => 10,
+        EthDst => 11,
+        EthType => 12,
+        VlanTci => 13,
+        VlanVid => 14,
+        VlanPcp => 15,
+        MplsLabel => 20,
+        MplsTc => 21,
+        MplsBos => 22,
+        Ipv4Src => 30,
+        Ipv4Dst => 31,
+        Ipv6Src => 32,
+        Ipv6Dst => 33,
+        Ipv6Flabel => 34,
+        IpFrag => 35,
+        IpProto => 36,
+        NwTos => 37,
+        IpDscp => 38,
+        IpEcn => 39,
+        NwTtl => 40,
+        TcpSrc => 50,
+        TcpDst => 51,
+        TcpFlags => 52,
+        UdpSrc => 53,
+        UdpDst => 54,
+        SctpSrc => 55,
+        SctpDst => 56,
+        Icmpv4Type => 57,
+        Icmpv4Code => 58,
+        Icmpv6Type => 59,
+        Icmpv6Code => 60,
+        Ipv6NdTarget => 61,
+        Ipv6NdSll => 62,
+        Ipv6NdTll => 63,
+        ArpOp => 70,
+        ArpSpa => 71,
+        ArpTpa => 72,
+        ArpSha => 73,
+        ArpTha => 74,
+        TunnelId => 80,
+        TunFlags => 81,
+        TunSrc => 82,
+        TunDst => 83,
+        TunIpv6Src => 84,
+        TunIpv6Dst => 85,
+        TunGbpId => 86,
+        TunGbpFlags => 87,
+        Reg(n) => return (90, n),
+        PktReg(n) => return (91, n),
+        PktMark => 100,
+        DpHash => 101,
+        RecircId => 102,
+        ConjId => 103,
+        CtState => 110,
+        CtZone => 111,
+        CtMark => 112,
+        CtLabel => 113,
+        CtNwSrc => 114,
+        CtNwDst => 115,
+        CtIpv6Src => 116,
+        CtIpv6Dst => 117,
+        CtNwProto => 118,
+        CtTpSrc => 119,
+        CtTpDst => 120,
+        Metadata => 130,
+        PbbIsid | PbbUca | Ipv6Exthdr => 140,
+    };
+    (r, 0)
+}
+
+fn wire_order(m: &mut Match) {
+    let mut entries: Vec<_> = m.entries().to_vec();
+    entries.sort_by_key(|e| wire_rank(e.field));
+    let mut out = Match::new();
+    for e in entries {
+        out.set(e.field, e.value, e.mask);
+    }
+    *m = out;
+}
+
 /// The 802.1Q TCI value and mask that `vlan_tci`, `vlan_vid` and
 /// `vlan_pcp` entries of `m` match together.
 fn combined_tci(m: &Match) -> (u64, u64) {
@@ -520,6 +611,7 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
         }
     }
     normalise_vlan(m);
+    wire_order(m);
     for e in m.entries() {
         let info = e.field.info();
         if !m.prereq_ok(info.prereq) {
