@@ -2,7 +2,7 @@
 //! action-list codecs, including the Nicira extension actions.
 //!
 //! Contract:
-//! * [`decode_actions`] reads a whole action list. Every action header is
+//! * [`decode_action_list`] reads a whole action list. Every action header is
 //!   checked first: a length below 8, not a multiple of 8, or past the end
 //!   is `BadActionBadLen`; a known action with the wrong length is also
 //!   `BadActionBadLen`; an unknown standard type is `BadActionBadType`. A
