@@ -312,3 +312,22 @@ fn nesting_is_bounded() {
         "ffff 0028 00002320 002a 000000000000 {CT}"
     )));
 }
+
+#[test]
+fn decoded_field_refs_of_any_width_print() {
+    // Found by the ofp_decode fuzz target: a reg_move with n_bits 0 (and
+    // offsets near the top) made printing subtract with overflow.
+    let m = msg(
+        4,
+        14,
+        "0000000000000000 0000000000000000 00 00 0000 0000 8000 ffffffff ffffffff ffffffff 0000 0000 \
+         0001 0004 00000000 \
+         0004 0020 00000000 ffff 0018 00002320 0006 0000 0000 0000 00010004 00010204",
+    );
+    let (_, Message::FlowMod(f)) = Message::decode(&m).expect("decodes") else {
+        panic!("not a flow mod");
+    };
+    let text = ofproto::text::format_actions_for(&f.instructions, ofproto::ofp::Version::V1_3);
+    assert!(text.starts_with("move:"), "{text}");
+    let _ = format!("{f:?}");
+}

@@ -71,7 +71,7 @@ impl fmt::Debug for FieldRef {
             f,
             "[{}..{}]",
             self.ofs,
-            u32::from(self.ofs) + u32::from(self.n_bits) - 1
+            (u32::from(self.ofs) + u32::from(self.n_bits)).saturating_sub(1)
         )
     }
 }

@@ -59,7 +59,9 @@ fn format_ref(r: &FieldRef) -> String {
     } else if r.n_bits == 1 {
         r.ofs.to_string()
     } else {
-        format!("{}..{}", r.ofs, r.ofs + r.n_bits - 1)
+        // Decoded references are not validated: no overflow on any ofs/n_bits.
+        let end = (u32::from(r.ofs) + u32::from(r.n_bits)).saturating_sub(1);
+        format!("{}..{end}", r.ofs)
     };
     format!("{}[{range}]", nxm_name(f))
 }
