@@ -133,3 +133,8 @@ fn golden_more_actions() {
 fn golden_more_match_fields() {
     run("match2.txt");
 }
+
+#[test]
+fn golden_table_features_from_a_real_switch() {
+    run("table_features.txt");
+}

@@ -293,3 +293,41 @@ fn multipart_entries_bad_length() {
     let r = format!("0006 0000 00000000  0030 0000 00000001 {}", "00".repeat(40));
     assert_eq!(err(&msg(4, 19, &r)), ErrorKind::BadRequestBadLen);
 }
+
+#[test]
+fn nesting_is_bounded() {
+    // clone(clone(...(output:1))) nested n deep.
+    let nest = |n: usize| {
+        let mut a = "0000 0008 0001 0000".to_string();
+        for _ in 0..n {
+            let len = 16 + hex(&a).len();
+            a = format!("ffff {len:04x} 00002320 002a 000000000000 {a}");
+        }
+        a
+    };
+    ok(&flow_mod10(&nest(8)));
+    assert_eq!(err(&flow_mod10(&nest(9))), ErrorKind::BadActionBadArgument);
+    // ct inside clone is fine; ct inside ct is not (checked above).
+    ok(&flow_mod10(&format!(
+        "ffff 0028 00002320 002a 000000000000 {CT}"
+    )));
+}
+
+#[test]
+fn decoded_field_refs_of_any_width_print() {
+    // Found by the ofp_decode fuzz target: a reg_move with n_bits 0 (and
+    // offsets near the top) made printing subtract with overflow.
+    let m = msg(
+        4,
+        14,
+        "0000000000000000 0000000000000000 00 00 0000 0000 8000 ffffffff ffffffff ffffffff 0000 0000 \
+         0001 0004 00000000 \
+         0004 0020 00000000 ffff 0018 00002320 0006 0000 0000 0000 00010004 00010204",
+    );
+    let (_, Message::FlowMod(f)) = Message::decode(&m).expect("decodes") else {
+        panic!("not a flow mod");
+    };
+    let text = ofproto::text::format_actions_for(&f.instructions, ofproto::ofp::Version::V1_3);
+    assert!(text.starts_with("move:"), "{text}");
+    let _ = format!("{f:?}");
+}

@@ -152,12 +152,36 @@ fn arb_learn() -> impl Strategy<Value = Action> {
         )
 }
 
+fn arb_controller2() -> impl Strategy<Value = Action> {
+    (
+        any::<(Option<u16>, Option<u16>, Option<u8>, bool, Option<u32>)>(),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..12)),
+    )
+        .prop_map(
+            |((max_len, controller_id, reason, pause, meter_id), userdata)| {
+                Action::Controller2(ofproto::ofp::Controller2 {
+                    max_len,
+                    controller_id,
+                    reason,
+                    userdata,
+                    pause,
+                    meter_id,
+                })
+            },
+        )
+}
+
 fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         arb_simple_action(),
         arb_ct(),
         arb_learn(),
-        arb_nat().prop_map(Action::Nat)
+        arb_nat().prop_map(Action::Nat),
+        arb_controller2(),
+        (arb_port(), any::<u32>())
+            .prop_map(|(port, max_len)| Action::OutputTrunc { port, max_len }),
+        prop::collection::vec(prop_oneof![arb_simple_action(), arb_ct()], 0..3)
+            .prop_map(Action::Clone),
     ]
 }
 
@@ -301,6 +325,37 @@ proptest! {
         if !acts.is_empty() { f.instructions = vec![Instruction::ApplyActions(acts)]; }
         let m = Message::Nx(NxMessage::FlowMod(NxFlowMod { flow_mod: f, new_cookie: c.2 }));
         prop_assert_eq!(roundtrip(&m, Version::V1_0), m);
+    }
+
+    #[test]
+    fn table_features_roundtrip(
+        t in any::<(u8, u64, u64, u32, u32)>(), name in "[a-z]{0,31}",
+        ids in prop::collection::vec(0u16..30, 0..8), tables in prop::collection::vec(any::<u8>(), 0..20),
+        fields in prop::collection::vec(0u32..0x8000_0000, 0..8), raw in prop::collection::vec(any::<u8>(), 0..12),
+    ) {
+        use ofproto::ofp::{TableFeatureProp as P, TableFeatures};
+        let mut fields = fields;
+        fields.extend([0xffff_0805, 0x4f4e_4600]); // an experimenter id takes two words
+        let tf = TableFeatures {
+            table_id: t.0, name, metadata_match: t.1, metadata_write: t.2, capabilities: t.3, max_entries: t.4,
+            properties: vec![
+                P::Instructions { miss: false, types: ids.clone() },
+                P::NextTables { miss: true, tables },
+                P::Actions { apply: true, miss: false, types: ids },
+                P::Match(fields.clone()),
+                P::Wildcards(fields.clone()),
+                P::Setfield { apply: false, miss: true, fields },
+                P::Other { ty: 0xfffe, body: raw },
+            ],
+        };
+        for v in V11PLUS {
+            for m in [
+                Message::MultipartReply(MultipartReply { flags: 0, body: ReplyBody::TableFeatures(vec![tf.clone()]) }),
+                Message::MultipartRequest(MultipartRequest { flags: 0, body: RequestBody::TableFeatures(vec![tf.clone()]) }),
+            ] {
+                prop_assert_eq!(&roundtrip(&m, v), &m);
+            }
+        }
     }
 
     #[test]

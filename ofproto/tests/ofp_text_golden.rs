@@ -20,38 +20,18 @@ use std::path::PathBuf;
 
 // Why the known differences differ.
 const VLAN: &str = "VLAN match text: Open vSwitch prints/parses dl_vlan and vlan_tci where we use vlan_vid/vlan_pcp";
-const TUN_FLAGS: &str = "tun_flags +oam syntax not parsed yet";
-const FRAG: &str = "nw_frag match syntax not supported yet";
 const XREG: &str =
     "OpenFlow 1.5: Open vSwitch writes 32-bit registers as masked xreg (packet register) halves";
 const FLAGS: &str = "flow-mod flags (send_flow_rem, ...) are not part of text::Flow";
-const ORDER: &str = "match field order: Open vSwitch writes OXM/NXM fields in its canonical order, we keep text order";
 const ENQUEUE: &str = "enqueue after 1.0 is set_queue+output(max_len 65535)+pop_queue; the printed output:1 encodes max_len 0";
 
 /// `(file, block name, direction, why)` known to differ.
 const KNOWN: &[(&str, &str, &str, &str)] = &[
-    ("actions.txt", "action/pop_vlan @OF1.3", "hex->text", VLAN),
-    ("actions.txt", "action/strip_vlan @OF1.3", "hex->text", VLAN),
     ("actions2.txt", "text/00 @OF1.3", "text->hex", ENQUEUE),
     ("actions2.txt", "text/01 @OF1.3", "text->hex", ENQUEUE),
     ("actions2.txt", "text/00 @OF1.5", "text->hex", ENQUEUE),
     ("actions2.txt", "text/01 @OF1.5", "text->hex", ENQUEUE),
     ("match.txt", "match/vlan_vid_none @OF1.3", "hex->text", VLAN),
-    (
-        "match.txt",
-        "match/tun_flags @OF1.3",
-        "text->hex",
-        TUN_FLAGS,
-    ),
-    (
-        "match.txt",
-        "match/tun_flags @OF1.3",
-        "hex->text",
-        TUN_FLAGS,
-    ),
-    ("match.txt", "match/ip_frag @OF1.3", "text->hex", FRAG),
-    ("match.txt", "match/ip_frag @OF1.3", "hex->text", FRAG),
-    ("match.txt", "match/multi @OF1.3", "text->hex", ORDER),
     ("match.txt", "match/reg0 @OF1.5", "text->hex", XREG),
     ("match.txt", "match/reg0 @OF1.5", "hex->text", XREG),
     (
@@ -102,7 +82,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "hex->text",
         FLAGS,
     ),
-    ("nx.txt", "nx/flow_mod_tun#1 @OF1.0", "text->hex", ORDER),
 ];
 
 struct Block {

@@ -2,7 +2,7 @@
 //! action-list codecs, including the Nicira extension actions.
 //!
 //! Contract:
-//! * [`decode_actions`] reads a whole action list. Every action header is
+//! * [`decode_action_list`] reads a whole action list. Every action header is
 //!   checked first: a length below 8, not a multiple of 8, or past the end
 //!   is `BadActionBadLen`; a known action with the wrong length is also
 //!   `BadActionBadLen`; an unknown standard type is `BadActionBadType`. A
@@ -10,7 +10,7 @@
 //!   `BadActionBadSetLen` (lengths), `BadActionBadSetArgument` (value) or
 //!   `BadActionBadSetMask` (a mask before 1.5).
 //! * Experimenter actions round-trip: Nicira actions this codec does not
-//!   model (learn2, controller2, bundle, multipath, ...) and every
+//!   model (learn2, bundle, multipath, ...) and every
 //!   other experimenter's actions are kept as [`Action::Experimenter`] with
 //!   their bytes.
 //! * [`encode_actions`] writes the version's preferred form (for example
@@ -71,7 +71,7 @@ impl fmt::Debug for FieldRef {
             f,
             "[{}..{}]",
             self.ofs,
-            u32::from(self.ofs) + u32::from(self.n_bits) - 1
+            (u32::from(self.ofs) + u32::from(self.n_bits)).saturating_sub(1)
         )
     }
 }
@@ -198,9 +198,20 @@ pub enum Action {
     CtClear,
     /// Nicira `learn(...)`.
     Learn(Box<Learn>),
+    /// Nicira `output(port=P,max_len=N)`: output truncated to `max_len`.
+    OutputTrunc {
+        /// Port.
+        port: PortNo,
+        /// Bytes to keep.
+        max_len: u32,
+    },
+    /// Nicira `clone(...)`: run the actions on a copy of the packet.
+    Clone(Vec<Action>),
+    /// Nicira `controller(...)` with properties (userdata, pause, meter).
+    Controller2(nx_actions::Controller2),
     /// An experimenter action kept as bytes (everything after the
     /// experimenter id, padding included). Nicira actions not modelled above
-    /// (learn2, controller2, multipath, bundle, ...) appear here with the
+    /// (learn2, multipath, bundle, ...) appear here with the
     /// subtype in `data[0..2]`.
     Experimenter {
         /// Experimenter (vendor) id.
@@ -237,6 +248,9 @@ mod nx {
     pub const CONJUNCTION: u16 = 34;
     pub const CT: u16 = 35;
     pub const NAT: u16 = 36;
+    pub const CONTROLLER2: u16 = 37;
+    pub const OUTPUT_TRUNC: u16 = 39;
+    pub const CLONE: u16 = 42;
     pub const CT_CLEAR: u16 = 43;
     pub const GROUP: u16 = 40;
 }
@@ -253,21 +267,43 @@ pub(crate) fn decode_actions(
     version: Version,
     r: &mut Reader<'_>,
 ) -> Result<Vec<Action>, ErrorKind> {
-    decode_actions_at(version, r, false)
+    decode_actions_in(version, r, Nest::TOP)
 }
 
-/// Decodes the nested action list of `ct` (where another `ct` is refused).
-pub(crate) fn decode_actions_nested(
-    version: Version,
-    r: &mut Reader<'_>,
-) -> Result<Vec<Action>, ErrorKind> {
-    decode_actions_at(version, r, true)
+/// Where a nested action list (of `ct` or `clone`) sits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Nest {
+    /// Inside a `ct` (where another `ct` is refused).
+    pub in_ct: bool,
+    /// Nesting depth (0 = a flow's own list).
+    pub depth: u8,
 }
 
-fn decode_actions_at(
+impl Nest {
+    const TOP: Nest = Nest {
+        in_ct: false,
+        depth: 0,
+    };
+    /// Deepest nesting accepted (bounds decoder recursion).
+    pub const MAX_DEPTH: u8 = 8;
+
+    /// The context of a list nested in this one.
+    pub fn inner(self, ct: bool) -> Result<Nest, ErrorKind> {
+        if self.depth >= Nest::MAX_DEPTH {
+            return Err(ErrorKind::BadActionBadArgument);
+        }
+        Ok(Nest {
+            in_ct: self.in_ct || ct,
+            depth: self.depth + 1,
+        })
+    }
+}
+
+/// Decodes a (possibly nested) action list filling all of `r`.
+pub(crate) fn decode_actions_in(
     version: Version,
     r: &mut Reader<'_>,
-    nested: bool,
+    nested: Nest,
 ) -> Result<Vec<Action>, ErrorKind> {
     let mut out = Vec::new();
     while !r.is_empty() {
@@ -296,7 +332,7 @@ fn decode_one(
     ty: u16,
     len: usize,
     a: &mut Reader<'_>,
-    nested: bool,
+    nested: Nest,
 ) -> Result<Action, ErrorKind> {
     if ty == OFPAT_EXPERIMENTER {
         let experimenter = a.u32()?;
@@ -474,7 +510,7 @@ fn decode_nx(
     version: Version,
     len: usize,
     a: &mut Reader<'_>,
-    nested: bool,
+    nested: Nest,
 ) -> Result<Action, ErrorKind> {
     let sub = a.peek_u16(0)?;
     let body_start = a.clone();
@@ -644,6 +680,22 @@ fn decode_nx(
         nx::CT_CLEAR => {
             fixed(16)?;
             Action::CtClear
+        }
+        nx::OUTPUT_TRUNC => {
+            fixed(16)?;
+            let port = port_from_of10(a.u16()?);
+            Action::OutputTrunc {
+                port,
+                max_len: a.u32()?,
+            }
+        }
+        nx::CLONE => {
+            a.skip(6)?;
+            Action::Clone(decode_actions_in(version, a, nested.inner(false)?)?)
+        }
+        nx::CONTROLLER2 => {
+            a.skip(6)?;
+            Action::Controller2(nx_actions::decode_controller2(a)?)
         }
         nx::LEARN => nx_actions::decode_learn(len, a)?,
         _ => Action::Experimenter {
@@ -1067,6 +1119,25 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
         Action::CtClear => {
             nx_hdr(w, 16, nx::CT_CLEAR);
             w.put_zeros(6);
+        }
+        Action::OutputTrunc { port, max_len } => {
+            nx_hdr(w, 16, nx::OUTPUT_TRUNC);
+            w.put_u16(of10_port(*port)?);
+            w.put_u32(*max_len);
+        }
+        Action::Clone(acts) => {
+            let start = w.len();
+            nx_hdr(w, 0, nx::CLONE);
+            w.put_zeros(6);
+            encode_actions(version, acts, w)?;
+            finish(w, start)?;
+        }
+        Action::Controller2(c) => {
+            let start = w.len();
+            nx_hdr(w, 0, nx::CONTROLLER2);
+            w.put_zeros(6);
+            nx_actions::encode_controller2(c, w)?;
+            finish(w, start)?;
         }
         Action::Learn(l) => {
             let start = w.len();

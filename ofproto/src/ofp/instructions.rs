@@ -1,6 +1,6 @@
 //! [`Instruction`]: OpenFlow 1.1+ instructions.
 //!
-//! Contract: [`decode_instructions`] reads a whole instruction list; a bad
+//! Contract: [`decode_instruction_list`] reads a whole instruction list; a bad
 //! instruction length is `BadInstructionBadLen`, an unknown type
 //! `BadInstructionUnknownInst`, a repeated type `BadInstructionDupInst`;
 //! errors inside action lists are the action errors. Experimenter

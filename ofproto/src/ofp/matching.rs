@@ -5,10 +5,10 @@
 //! Contract:
 //! * A `Match` is a list of [`MatchEntry`]s (field, value, optional mask) in
 //!   wire order, at most one per field. Equality ignores order.
-//! * [`Match::decode_oxm`] validates every TLV (see [`oxm`](super::oxm)),
+//! * [`Match::decode_oxm_bytes`] validates every TLV (see [`oxm`]),
 //!   rejects duplicates (`BadMatchDupField`) and missing prerequisites
 //!   (`BadMatchBadPrereq`); a non-OXM match type is `BadMatchBadType`.
-//! * [`Match::decode_of10`] turns the fixed 1.0 structure into entries,
+//! * [`Match::decode_of10_bytes`] turns the fixed 1.0 structure into entries,
 //!   dropping fields whose prerequisites are absent (as Open vSwitch
 //!   normalises them); [`Match::encode_of10`] is canonical (the wildcard word
 //!   `ovs-ofctl` writes) and fails with `NotInVersion` for what 1.0 cannot

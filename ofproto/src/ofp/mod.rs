@@ -93,11 +93,11 @@ pub use meter::{
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
 pub use nicira::{NxFlowMod, NxFlowStats, NxMessage, NxPacketIn2};
-pub use nx_actions::{Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
+pub use nx_actions::{Controller2, Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
 pub use oxm::{Field, Value};
 pub use oxs::{FlowStats15, OxsEntry};
 pub use port::{Port, PortNo};
-pub use stats::{PortStats, QueueStats, TableDesc, TableFeatures};
+pub use stats::{PortStats, QueueStats, TableDesc, TableFeatureProp, TableFeatures};
 
 /// An OpenFlow protocol version (the header's version byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

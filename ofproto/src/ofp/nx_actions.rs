@@ -7,7 +7,12 @@
 //!   address and port ranges present, padded to 8) and `NXAST_LEARN`
 //!   (32-byte fixed part followed by flow-mod specs, zero-padded to 8).
 //! * `ct` nests one level only: a `ct` action inside a `ct` action's nested
-//!   list is `BadActionBadArgument` (this also bounds decoder recursion).
+//!   list is `BadActionBadArgument`. Nested lists (`ct`, `clone`) deeper
+//!   than 8 are also `BadActionBadArgument`, which bounds decoder recursion.
+//! * `controller(...)` with properties is [`Controller2`]: max_len,
+//!   controller id, reason, userdata, pause, meter id, each optional and
+//!   written in that order; a property with the wrong size or past the end
+//!   is `BadPropertyBadLen`, an unknown one `BadActionBadArgument`.
 //! * A NAT action with both IPv4 and IPv6 ranges, unknown range bits, or a
 //!   length that does not match its ranges is `BadActionBadArgument` /
 //!   `BadActionBadLen`. A learn spec with the reserved destination type 3 is
@@ -16,7 +21,7 @@
 //! * Decoding then encoding reproduces the bytes Open vSwitch writes.
 
 use super::Version;
-use super::actions::{Action, FieldRef, decode_actions_nested, encode_actions};
+use super::actions::{Action, FieldRef, Nest, decode_actions_in, encode_actions};
 use super::error::{EncodeError, ErrorKind};
 use super::wire::{Put, Reader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -188,9 +193,9 @@ pub(crate) fn decode_ct(
     version: Version,
     len: usize,
     a: &mut Reader<'_>,
-    nested: bool,
+    nested: Nest,
 ) -> Result<Action, ErrorKind> {
-    if nested {
+    if nested.in_ct {
         return Err(bad_arg());
     }
     if len < 24 {
@@ -207,7 +212,7 @@ pub(crate) fn decode_ct(
     } else {
         CtZone::Field(FieldRef::from_ofs_nbits(zone_src, zone_v))
     };
-    let actions = decode_actions_nested(version, a)?;
+    let actions = decode_actions_in(version, a, nested.inner(true)?)?;
     Ok(Action::Ct(Box::new(Ct {
         flags,
         zone,
@@ -432,6 +437,105 @@ pub(crate) fn encode_learn(l: &Learn, w: &mut Vec<u8>) -> Result<(), EncodeError
             w.put_u32(f.header);
             w.put_u16(f.ofs);
         }
+    }
+    Ok(())
+}
+
+/// Nicira `controller(...)` in its property form (NXAST_CONTROLLER2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Controller2 {
+    /// Bytes of the packet to send (absent: all, 65535).
+    pub max_len: Option<u16>,
+    /// Controller connection id (absent: 0).
+    pub controller_id: Option<u16>,
+    /// Packet-in reason (absent: action).
+    pub reason: Option<u8>,
+    /// Bytes passed to the controller.
+    pub userdata: Option<Vec<u8>>,
+    /// Pause the pipeline for the controller to resume.
+    pub pause: bool,
+    /// Meter applied to the packet-ins.
+    pub meter_id: Option<u32>,
+}
+
+pub(crate) fn decode_controller2(a: &mut Reader<'_>) -> Result<Controller2, ErrorKind> {
+    let bad = ErrorKind::BadPropertyBadLen;
+    let mut c = Controller2::default();
+    while !a.is_empty() {
+        let ty = a.peek_u16(0).map_err(|_| bad)?;
+        let len = usize::from(a.peek_u16(2).map_err(|_| bad)?);
+        if len < 4 || len > a.remaining() {
+            return Err(bad);
+        }
+        let mut p = a.sub(len, bad)?;
+        p.skip(4)?;
+        let pad = (super::wire::round8(len) - len).min(a.remaining());
+        a.skip(pad)?;
+        let want = |n: usize| if len - 4 == n { Ok(()) } else { Err(bad) };
+        match ty {
+            // 16-bit values are written with 2 bytes of padding inside the
+            // property (length 8), as Open vSwitch does; 6 is accepted too.
+            0 => {
+                want(2).or_else(|_| want(4))?;
+                c.max_len = Some(p.u16()?);
+            }
+            1 => {
+                want(2).or_else(|_| want(4))?;
+                c.controller_id = Some(p.u16()?);
+            }
+            2 => {
+                want(1)?;
+                c.reason = Some(p.u8()?);
+            }
+            3 => c.userdata = Some(p.rest().to_vec()),
+            4 => {
+                want(0)?;
+                c.pause = true;
+            }
+            5 => {
+                want(4)?;
+                c.meter_id = Some(p.u32()?);
+            }
+            _ => return Err(bad_arg()),
+        }
+    }
+    Ok(c)
+}
+
+pub(crate) fn encode_controller2(c: &Controller2, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+    fn prop(w: &mut Vec<u8>, ty: u16, f: impl FnOnce(&mut Vec<u8>)) -> Result<(), EncodeError> {
+        let start = w.len();
+        w.put_u16(ty);
+        w.put_u16(0);
+        f(w);
+        let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
+        w.patch_u16(start + 2, len);
+        w.pad8_from(start);
+        Ok(())
+    }
+    if let Some(x) = c.max_len {
+        prop(w, 0, |w| {
+            w.put_u16(x);
+            w.put_u16(0);
+        })?;
+    }
+    if let Some(x) = c.controller_id {
+        prop(w, 1, |w| {
+            w.put_u16(x);
+            w.put_u16(0);
+        })?;
+    }
+    if let Some(x) = c.reason {
+        prop(w, 2, |w| w.put_u8(x))?;
+    }
+    if let Some(u) = &c.userdata {
+        prop(w, 3, |w| w.extend_from_slice(u))?;
+    }
+    if c.pause {
+        prop(w, 4, |_| {})?;
+    }
+    if let Some(x) = c.meter_id {
+        prop(w, 5, |w| w.put_u32(x))?;
     }
     Ok(())
 }

@@ -6,14 +6,14 @@
 //!   mask is allowed, prerequisite, and wire headers (OXM basic class 0x8000
 //!   with the first version that defines it, the ONF experimenter form used
 //!   before that, the Nicira NXM form). [`Field::from_id`] is its inverse.
-//! * [`decode_entry`] reads one TLV and validates it: truncated ->
+//! * `decode_entry` reads one TLV and validates it: truncated ->
 //!   `BadMatchBadLen`; unknown header or a length that does not fit the field
 //!   -> `BadMatchBadField`; a mask on a field that takes none ->
 //!   `BadMatchBadMask`; value bits outside the field -> `BadMatchBadValue`;
 //!   value bits where the mask is 0 -> `BadMatchBadWildcards` (the same
 //!   answers as Open vSwitch 3.1). Prerequisites and duplicates are checked
 //!   by [`Match`](super::Match) over the whole match.
-//! * [`encode_entry`] writes the header [`Field::header_for`] chooses for the
+//! * `encode_entry` writes the header [`Field::header_for`] chooses for the
 //!   version: basic if the version has it, else ONF experimenter, else NXM.
 
 use super::Version;

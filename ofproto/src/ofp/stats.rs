@@ -8,7 +8,13 @@
 //!   port (`rx_frame_err`, `rx_over_err`, `rx_crc_err`, `collisions`) are
 //!   the Ethernet property, which encoding always writes; other properties
 //!   are kept as bytes.
-//! * Table-feature properties and table-desc properties are kept as bytes.
+//! * Table-feature properties are [`TableFeatureProp`]s: instruction and
+//!   action type lists, next tables, OXM header lists (match, wildcards,
+//!   set-field), each with its table-miss twin; a property that is not one
+//!   of these, or that carries experimenter ids, is kept as bytes
+//!   ([`TableFeatureProp::Other`]), so decoding is lossless. A property
+//!   shorter than its header or past the end is `BadPropertyBadLen`.
+//! * Table-desc properties are kept as bytes.
 //! * An entry whose length field is below its fixed part or past the end is
 //!   `BadRequestBadLen`; nothing panics.
 
@@ -292,9 +298,172 @@ pub struct TableFeatures {
     pub capabilities: u32,
     /// Maximum flows.
     pub max_entries: u32,
-    /// Feature properties (instructions, next tables, actions, match, ...),
-    /// as bytes.
-    pub properties: Vec<u8>,
+    /// Feature properties (instructions, next tables, actions, match, ...).
+    pub properties: Vec<TableFeatureProp>,
+}
+
+/// One table-feature property. `miss`: the property describes the
+/// table-miss flow (the odd property type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableFeatureProp {
+    /// Supported instruction types (`OFPIT_*`).
+    Instructions {
+        /// Table-miss twin.
+        miss: bool,
+        /// Instruction types.
+        types: Vec<u16>,
+    },
+    /// Tables a goto-table may go to.
+    NextTables {
+        /// Table-miss twin.
+        miss: bool,
+        /// Table ids.
+        tables: Vec<u8>,
+    },
+    /// Action types for write-actions (`apply: false`) or apply-actions.
+    Actions {
+        /// Apply-actions (else write-actions).
+        apply: bool,
+        /// Table-miss twin.
+        miss: bool,
+        /// Action types (`OFPAT_*`).
+        types: Vec<u16>,
+    },
+    /// Matchable fields: OXM headers as 32-bit words (an experimenter-class
+    /// header is followed by its experimenter id).
+    Match(Vec<u32>),
+    /// Fields that may be wildcarded.
+    Wildcards(Vec<u32>),
+    /// Fields set-field may write, in write-actions or apply-actions.
+    Setfield {
+        /// Apply-actions (else write-actions).
+        apply: bool,
+        /// Table-miss twin.
+        miss: bool,
+        /// OXM headers.
+        fields: Vec<u32>,
+    },
+    /// Anything else: the property type and its value bytes.
+    Other {
+        /// Property type.
+        ty: u16,
+        /// Value (after the 4-byte header, before padding).
+        body: Vec<u8>,
+    },
+}
+
+impl TableFeatureProp {
+    fn decode(ty: u16, body: &[u8]) -> TableFeatureProp {
+        let other = || TableFeatureProp::Other {
+            ty,
+            body: body.to_vec(),
+        };
+        let miss = ty & 1 == 1;
+        // Lists of 4-byte ids: `type:16 len:16` (instructions, actions) or
+        // OXM headers; experimenter ids (longer) are left as bytes.
+        let ids16 = || -> Option<Vec<u16>> {
+            if !body.len().is_multiple_of(4) {
+                return None;
+            }
+            body.chunks(4)
+                .map(|c| {
+                    let t = u16::from_be_bytes([c[0], c[1]]);
+                    let l = u16::from_be_bytes([c[2], c[3]]);
+                    (l == 4 && t != 0xffff).then_some(t)
+                })
+                .collect()
+        };
+        // OXM ids as the wire's 32-bit words: an experimenter-class header
+        // is followed by its experimenter id.
+        let oxm = || -> Option<Vec<u32>> {
+            if !body.len().is_multiple_of(4) {
+                return None;
+            }
+            let words: Vec<u32> = body
+                .chunks(4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let mut i = 0;
+            while i < words.len() {
+                i += if words[i] >> 16 == 0xffff { 2 } else { 1 };
+            }
+            (i == words.len()).then_some(words)
+        };
+        let r = match ty {
+            0 | 1 => ids16().map(|types| TableFeatureProp::Instructions { miss, types }),
+            2 | 3 => Some(TableFeatureProp::NextTables {
+                miss,
+                tables: body.to_vec(),
+            }),
+            4..=7 => ids16().map(|types| TableFeatureProp::Actions {
+                apply: ty >= 6,
+                miss,
+                types,
+            }),
+            8 => oxm().map(TableFeatureProp::Match),
+            10 => oxm().map(TableFeatureProp::Wildcards),
+            12..=15 => oxm().map(|fields| TableFeatureProp::Setfield {
+                apply: ty >= 14,
+                miss,
+                fields,
+            }),
+            _ => None,
+        };
+        r.unwrap_or_else(other)
+    }
+
+    fn encode(&self, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = w.len();
+        let ty = match self {
+            TableFeatureProp::Instructions { miss, .. } => u16::from(*miss),
+            TableFeatureProp::NextTables { miss, .. } => 2 + u16::from(*miss),
+            TableFeatureProp::Actions { apply, miss, .. } => {
+                4 + 2 * u16::from(*apply) + u16::from(*miss)
+            }
+            TableFeatureProp::Match(_) => 8,
+            TableFeatureProp::Wildcards(_) => 10,
+            TableFeatureProp::Setfield { apply, miss, .. } => {
+                12 + 2 * u16::from(*apply) + u16::from(*miss)
+            }
+            TableFeatureProp::Other { ty, .. } => *ty,
+        };
+        w.put_u16(ty);
+        w.put_u16(0);
+        match self {
+            TableFeatureProp::Instructions { types, .. }
+            | TableFeatureProp::Actions { types, .. } => {
+                for t in types {
+                    w.put_u16(*t);
+                    w.put_u16(4);
+                }
+            }
+            TableFeatureProp::NextTables { tables, .. } => w.extend_from_slice(tables),
+            TableFeatureProp::Match(v)
+            | TableFeatureProp::Wildcards(v)
+            | TableFeatureProp::Setfield { fields: v, .. } => v.iter().for_each(|h| w.put_u32(*h)),
+            TableFeatureProp::Other { body, .. } => w.extend_from_slice(body),
+        }
+        let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
+        w.patch_u16(start + 2, len);
+        w.pad8_from(start);
+        Ok(())
+    }
+}
+
+fn decode_table_feature_props(r: &mut Reader<'_>) -> Result<Vec<TableFeatureProp>, ErrorKind> {
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let ty = r.peek_u16(0)?;
+        let len = usize::from(r.peek_u16(2)?);
+        if len < 4 || len > r.remaining() {
+            return Err(ErrorKind::BadPropertyBadLen);
+        }
+        let p = r.bytes(len)?;
+        let pad = (len.div_ceil(8) * 8 - len).min(r.remaining());
+        r.skip(pad)?;
+        out.push(TableFeatureProp::decode(ty, &p[4..]));
+    }
+    Ok(out)
 }
 
 impl TableFeatures {
@@ -314,13 +483,13 @@ impl TableFeatures {
             metadata_write: e.u64()?,
             capabilities: e.u32()?,
             max_entries: e.u32()?,
-            properties: e.rest().to_vec(),
+            properties: decode_table_feature_props(&mut e)?,
         })
     }
 
     pub(crate) fn encode(&self, w: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let len = 64 + self.properties.len();
-        w.put_u16(u16::try_from(len).map_err(|_| EncodeError::TooLong)?);
+        let start = w.len();
+        w.put_u16(0);
         w.put_u8(self.table_id);
         w.put_zeros(5);
         put_str(w, &self.name, 32);
@@ -328,7 +497,11 @@ impl TableFeatures {
         w.put_u64(self.metadata_write);
         w.put_u32(self.capabilities);
         w.put_u32(self.max_entries);
-        w.extend_from_slice(&self.properties);
+        for p in &self.properties {
+            p.encode(w)?;
+        }
+        let len = u16::try_from(w.len() - start).map_err(|_| EncodeError::TooLong)?;
+        w.patch_u16(start, len);
         Ok(())
     }
 }

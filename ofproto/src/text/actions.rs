@@ -7,8 +7,8 @@ use crate::ofp::nx_actions::{CT_COMMIT, CT_FORCE, CT_RECIRC_NONE, learn_flags, n
 use crate::ofp::oxm::nxm_header;
 use crate::ofp::port::ports;
 use crate::ofp::{
-    Action, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec, LearnSrc, MatchEntry, Nat,
-    Value, Version,
+    Action, Controller2, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec, LearnSrc,
+    MatchEntry, Nat, Value, Version,
 };
 use std::net::IpAddr;
 
@@ -59,7 +59,9 @@ fn format_ref(r: &FieldRef) -> String {
     } else if r.n_bits == 1 {
         r.ofs.to_string()
     } else {
-        format!("{}..{}", r.ofs, r.ofs + r.n_bits - 1)
+        // Decoded references are not validated: no overflow on any ofs/n_bits.
+        let end = (u32::from(r.ofs) + u32::from(r.n_bits)).saturating_sub(1);
+        format!("{}..{end}", r.ofs)
     };
     format!("{}[{range}]", nxm_name(f))
 }
@@ -341,7 +343,8 @@ fn format_action(a: &Action, ver: Version) -> String {
         Action::DecNwTtl => "dec_ttl".into(),
         Action::SetVlanVid(v) => format!("mod_vlan_vid:{v}"),
         Action::SetVlanPcp(v) => format!("mod_vlan_pcp:{v}"),
-        Action::PopVlan => "strip_vlan".into(),
+        Action::PopVlan if ver == Version::V1_0 => "strip_vlan".into(),
+        Action::PopVlan => "pop_vlan".into(),
         Action::PushVlan(t) => format!("push_vlan:{t:#06x}"),
         Action::SetTpSrc(p) => format!("mod_tp_src:{p}"),
         Action::SetTpDst(p) => format!("mod_tp_dst:{p}"),
@@ -403,6 +406,33 @@ fn format_action(a: &Action, ver: Version) -> String {
         Action::Ct(ct) => format_ct(ct, ver),
         Action::Nat(n) => format_nat(n),
         Action::Learn(l) => format_learn(l),
+        Action::OutputTrunc { port, max_len } => {
+            format!("output(port={},max_len={max_len})", port_name(*port))
+        }
+        Action::Clone(a) => format!("clone({})", join(a, ver)),
+        Action::Controller2(c) => {
+            let mut parts = Vec::new();
+            if let Some(r) = c.reason {
+                parts.push(format!("reason={}", reason_name(r)));
+            }
+            if let Some(m) = c.max_len {
+                parts.push(format!("max_len={m}"));
+            }
+            if let Some(i) = c.controller_id {
+                parts.push(format!("id={i}"));
+            }
+            if let Some(u) = &c.userdata {
+                let hex: Vec<String> = u.iter().map(|x| format!("{x:02x}")).collect();
+                parts.push(format!("userdata={}", hex.join(".")));
+            }
+            if c.pause {
+                parts.push("pause".into());
+            }
+            if let Some(m) = c.meter_id {
+                parts.push(format!("meter_id={m}"));
+            }
+            format!("controller({})", parts.join(","))
+        }
         other => format!("{other:?}"),
     }
 }
@@ -483,13 +513,33 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
             }
         }
         "set_mpls_ttl" => Action::SetMplsTtl(parse_num(inner, 0xff, "TTL")? as u8),
+        "clone" => {
+            let mut acts = Vec::new();
+            for t in split_top(inner) {
+                parse_action(t, &mut acts)?;
+            }
+            Action::Clone(acts)
+        }
         "set_mpls_label" => set_field(Field::MplsLabel, inner)?,
         "set_mpls_tc" => set_field(Field::MplsTc, inner)?,
         "controller" => {
             let (mut max_len, mut id, mut reason) = (0xffffu16, 0u16, 1u8);
+            let (mut userdata, mut pause, mut meter_id) = (None, false, None);
             for t in split_top(inner) {
                 let (k, v) = t.split_once('=').unwrap_or((t, ""));
                 match k {
+                    "userdata" => {
+                        let mut b = Vec::new();
+                        for x in v.split('.').filter(|x| !x.is_empty()) {
+                            b.push(
+                                u8::from_str_radix(x, 16)
+                                    .or_else(|_| err(format!("invalid userdata '{v}'")))?,
+                            );
+                        }
+                        userdata = Some(b);
+                    }
+                    "pause" => pause = true,
+                    "meter_id" => meter_id = Some(parse_num(v, 0xffff_ffff, "meter id")? as u32),
                     "max_len" => max_len = parse_num(v, 0xffff, "max_len")? as u16,
                     "id" => id = parse_num(v, 0xffff, "controller id")? as u16,
                     "reason" => {
@@ -501,10 +551,21 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
                     _ => return err(format!("controller option '{t}' is not supported")),
                 }
             }
-            Action::NxController {
-                max_len,
-                controller_id: id,
-                reason,
+            if userdata.is_some() || pause || meter_id.is_some() {
+                Action::Controller2(Controller2 {
+                    max_len: (max_len != 0xffff).then_some(max_len),
+                    controller_id: (id != 0).then_some(id),
+                    reason: (reason != 1).then_some(reason),
+                    userdata,
+                    pause,
+                    meter_id,
+                })
+            } else {
+                Action::NxController {
+                    max_len,
+                    controller_id: id,
+                    reason,
+                }
             }
         }
         "output" => {
@@ -525,9 +586,10 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
                     max_len,
                 }
             } else {
-                Action::Output {
+                // Truncating output (Nicira output_trunc).
+                Action::OutputTrunc {
                     port: port_from_text(p)?,
-                    max_len,
+                    max_len: u32::from(max_len),
                 }
             }
         }

@@ -361,6 +361,97 @@ fn normalise_vlan(m: &mut Match) {
     }
 }
 
+/// Open vSwitch's order of match fields on the wire (`nx_put_raw`):
+/// metadata, Ethernet, VLAN, MPLS, L3, L4, ARP, tunnel, registers, marks,
+/// conntrack, OpenFlow metadata. A parsed match is sorted into it so that
+/// its encoding is the bytes `ovs-ofctl` sends.
+fn wire_rank(f: Field) -> (u8, u8) {
+    use Field::*;
+    let r = match f {
+        InPort | NxInPort => 0,
+        InPhyPort => 1,
+        PacketType => 2,
+        ActsetOutput => 3,
+        EthSrc => 10,
+        EthDst => 11,
+        EthType => 12,
+        VlanTci => 13,
+        VlanVid => 14,
+        VlanPcp => 15,
+        MplsLabel => 20,
+        MplsTc => 21,
+        MplsBos => 22,
+        Ipv4Src => 30,
+        Ipv4Dst => 31,
+        Ipv6Src => 32,
+        Ipv6Dst => 33,
+        Ipv6Flabel => 34,
+        IpFrag => 35,
+        IpProto => 36,
+        NwTos => 37,
+        IpDscp => 38,
+        IpEcn => 39,
+        NwTtl => 40,
+        TcpSrc => 50,
+        TcpDst => 51,
+        TcpFlags => 52,
+        UdpSrc => 53,
+        UdpDst => 54,
+        SctpSrc => 55,
+        SctpDst => 56,
+        Icmpv4Type => 57,
+        Icmpv4Code => 58,
+        Icmpv6Type => 59,
+        Icmpv6Code => 60,
+        Ipv6NdTarget => 61,
+        Ipv6NdSll => 62,
+        Ipv6NdTll => 63,
+        ArpOp => 70,
+        ArpSpa => 71,
+        ArpTpa => 72,
+        ArpSha => 73,
+        ArpTha => 74,
+        TunnelId => 80,
+        TunFlags => 81,
+        TunSrc => 82,
+        TunDst => 83,
+        TunIpv6Src => 84,
+        TunIpv6Dst => 85,
+        TunGbpId => 86,
+        TunGbpFlags => 87,
+        Reg(n) => return (90, n),
+        PktReg(n) => return (91, n),
+        PktMark => 100,
+        DpHash => 101,
+        RecircId => 102,
+        ConjId => 103,
+        CtState => 110,
+        CtZone => 111,
+        CtMark => 112,
+        CtLabel => 113,
+        CtNwSrc => 114,
+        CtNwDst => 115,
+        CtIpv6Src => 116,
+        CtIpv6Dst => 117,
+        CtNwProto => 118,
+        CtTpSrc => 119,
+        CtTpDst => 120,
+        Metadata => 130,
+        PbbIsid | PbbUca | Ipv6Exthdr => 140,
+    };
+    (r, 0)
+}
+
+fn wire_order(m: &mut Match) {
+    let mut entries: Vec<_> = m.entries().to_vec();
+    entries.sort_by_key(|e| wire_rank(e.field));
+    let mut out = Match::new();
+    for e in entries {
+        out.set(e.field, e.value, e.mask);
+    }
+    *m = out;
+}
+
 /// The 802.1Q TCI value and mask that `vlan_tci`, `vlan_vid` and
 /// `vlan_pcp` entries of `m` match together.
 fn combined_tci(m: &Match) -> (u64, u64) {
@@ -458,6 +549,40 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
                 let n = parse_num(v, 0x3f, "ip_dscp")? as u64;
                 m.set_u64(Field::IpDscp, n);
             }
+            // `tun_flags` has one flag, `oam`; Open vSwitch always matches
+            // it with a mask (the flag bits).
+            "tun_flags" => {
+                let (fv, fm) = if v.starts_with(['+', '-']) {
+                    parse_flags(v, &["oam"], "tun_flags")?
+                } else {
+                    let (val, mask) = parse_value(Field::TunFlags, v)?;
+                    let mk = mask.map_or(1, |m| m.to_u64());
+                    (val.to_u64() & mk, mk)
+                };
+                if fv & !1 != 0 || fm & !1 != 0 {
+                    return err(format!("tun_flags '{v}': only the oam flag (1) exists"));
+                }
+                m.set_masked_u64(Field::TunFlags, fv, fm);
+            }
+            "nw_frag" | "ip_frag" => {
+                let (fv, fm) = match v {
+                    "no" => (0, 3),
+                    "yes" => (1, 1),
+                    "first" => (1, 3),
+                    "later" => (3, 3),
+                    "not_later" => (0, 2),
+                    _ => {
+                        return err(format!(
+                            "invalid nw_frag '{v}' (no, yes, first, later, not_later)"
+                        ));
+                    }
+                };
+                if fm == 3 {
+                    m.set_u64(Field::IpFrag, fv);
+                } else {
+                    m.set_masked_u64(Field::IpFrag, fv, fm);
+                }
+            }
             "ct_state" if v.starts_with(['+', '-']) => {
                 let (fv, fm) = parse_flags(v, &CT_FLAGS, "ct_state")?;
                 m.set_masked_u64(Field::CtState, fv, fm);
@@ -486,6 +611,7 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
         }
     }
     normalise_vlan(m);
+    wire_order(m);
     for e in m.entries() {
         let info = e.field.info();
         if !m.prereq_ok(info.prereq) {
@@ -622,6 +748,20 @@ pub fn format_match(m: &Match) -> String {
         let s = match f {
             InPort => format!("in_port={}", port_name(e.value.to_u64() as u32)),
             IpDscp if e.mask.is_none() => format!("nw_tos={}", e.value.to_u64() << 2),
+            TunFlags if e.mask.is_some() && e.mask_or_ones().to_u64() == 1 => {
+                format!("tun_flags={}", format_flags(e.value.to_u64(), 1, &["oam"]))
+            }
+            IpFrag => {
+                let (v, mk) = (e.value.to_u64(), e.mask.map_or(3, |m| m.to_u64()));
+                match (v, mk) {
+                    (0, 3) | (0, 1) => "nw_frag=no".into(),
+                    (1, 1) => "nw_frag=yes".into(),
+                    (1, 3) => "nw_frag=first".into(),
+                    (3, 3) | (2, 2) => "nw_frag=later".into(),
+                    (0, 2) => "nw_frag=not_later".into(),
+                    _ => format!("nw_frag={v:#x}/{mk:#x}"),
+                }
+            }
             CtState if e.mask_or_ones().to_u64() & !0xff == 0 => format!(
                 "ct_state={}",
                 format_flags(e.value.to_u64(), e.mask_or_ones().to_u64(), &CT_FLAGS)

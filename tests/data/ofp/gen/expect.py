@@ -118,6 +118,10 @@ exp = {
   'nx/role_request-hand @OF1.0': ['Nx(RoleRequest(1))'],
   'nx/flow_mod_table_id_disable-hand @OF1.0': ['Nx(FlowModTableId(false))'],
  },
+ 'table_features.txt': {
+  'stats/table_features_reply (real switch, first part) @OF1.3': ['TableFeatures([TableFeatures { table_id: 0', 'Instructions { miss: false, types: [1, 2, 3, 4, 5, 6] }', 'NextTables { miss: false, tables: [1, 2, 3', 'Match([', 'Setfield { apply: true, miss: true'],
+  'stats/table_features_reply (real switch, first part) @OF1.5': ['TableFeatures([TableFeatures { table_id: 0'],
+ },
  'replies_mods.txt': {
   'nx/group_desc_reply (real switch) @OF1.0': ['NxGroupDesc([GroupDesc { group_type: All, group_id: 1', 'group_type: Select, group_id: 2', 'weight: 20', 'SetVlanVid(7)'],
   'nx_packet_in2 (real switch) @OF1.0': ['Nx(PacketIn2(NxPacketIn2 { packet: [255, 255, 255, 255, 255, 255', 'table_id: Some(0), cookie: None, reason: Some(1), metadata: Some(Match(in_port=0xfffffffd))'],
