@@ -54,6 +54,8 @@ pub struct Opts {
     pub no_stats: bool,
     /// `--format json`.
     pub json: bool,
+    /// `-t`/`--timeout`: give up after this many seconds.
+    pub timeout: Option<u64>,
 }
 
 impl Opts {
@@ -124,7 +126,8 @@ Options:
   --no-stats                  omit statistics in dump-flows
   --bundle                    send flow changes as one atomic bundle (1.3+)
   --readd                     replace-flows: re-add flows that are unchanged
-  --format=json               JSON output for dump-flows and dump-aggregate
+  --format=json               JSON output for the dump commands
+  -t, --timeout=SECS          give up after SECS seconds
   -h, --help                  this help
 "
     )
@@ -140,6 +143,7 @@ fn parse_args(args: &[String]) -> Result<(Opts, Vec<String>)> {
         readd: false,
         no_stats: false,
         json: false,
+        timeout: None,
     };
     let mut rest = Vec::new();
     let mut i = 0;
@@ -192,6 +196,13 @@ fn parse_args(args: &[String]) -> Result<(Opts, Vec<String>)> {
                     _ => bail!("'{v}': unknown output format (use text or json)"),
                 }
             }
+            "-t" | "--timeout" => {
+                let v = value(&name)?;
+                o.timeout =
+                    Some(v.parse().map_err(|_| {
+                        anyhow::anyhow!("'{v}': --timeout needs a number of seconds")
+                    })?);
+            }
             "-h" | "--help" => {
                 print!("{}", usage());
                 std::process::exit(0);
@@ -218,6 +229,14 @@ fn need_args(cmd: &str, args: &[String], min: usize, max: usize) -> Result<()> {
 
 fn run(args: &[String]) -> Result<i32> {
     let (mut o, rest) = parse_args(args)?;
+    if let Some(secs) = o.timeout.filter(|s| *s > 0) {
+        // Like ovs-ofctl's alarm: the whole run, connection included.
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(secs));
+            eprintln!("{PROG}: timeout after {secs} seconds");
+            std::process::exit(1);
+        });
+    }
     if o.bundle {
         // Bundles need OpenFlow 1.4 (or the 1.3 extension): allow 1.4
         // without an explicit -O, as ovs-ofctl does.

@@ -494,6 +494,13 @@ fn errors_are_clear() {
             "{e}"
         );
     }
+    // A peer that never says HELLO: --timeout gives up.
+    let silent = dir.join("silent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&silent).unwrap();
+    let start = std::time::Instant::now();
+    let e = err(&["-t", "1", "show", &format!("unix:{}", silent.display())]);
+    assert!(e.contains("timeout after 1 seconds"), "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
     // No common version.
     ovs.vsctl(&["set", "bridge", &br, "protocols=OpenFlow13"]);
     let e = err(&["-O", "OpenFlow10", "dump-flows", &br]);
