@@ -506,6 +506,19 @@ impl Pmd {
         self.rxqs.push(rxq);
     }
 
+    /// Fills `out` with the receive queues' wake-up descriptors; false when
+    /// some queue has none (it must be polled, not waited for).
+    pub fn rx_fds(&self, out: &mut Vec<std::os::fd::RawFd>) -> bool {
+        out.clear();
+        for q in self.rxqs.iter().filter(|q| !q.gone) {
+            match q.rx.fd() {
+                Some(fd) => out.push(fd),
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// The assigned (port, queue) pairs.
     pub fn rxq_ids(&self) -> Vec<(DpPort, usize)> {
         self.rxqs.iter().map(|r| (r.port, r.queue)).collect()
@@ -937,6 +950,8 @@ fn normalize_mask(mask: &mut FlowMask) {
     mask.recirc_id = u32::MAX;
     mask.in_port = u32::MAX;
 }
+
+pub mod wait;
 
 #[cfg(test)]
 pub(crate) mod tests;
