@@ -544,10 +544,22 @@ impl Datapath {
             total.lost_upcalls
         );
         let _ = writeln!(s, "  flows: {flows}");
-        for (port, name, kind, [rxp, rxb, txp, txb, txd]) in self.port_stats() {
-            let _ = writeln!(s, "  port {port}: {name} ({kind})");
-            let _ = writeln!(s, "    RX packets:{rxp} bytes:{rxb}");
-            let _ = writeln!(s, "    TX packets:{txp} bytes:{txb} dropped:{txd}");
+        for e in self.ports.load().iter() {
+            let (rxp, rxb, txp, txb, txd) = e.stats.read();
+            // The backend's own drops and errors (full rings, bad frames).
+            let nd = e.netdev.as_ref().map(|n| n.stats()).unwrap_or_default();
+            let _ = writeln!(s, "  port {}: {} ({})", e.port, e.name, e.kind);
+            let _ = writeln!(
+                s,
+                "    RX packets:{rxp} bytes:{rxb} dropped:{} errors:{}",
+                nd.rx_dropped, nd.rx_errors
+            );
+            let _ = writeln!(
+                s,
+                "    TX packets:{txp} bytes:{txb} dropped:{} errors:{}",
+                txd.max(nd.tx_dropped),
+                nd.tx_errors
+            );
         }
         s
     }

@@ -96,7 +96,7 @@ fn forwards_through_threads_and_reports() {
     );
     assert!(
         show.contains(&format!(
-            "port 2: p2 (mem)\n    RX packets:0 bytes:0\n    TX packets:3 bytes:{}",
+            "port 2: p2 (mem)\n    RX packets:0 bytes:0 dropped:0 errors:0\n    TX packets:3 bytes:{} dropped:0 errors:0",
             3 * f.len()
         )),
         "{show}"
