@@ -4,8 +4,11 @@
 //! the batch grouped per flow.
 //!
 //! A [`Pmd`] owns everything it touches per packet: its receive queues, its
-//! packet pool, its EMC and megaflow cache, its transmit buffers and
-//! counters. Nothing in it is shared with another thread except through:
+//! receive and recirculation batches, its EMC and megaflow cache, its
+//! transmit batches and counters. Nothing in it is shared with another
+//! thread except through:
+//! * the ports' transmit queues ([`crate::port::TxQueues`]: a lock per
+//!   batch);
 //! * the port table, an immutable [`Snapshot`] it refreshes once per poll
 //!   iteration (an atomic load; a short lock only when it changed);
 //! * the upcall handler (`&dyn UpcallHandler`, called on misses only, plus
