@@ -787,7 +787,12 @@ impl Pmd {
                 let key = &self.keys[i];
                 let h = emc_hash(key);
                 *slot = h;
-                if let Some(r) = self.emc.lookup(key, h)
+                let hit = if cur.meta[i].is_plain() {
+                    self.emc.lookup_plain(key, h)
+                } else {
+                    self.emc.lookup(key, h)
+                };
+                if let Some(r) = hit
                     && self.flows.get_live(r).is_some()
                 {
                     self.refs[i] = r;
