@@ -27,7 +27,7 @@ fn emc_hit(c: &mut Criterion) {
             for (i, k) in keys.iter().enumerate() {
                 let k = black_box(k);
                 let h = emc_hash(k);
-                if let Some(r) = emc.lookup(k, h)
+                if let Some(r) = emc.lookup_plain(k, h)
                     && flows.get_live(r).is_some()
                 {
                     out[i] = r;

@@ -50,7 +50,7 @@ fn main() {
         measure(3000, 20, || {
             for (i, k) in keys.iter().enumerate() {
                 let k = black_box(k);
-                if let Some(r) = emc.lookup(k, emc_hash(k))
+                if let Some(r) = emc.lookup_plain(k, emc_hash(k))
                     && flows.get_live(r).is_some()
                 {
                     out[i] = r;

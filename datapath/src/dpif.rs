@@ -19,7 +19,10 @@
 //! so the barrier reply can go out.
 //!
 //! Idle policy: a thread busy-polls, or after a number of empty iterations
-//! parks for a short time (woken early by any control message).
+//! sleeps: in `poll(2)` on its receive queues' descriptors and a wake-up
+//! eventfd (so a packet or a control message wakes it at once), or, when a
+//! queue has no descriptor, parked for the sleep time (woken early by
+//! control messages).
 //!
 //! Methods that wait for threads (`dump_flows`, port removal, rebalancing)
 //! wait at most [`CONTROL_TIMEOUT`]; they are for the control plane only.
@@ -30,6 +33,7 @@ use crate::flow::{FlowKey, Offsets, extract_into, format};
 use crate::netdev::{Netdev, RxQueue, TxQueue};
 use crate::packet::{Batch, Packet, PacketMeta};
 use crate::pmd::MAX_RECIRC_DEPTH;
+use crate::pmd::wait::{Waker, wait};
 use crate::pmd::{Clock, Completion, Control, FlowDump, Pmd, PmdConfig, Rxq};
 use crate::port::{MAX_PORTS, PortEntry, PortTable, TxQueues};
 use crate::snapshot::Snapshot;
@@ -51,8 +55,8 @@ pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum IdlePolicy {
     /// Poll again at once (lowest latency, a whole core).
     BusyPoll,
-    /// After `after` empty iterations, park for `sleep` (woken early by
-    /// control messages).
+    /// After `after` empty iterations, sleep up to `sleep` (woken early by
+    /// packets on queues that have a descriptor, and by control messages).
     Sleep {
         /// Empty iterations before sleeping.
         after: u32,
@@ -79,7 +83,7 @@ impl Default for DatapathConfig {
             pmd: PmdConfig::default(),
             idle: IdlePolicy::Sleep {
                 after: 64,
-                sleep: Duration::from_micros(200),
+                sleep: Duration::from_millis(1),
             },
         }
     }
@@ -121,11 +125,15 @@ struct PmdHandle {
     ctl: Sender<Control>,
     join: Option<JoinHandle<()>>,
     stats: Arc<PmdStats>,
+    waker: Option<Arc<Waker>>,
 }
 
 impl PmdHandle {
     fn send(&self, msg: Control) -> bool {
         let ok = self.ctl.send(msg).is_ok();
+        if let Some(w) = &self.waker {
+            w.wake();
+        }
         if let Some(j) = &self.join {
             j.thread().unpark();
         }
@@ -176,20 +184,24 @@ fn spawn(
     pmd.set_control(rx);
     let stats = pmd.stats();
     let idle = cfg.idle;
+    let waker = Waker::new().ok().map(Arc::new);
+    let w = waker.clone();
     let join = thread::Builder::new()
         .name(format!("pmd{id}"))
-        .spawn(move || run(pmd, idle))
+        .spawn(move || run(pmd, idle, w))
         .ok();
     PmdHandle {
         ctl: tx,
         join,
         stats,
+        waker,
     }
 }
 
 /// A polling thread's loop.
-fn run(mut pmd: Pmd, idle: IdlePolicy) {
+fn run(mut pmd: Pmd, idle: IdlePolicy, waker: Option<Arc<Waker>>) {
     let mut empty = 0u32;
+    let (mut fds, mut set) = (Vec::new(), Vec::new());
     loop {
         let n = pmd.poll_once();
         if pmd.exiting() {
@@ -204,7 +216,10 @@ fn run(mut pmd: Pmd, idle: IdlePolicy) {
             IdlePolicy::BusyPoll => core::hint::spin_loop(),
             IdlePolicy::Sleep { after, sleep } => {
                 if empty >= after {
-                    thread::park_timeout(sleep);
+                    match &waker {
+                        Some(w) if pmd.rx_fds(&mut fds) => wait(&fds, w, sleep, &mut set),
+                        _ => thread::park_timeout(sleep),
+                    }
                 }
             }
         }
@@ -529,10 +544,22 @@ impl Datapath {
             total.lost_upcalls
         );
         let _ = writeln!(s, "  flows: {flows}");
-        for (port, name, kind, [rxp, rxb, txp, txb, txd]) in self.port_stats() {
-            let _ = writeln!(s, "  port {port}: {name} ({kind})");
-            let _ = writeln!(s, "    RX packets:{rxp} bytes:{rxb}");
-            let _ = writeln!(s, "    TX packets:{txp} bytes:{txb} dropped:{txd}");
+        for e in self.ports.load().iter() {
+            let (rxp, rxb, txp, txb, txd) = e.stats.read();
+            // The backend's own drops and errors (full rings, bad frames).
+            let nd = e.netdev.as_ref().map(|n| n.stats()).unwrap_or_default();
+            let _ = writeln!(s, "  port {}: {} ({})", e.port, e.name, e.kind);
+            let _ = writeln!(
+                s,
+                "    RX packets:{rxp} bytes:{rxb} dropped:{} errors:{}",
+                nd.rx_dropped, nd.rx_errors
+            );
+            let _ = writeln!(
+                s,
+                "    TX packets:{txp} bytes:{txb} dropped:{} errors:{}",
+                txd.max(nd.tx_dropped),
+                nd.tx_errors
+            );
         }
         s
     }

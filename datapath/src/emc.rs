@@ -36,6 +36,8 @@ pub const DEFAULT_INSERT_INV_PROB: u32 = 100;
 struct Entry {
     hash: u32,
     flow: FlowRef,
+    /// The key's metadata is zero but for `in_port` (see [`plain_meta`]).
+    plain: bool,
     key: FlowKey,
 }
 
@@ -45,8 +47,17 @@ const VACANT: Entry = Entry {
         id: 0,
         generation: 0,
     },
+    plain: false,
     key: FlowKey::ZERO,
 };
+
+/// True when every byte of the key's metadata stage is zero except those of
+/// `in_port`: the key of a packet straight from a port.
+pub fn plain_meta(key: &FlowKey) -> bool {
+    let b = key.as_bytes();
+    let p = core::mem::offset_of!(FlowKey, in_port);
+    b[..p].iter().all(|&x| x == 0) && b[p + 4..STAGE_L2 * 8].iter().all(|&x| x == 0)
+}
 
 /// The exact-match cache. See the module documentation.
 #[derive(Debug)]
@@ -112,6 +123,27 @@ impl Emc {
         None
     }
 
+    /// [`Emc::lookup`] for a key whose metadata the caller knows to be
+    /// plain ([`plain_meta`]: a packet straight from a port): only the
+    /// packet stages and `in_port` are compared (128 bytes instead of 312),
+    /// and only entries whose keys are plain too can match.
+    #[inline]
+    pub fn lookup_plain(&self, key: &FlowKey, hash: u32) -> Option<FlowRef> {
+        debug_assert!(plain_meta(key));
+        for pos in self.positions(hash) {
+            let e = &self.entries[pos];
+            if e.hash == hash
+                && e.flow.generation != 0
+                && e.plain
+                && e.key.in_port == key.in_port
+                && e.key.words()[STAGE_L2..] == key.words()[STAGE_L2..]
+            {
+                return Some(e.flow);
+            }
+        }
+        None
+    }
+
     /// Maybe inserts (`key` -> `flow`), following the insertion probability.
     /// `live` says whether a cached reference is still live (stale entries
     /// are preferred victims).
@@ -161,6 +193,7 @@ impl Emc {
         let e = &mut self.entries[victim];
         e.hash = hash;
         e.flow = flow;
+        e.plain = plain_meta(key);
         e.key = *key;
     }
 
@@ -212,6 +245,18 @@ mod tests {
         k2.regs[3] = 1; // not hashed, but compared
         assert_eq!(emc_hash(&k2), emc_hash(&k));
         assert_eq!(emc.lookup(&k2, emc_hash(&k2)), None);
+        // The plain form agrees for plain keys, and never matches an entry
+        // whose key has metadata.
+        assert!(plain_meta(&k) && !plain_meta(&k2));
+        assert_eq!(emc.lookup_plain(&k, emc_hash(&k)), Some(r));
+        let r2 = FlowRef {
+            id: 4,
+            generation: 1,
+        };
+        emc.clear();
+        emc.insert(&k2, emc_hash(&k2), r2, |_| true);
+        assert_eq!(emc.lookup(&k2, emc_hash(&k2)), Some(r2));
+        assert_eq!(emc.lookup_plain(&k, emc_hash(&k)), None);
         emc.clear();
         assert_eq!(emc.lookup(&k, emc_hash(&k)), None);
     }

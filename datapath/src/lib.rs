@@ -16,14 +16,14 @@
 //!
 //! And the fast path built on it:
 //!
-//! * [`packet`]: frames in pooled buffers with headroom, and their metadata.
+//! * [`packet`]: the per-packet metadata kept beside a netdev batch.
 //! * [`execute`]: runs an action list on a packet, keeping checksums valid.
 //! * [`emc`] and [`megaflow`]: the exact-match cache and the megaflow cache
 //!   (one subtable per mask), both per polling thread.
 //! * [`upcall`]: the trait `ofproto`'s translation implements for misses,
 //!   packet-ins and meters.
-//! * [`port`]: what the fast path needs from a netdev (receive queues and a
-//!   transmit side), plus an in-memory port for tests.
+//! * [`port`]: the port table threads read (transmit queues shared per
+//!   batch, counters), plus queue doubles for benchmarks.
 //! * [`pmd`]: one polling thread's pipeline (batch, lookups, grouped
 //!   execution, recirculation, revalidation, expiry).
 //! * [`dpif`]: the threads, port and queue management, revalidation
@@ -33,7 +33,8 @@
 //!
 //! Invariants: nothing in this crate panics on any byte sequence received from
 //! a port; extraction, lookups and execution allocate nothing per packet, take
-//! no lock per packet and never log.
+//! no lock per packet (a transmit queue's lock is taken once per batch) and
+//! never log.
 
 pub mod actions;
 pub mod dpif;

@@ -2,7 +2,7 @@
 //!
 //! The packet buffers themselves are the netdev layer's
 //! ([`netdev::packet::Packet`](crate::netdev::packet::Packet) in a
-//! [`Batch`](crate::netdev::packet::Batch)): every backend receives into them
+//! [`Batch`]): every backend receives into them
 //! and sends from them, and the fast path moves them between batches by
 //! swapping buffers, never copying or allocating. What the fast path adds is
 //! [`PacketMeta`], kept in an array parallel to a batch (slot `i` describes

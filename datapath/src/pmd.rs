@@ -4,8 +4,11 @@
 //! the batch grouped per flow.
 //!
 //! A [`Pmd`] owns everything it touches per packet: its receive queues, its
-//! packet pool, its EMC and megaflow cache, its transmit buffers and
-//! counters. Nothing in it is shared with another thread except through:
+//! receive and recirculation batches, its EMC and megaflow cache, its
+//! transmit batches and counters. Nothing in it is shared with another
+//! thread except through:
+//! * the ports' transmit queues ([`crate::port::TxQueues`]: a lock per
+//!   batch);
 //! * the port table, an immutable [`Snapshot`] it refreshes once per poll
 //!   iteration (an atomic load; a short lock only when it changed);
 //! * the upcall handler (`&dyn UpcallHandler`, called on misses only, plus
@@ -506,6 +509,19 @@ impl Pmd {
         self.rxqs.push(rxq);
     }
 
+    /// Fills `out` with the receive queues' wake-up descriptors; false when
+    /// some queue has none (it must be polled, not waited for).
+    pub fn rx_fds(&self, out: &mut Vec<std::os::fd::RawFd>) -> bool {
+        out.clear();
+        for q in self.rxqs.iter().filter(|q| !q.gone) {
+            match q.rx.fd() {
+                Some(fd) => out.push(fd),
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// The assigned (port, queue) pairs.
     pub fn rxq_ids(&self) -> Vec<(DpPort, usize)> {
         self.rxqs.iter().map(|r| (r.port, r.queue)).collect()
@@ -771,7 +787,12 @@ impl Pmd {
                 let key = &self.keys[i];
                 let h = emc_hash(key);
                 *slot = h;
-                if let Some(r) = self.emc.lookup(key, h)
+                let hit = if cur.meta[i].is_plain() {
+                    self.emc.lookup_plain(key, h)
+                } else {
+                    self.emc.lookup(key, h)
+                };
+                if let Some(r) = hit
                     && self.flows.get_live(r).is_some()
                 {
                     self.refs[i] = r;
@@ -937,6 +958,8 @@ fn normalize_mask(mask: &mut FlowMask) {
     mask.recirc_id = u32::MAX;
     mask.in_port = u32::MAX;
 }
+
+pub mod wait;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -96,7 +96,7 @@ fn forwards_through_threads_and_reports() {
     );
     assert!(
         show.contains(&format!(
-            "port 2: p2 (mem)\n    RX packets:0 bytes:0\n    TX packets:3 bytes:{}",
+            "port 2: p2 (mem)\n    RX packets:0 bytes:0 dropped:0 errors:0\n    TX packets:3 bytes:{} dropped:0 errors:0",
             3 * f.len()
         )),
         "{show}"
@@ -302,6 +302,40 @@ fn control_plane_execute_outputs_and_recirculates() {
         dp.execute(&f, PacketMeta::from_port(1), &[Action::Output(99)]),
         0
     );
+}
+
+#[test]
+fn sleeping_threads_wake_for_packets_and_control() {
+    let h = TestHandler::new(vec![rule_dst(0, 0, vec![Action::Output(2)])]);
+    let mut dp = Datapath::new(
+        DatapathConfig {
+            idle: IdlePolicy::Sleep {
+                after: 1,
+                sleep: Duration::from_secs(30),
+            },
+            ..cfg(1)
+        },
+        h,
+    );
+    let p1 = add_mem_port(&mut dp, 1, 1);
+    let p2 = add_mem_port(&mut dp, 2, 0);
+    thread::sleep(Duration::from_millis(50)); // asleep by now
+    for round in 0..3 {
+        let t = Instant::now();
+        p1[0].inject(&udp_frame(round, [1, 1, 1, 1], 1));
+        assert!(wait_until(|| !p2[0].take_sent().is_empty()));
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "woken by the queue's fd"
+        );
+        thread::sleep(Duration::from_millis(20));
+        let t = Instant::now();
+        assert_eq!(dp.dump_flows().unwrap().len(), 1);
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "woken by the control message"
+        );
+    }
 }
 
 #[test]
