@@ -18,7 +18,7 @@ use ofproto::ofp::multipart::{
     ReplyBody, RequestBody, TableStats,
 };
 use ofproto::ofp::port::{Port, PortNo, ports};
-use ofproto::ofp::stats::{PortStats, TableFeatures};
+use ofproto::ofp::stats::{PortStats, TableFeatureProp, TableFeatures};
 use ofproto::ofp::{
     ErrorKind, FeaturesReply, Header, Instruction, Message, SwitchConfig, Version, VersionSet,
 };
@@ -693,21 +693,8 @@ impl OfBridge {
 /// lookup can match, what instructions and actions flows may use, which
 /// tables `goto_table` may reach. `ovs-ofctl` insists on the eight
 /// required properties.
-fn table_feature_properties(version: Version, id: u8) -> Vec<u8> {
+fn table_feature_properties(version: Version, id: u8) -> Vec<TableFeatureProp> {
     use ofproto::ofp::oxm::{Field, nxm_header};
-    fn prop(out: &mut Vec<u8>, ty: u16, payload: &[u8]) {
-        let len = 4 + payload.len();
-        out.extend_from_slice(&ty.to_be_bytes());
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-        out.extend_from_slice(payload);
-        out.resize(out.len() + (8 - len % 8) % 8, 0);
-    }
-    fn headers(types: &[u16]) -> Vec<u8> {
-        types
-            .iter()
-            .flat_map(|t| [t.to_be_bytes(), 4u16.to_be_bytes()].concat())
-            .collect()
-    }
     // Basic-class OXM fields of this version.
     let fields: Vec<(u32, u32)> = Field::all()
         .iter()
@@ -726,8 +713,8 @@ fn table_feature_properties(version: Version, id: u8) -> Vec<u8> {
             })
         })
         .collect();
-    let plain: Vec<u8> = fields.iter().flat_map(|(h, _)| h.to_be_bytes()).collect();
-    let masked: Vec<u8> = fields.iter().flat_map(|(_, h)| h.to_be_bytes()).collect();
+    let plain: Vec<u32> = fields.iter().map(|(h, _)| *h).collect();
+    let masked: Vec<u32> = fields.iter().map(|(_, h)| *h).collect();
     // goto_table (not in the last table), write_metadata, write_actions,
     // apply_actions, clear_actions, meter.
     let instructions: Vec<u16> = if id + 1 < N_TABLES {
@@ -738,28 +725,38 @@ fn table_feature_properties(version: Version, id: u8) -> Vec<u8> {
     // output, copy_ttl_out/in, set/dec_mpls_ttl, push/pop_vlan,
     // push/pop_mpls, set_queue, group, set/dec_nw_ttl, set_field,
     // push/pop_pbb.
-    let actions = headers(&[
+    let actions: Vec<u16> = vec![
         0, 11, 12, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-    ]);
+    ];
     let next: Vec<u8> = (id.saturating_add(1)..N_TABLES).collect();
     let mut out = Vec::new();
-    for (ty, payload) in [
-        (0u16, headers(&instructions)),
-        (1, headers(&instructions)),
-        (2, next.clone()),
-        (3, next),
-        (4, actions.clone()),
-        (5, actions.clone()),
-        (6, actions.clone()),
-        (7, actions),
-        (8, masked),
-        (10, plain.clone()),
-        (12, plain.clone()),
-        (13, plain.clone()),
-        (14, plain.clone()),
-        (15, plain),
-    ] {
-        prop(&mut out, ty, &payload);
+    for miss in [false, true] {
+        out.push(TableFeatureProp::Instructions {
+            miss,
+            types: instructions.clone(),
+        });
+        out.push(TableFeatureProp::NextTables {
+            miss,
+            tables: next.clone(),
+        });
+        for apply in [false, true] {
+            out.push(TableFeatureProp::Actions {
+                apply,
+                miss,
+                types: actions.clone(),
+            });
+        }
+    }
+    out.push(TableFeatureProp::Match(masked));
+    out.push(TableFeatureProp::Wildcards(plain.clone()));
+    for apply in [false, true] {
+        for miss in [false, true] {
+            out.push(TableFeatureProp::Setfield {
+                apply,
+                miss,
+                fields: plain.clone(),
+            });
+        }
     }
     out
 }

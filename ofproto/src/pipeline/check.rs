@@ -266,6 +266,9 @@ pub fn check_actions(
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
+            | Action::OutputTrunc { .. }
+            | Action::Clone(_)
+            | Action::Controller2(_)
             | Action::Learn(_) => {
                 return Err(E::BadActionBadType);
             }

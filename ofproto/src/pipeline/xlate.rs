@@ -805,6 +805,9 @@ impl Ctx<'_, '_> {
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
+            | Action::OutputTrunc { .. }
+            | Action::Clone(_)
+            | Action::Controller2(_)
             | Action::Learn(_)
             | Action::Experimenter { .. } => {
                 self.line(indent + 1, "-> unsupported action, ignored");
