@@ -281,8 +281,19 @@ fn of10_matching(wildcards: u32) -> String {
     out.join(" ")
 }
 
-fn table_block(s: &mut String, t: &TableStats, v: Version, features_same: bool) {
-    let _ = writeln!(s, "\n  table {}:", t.table_id);
+/// One table, as Open vSwitch prints it: a named table identical to the
+/// previous one is `table N ("name"): ditto` on one line.
+fn table_block(s: &mut String, t: &TableStats, v: Version, features_same: bool, stats_same: bool) {
+    let _ = write!(s, "\n  table {}", t.table_id);
+    if v == Version::V1_0 && !t.name.is_empty() {
+        let _ = write!(s, " (\"{}\")", t.name);
+    }
+    s.push(':');
+    if features_same && stats_same {
+        s.push_str(" ditto");
+        return;
+    }
+    s.push('\n');
     let _ = writeln!(
         s,
         "    active={}, lookup={}, matched={}",
@@ -335,18 +346,21 @@ pub fn dump_tables(o: &Opts, target: &str) -> Result<i32> {
                         && p.lookup_count == t.lookup_count
                         && p.matched_count == t.matched_count
                 });
-                let named = v == Version::V1_0 && !t.name.is_empty() && t.name != "classifier";
+                let named = v == Version::V1_0 && !t.name.is_empty();
                 if same_stats && same_features && !named {
                     ditto = Some(ditto.map_or((t.table_id, t.table_id), |(a, _)| (a, t.table_id)));
                 } else {
                     flush(&mut s, &mut ditto);
-                    table_block(&mut s, t, v, same_features);
+                    table_block(&mut s, t, v, same_features, same_stats);
                 }
                 prev = Some(t.clone());
             }
         }
     }
     flush(&mut s, &mut ditto);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
     print!("{s}");
     Ok(0)
 }
