@@ -870,6 +870,10 @@ impl Handler for OfBridge {
                 vec![Reply::Msg(Message::RoleReply(r), h.xid)]
             }
             Message::SetAsync(_) => Vec::new(),
+            // Nicira NXT_FLOW_MOD_TABLE_ID (subtype 15): the table id of
+            // OpenFlow 1.0 flow_mods rides in the command's upper byte,
+            // which the codec always reads; nothing to switch on.
+            Message::Experimenter(e) if e.experimenter == 0x2320 && e.exp_type == 15 => Vec::new(),
             Message::Experimenter(_) => {
                 vec![error_reply(ErrorKind::BadRequestBadVendor, v, h, raw)]
             }
