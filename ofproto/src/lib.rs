@@ -17,6 +17,7 @@
 pub mod bridge;
 pub mod classifier;
 pub mod controller;
+pub mod convert;
 pub mod ofp;
 pub mod pipeline;
 pub mod text;

@@ -220,3 +220,86 @@ fn bad_flow_mods_get_openflow_errors_and_the_session_survives() {
         1
     );
 }
+
+#[test]
+fn groups_and_meters_over_openflow_1_3() {
+    let sw = Sw::new();
+    let br = sw.br.as_str();
+    sw.ok(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-group",
+            br,
+            "group_id=1,type=select,bucket=weight:5,output:1,bucket=weight:7,output:2",
+        ],
+    );
+    let groups = sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "dump-groups", br]);
+    assert!(
+        groups.contains("group_id=1,type=select,bucket=weight:5,actions=output:1,bucket=weight:7,actions=output:2"),
+        "{groups}"
+    );
+    sw.ok(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-flow",
+            br,
+            "in_port=1,actions=group:1",
+        ],
+    );
+    let stats = sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "dump-group-stats", br]);
+    assert!(
+        stats.contains("group_id=1") && stats.contains("ref_count=1"),
+        "{stats}"
+    );
+    // A flow to a group that does not exist is refused.
+    let out = sw.tool(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-flow",
+            br,
+            "in_port=2,actions=group:9",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OFPBAC_BAD_OUT_GROUP"));
+
+    sw.ok(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-meter",
+            br,
+            "meter=1,kbps,band=type=drop,rate=1000",
+        ],
+    );
+    let meters = sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "dump-meters", br]);
+    assert!(
+        meters.contains("meter=1 kbps bands=") && meters.contains("type=drop rate=1000"),
+        "{meters}"
+    );
+    sw.ok(
+        "ovs-ofctl",
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-flow",
+            br,
+            "in_port=2,actions=meter:1,output:1",
+        ],
+    );
+    let ms = sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "meter-stats", br]);
+    assert!(ms.contains("meter:1 flow_count:1"), "{ms}");
+
+    // Deleting the group removes the flow that uses it.
+    sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "del-groups", br]);
+    let flows = flows(&sw.ok("ovs-ofctl", &["-O", "OpenFlow13", "dump-flows", br]));
+    assert!(flows.iter().all(|f| !f.contains("group:1")), "{flows:?}");
+    assert!(flows.iter().any(|f| f.contains("meter:1")), "{flows:?}");
+}

@@ -683,6 +683,46 @@ impl OfBridge {
                         .collect(),
                 )
             }
+            RequestBody::Group { group_id } => {
+                let now = self.now_ms();
+                let st = lock(&self.state);
+                ReplyBody::Group(ofproto::convert::group_stats(&st.bridge, group_id, now))
+            }
+            RequestBody::GroupDesc { group_id } => {
+                let st = lock(&self.state);
+                ReplyBody::GroupDesc(ofproto::convert::group_descs(&st.bridge, group_id))
+            }
+            RequestBody::GroupFeatures => {
+                ReplyBody::GroupFeatures(ofproto::ofp::group::GroupFeatures {
+                    // ALL, SELECT, INDIRECT, FAST_FAILOVER.
+                    types: 0xf,
+                    // SELECT_WEIGHT, SELECT_LIVENESS, CHAINING.
+                    capabilities: 0x7,
+                    max_groups: [0xffff_ff00; 4],
+                    // Every OpenFlow 1.3 action type up to POP_PBB.
+                    actions: [0x0fff_f801; 4],
+                })
+            }
+            RequestBody::Meter { meter_id } => {
+                let now = self.now_ms();
+                let st = lock(&self.state);
+                ReplyBody::Meter(ofproto::convert::meter_stats(&st.bridge, meter_id, now))
+            }
+            RequestBody::MeterConfig { meter_id } => {
+                let st = lock(&self.state);
+                ReplyBody::MeterConfig(ofproto::convert::meter_configs(&st.bridge, meter_id))
+            }
+            RequestBody::MeterFeatures => {
+                ReplyBody::MeterFeatures(ofproto::ofp::meter::MeterFeatures {
+                    max_meter: 65536,
+                    // DROP and DSCP_REMARK.
+                    band_types: 0x6,
+                    // KBPS, PKTPS, BURST, STATS.
+                    capabilities: 0xf,
+                    max_bands: 8,
+                    max_color: 0,
+                })
+            }
             _ => return vec![error_reply(ErrorKind::BadRequestBadStat, v, h, raw)],
         };
         vec![Reply::Multipart(MultipartReply { flags: 0, body }, h.xid)]
@@ -830,6 +870,36 @@ impl Handler for OfBridge {
                 }
                 let now = self.now_ms();
                 let r = lock(&self.state).bridge.flow_mod(&fm, now);
+                match r {
+                    Ok(removed) => {
+                        self.tables_changed();
+                        for fr in removed {
+                            self.broadcast(Message::FlowRemoved(fr));
+                        }
+                        Vec::new()
+                    }
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
+            Message::GroupMod(gm) => {
+                let now = self.now_ms();
+                let r = ofproto::convert::group_mod(&gm)
+                    .and_then(|g| lock(&self.state).bridge.group_mod(&g, now));
+                match r {
+                    Ok(removed) => {
+                        self.tables_changed();
+                        for fr in removed {
+                            self.broadcast(Message::FlowRemoved(fr));
+                        }
+                        Vec::new()
+                    }
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
+            Message::MeterMod(mm) => {
+                let now = self.now_ms();
+                let r = ofproto::convert::meter_mod(&mm)
+                    .and_then(|m| lock(&self.state).bridge.meter_mod(&m, now));
                 match r {
                     Ok(removed) => {
                         self.tables_changed();

@@ -229,6 +229,11 @@ pub struct MeterTable {
 }
 
 impl MeterTable {
+    /// Every meter, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Meter>> {
+        self.meters.values()
+    }
+
     /// Meter `id`.
     pub fn get(&self, id: u32) -> Option<&Arc<Meter>> {
         self.meters.get(&id)
