@@ -22,8 +22,8 @@
 //! netdev layer's batches by buffer exchange, copies go into preallocated
 //! batch buffers, keys live in per-slot storage), takes no lock (a port's
 //! transmit queue lock is taken once per batch) and never logs; a packet not
-//! sent anywhere is counted under a [`DropReason`]. A thread's first output
-//! to a port allocates that port's transmit batch, once.
+//! sent anywhere is counted under a [`DropReason`]. A thread makes its
+//! transmit batches on demand, at most [`TX_BATCHES`], once.
 //!
 //! Ordering: packets of one flow leave in the order they arrived. Packets of
 //! different flows in one batch may be reordered (grouping).
@@ -59,6 +59,11 @@ pub const DEFAULT_MAX_IDLE_MS: u64 = 10_000;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Recirculations a packet may go through before it is dropped.
 pub const MAX_RECIRC_DEPTH: u8 = 6;
+/// Transmit batches a thread keeps (each 32 full-size buffers, 2 MiB):
+/// packets for more ports than this in one receive batch make the oldest
+/// port's batch go out early. Bounds a thread's memory whatever the number
+/// of ports.
+pub const TX_BATCHES: usize = 8;
 /// How often (clock milliseconds) a thread expires idle flows and re-ranks
 /// its subtables.
 pub const MAINTENANCE_INTERVAL_MS: u64 = 1_000;
@@ -297,9 +302,10 @@ pub struct Pmd {
     offs: [Offsets; BATCH_SIZE],
     refs: [FlowRef; BATCH_SIZE],
     meta_dirty: [bool; BATCH_SIZE],
-    /// Transmit batches per port number, made on first use.
-    tx: Vec<Option<Box<Batch>>>,
-    tx_pending: Vec<DpPort>,
+    /// Transmit batches in use, one per port with packets waiting (at most
+    /// [`TX_BATCHES`]), and spare ones.
+    tx: Vec<(DpPort, Batch)>,
+    tx_free: Vec<Batch>,
     trans: Translation,
     counters: PmdCounters,
     stats: Arc<PmdStats>,
@@ -323,8 +329,8 @@ impl core::fmt::Debug for Pmd {
 /// The executor's view of a thread while it runs actions.
 struct Sink<'a> {
     ports: &'a PortTable,
-    tx: &'a mut Vec<Option<Box<Batch>>>,
-    tx_pending: &'a mut Vec<DpPort>,
+    tx: &'a mut Vec<(DpPort, Batch)>,
+    tx_free: &'a mut Vec<Batch>,
     recirc: &'a mut Slots,
     handler: &'a dyn UpcallHandler,
     counters: &'a mut PmdCounters,
@@ -366,17 +372,24 @@ impl ExecSink for Sink<'_> {
             self.counters.drop(DropReason::NoPort, 1);
             return;
         }
-        let i = port as usize;
-        if self.tx.len() <= i {
-            self.tx.resize_with(i + 1, || None);
-        }
-        // A port's first output from this thread makes its batch (once).
-        let b = self.tx[i].get_or_insert_with(|| Box::new(Batch::default()));
+        let i = match self.tx.iter().position(|(p, _)| *p == port) {
+            Some(i) => i,
+            None => {
+                if self.tx.len() >= TX_BATCHES {
+                    // Every batch is in use: send the oldest port's now.
+                    let (p, mut b) = self.tx.remove(0);
+                    flush_port(self.ports, p, &mut b, self.counters, self.qid);
+                    self.tx_free.push(b);
+                }
+                // Spare batches are made on demand, at most TX_BATCHES.
+                let b = self.tx_free.pop().unwrap_or_default();
+                self.tx.push((port, b));
+                self.tx.len() - 1
+            }
+        };
+        let b = &mut self.tx[i].1;
         if b.is_full() {
             flush_port(self.ports, port, b, self.counters, self.qid);
-        }
-        if b.is_empty() {
-            self.tx_pending.push(port);
         }
         let ok = if take {
             b.push_swap(pkt)
@@ -455,8 +468,8 @@ impl Pmd {
             offs: [Offsets::EMPTY; BATCH_SIZE],
             refs: [DONE; BATCH_SIZE],
             meta_dirty: [false; BATCH_SIZE],
-            tx: Vec::new(),
-            tx_pending: Vec::with_capacity(16),
+            tx: Vec::with_capacity(TX_BATCHES),
+            tx_free: Vec::with_capacity(TX_BATCHES),
             trans: Translation::default(),
             counters: PmdCounters::default(),
             stats: Arc::new(PmdStats::default()),
@@ -746,10 +759,9 @@ impl Pmd {
     /// Sends every buffered packet.
     fn flush_tx(&mut self) {
         let ports = self.ports.get().clone();
-        for port in self.tx_pending.drain(..) {
-            if let Some(Some(b)) = self.tx.get_mut(port as usize) {
-                flush_port(&ports, port, b, &mut self.counters, self.id);
-            }
+        for (port, mut b) in self.tx.drain(..) {
+            flush_port(&ports, port, &mut b, &mut self.counters, self.id);
+            self.tx_free.push(b);
         }
     }
 
@@ -838,7 +850,7 @@ impl Pmd {
             flows,
             ports,
             tx,
-            tx_pending,
+            tx_free,
             handler,
             counters,
             keys,
@@ -849,7 +861,7 @@ impl Pmd {
         let mut sink = Sink {
             ports: ports.get(),
             tx,
-            tx_pending,
+            tx_free,
             recirc,
             handler: &**handler,
             counters,
@@ -933,7 +945,7 @@ impl Pmd {
         let mut sink = Sink {
             ports: &ports,
             tx: &mut self.tx,
-            tx_pending: &mut self.tx_pending,
+            tx_free: &mut self.tx_free,
             recirc,
             handler: &*self.handler,
             counters: &mut self.counters,

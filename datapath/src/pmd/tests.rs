@@ -316,6 +316,32 @@ fn batch_grouping_keeps_per_flow_order_and_counts() {
 }
 
 #[test]
+fn flooding_to_more_ports_than_transmit_batches() {
+    let n_out = TX_BATCHES as u32 + 3;
+    let outs: Vec<Action> = (2..2 + n_out).map(Action::Output).collect();
+    let mut r = rig(vec![rule_dst(0, 0, outs)], 1 + n_out, always_emc());
+    for i in 0..40u16 {
+        r.ports[0].inject(&udp_frame(i, [1, 1, 1, 1], 1));
+    }
+    while r.ports[0].rx_pending() > 0 {
+        r.pmd.poll_once();
+    }
+    for port in 2..2 + n_out as usize {
+        let got: Vec<u16> = r
+            .sent(port)
+            .iter()
+            .map(|f| u16::from_be_bytes([f[34], f[35]]))
+            .collect();
+        assert_eq!(
+            got,
+            (0..40).collect::<Vec<_>>(),
+            "port {port}: all, in order"
+        );
+    }
+    assert_eq!(r.pmd.counters().drops, [0; DropReason::COUNT]);
+}
+
+#[test]
 fn every_action_through_the_pipeline() {
     let acts = vec![
         Action::Meter(1),
