@@ -148,3 +148,79 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
         "ICMP still dropped after the rule went"
     );
 }
+
+#[test]
+fn a_meter_drops_what_exceeds_its_rate() {
+    require_tools();
+    require("ovs-ofctl", "openvswitch-common");
+    let a = Netns::new("rma");
+    let b = Netns::new("rmb");
+    let la = veth_into(&a, "eth0", "10.85.0.1/24");
+    let lb = veth_into(&b, "eth0", "10.85.0.2/24");
+    let d = OurDaemon::start(&[]);
+    let br = unique_name("rmt", 15);
+    d.ovs_vsctl(&["init"]);
+    d.ovs_vsctl(&[
+        "add-br",
+        &br,
+        "--",
+        "add-port",
+        &br,
+        la.name(),
+        "--",
+        "set",
+        "Interface",
+        la.name(),
+        "ofport_request=1",
+        "--",
+        "add-port",
+        &br,
+        lb.name(),
+        "--",
+        "set",
+        "Interface",
+        lb.name(),
+        "ofport_request=2",
+    ]);
+    // 2 packets per second, burst 2, on ICMP from port 1.
+    ofctl(
+        &d,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-meter",
+            &br,
+            "meter=1,pktps,burst,band=type=drop,rate=2,burst_size=2",
+        ],
+    );
+    ofctl(
+        &d,
+        &[
+            "-O",
+            "OpenFlow13",
+            "add-flow",
+            &br,
+            "priority=100,icmp,in_port=1,actions=meter:1,output:2",
+        ],
+    );
+    assert!(
+        a.ping("10.85.0.2", 1),
+        "a metered flow under its rate must pass"
+    );
+    // A flood of 40 pings in 2 s: the meter lets about 2/s (+ burst) pass.
+    let (_, out) = a.try_exec(&["ping", "-c", "40", "-i", "0.05", "-W", "1", "10.85.0.2"]);
+    let received: u32 = out
+        .split(',')
+        .find_map(|f| {
+            f.trim()
+                .strip_suffix(" received")
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no ping summary: {out}"));
+    assert!(
+        received >= 2 && received <= 12,
+        "{received} of 40 passed a 2 pkt/s meter: {out}"
+    );
+    let stats = ofctl(&d, &["-O", "OpenFlow13", "meter-stats", &br]);
+    assert!(stats.contains("meter:1 flow_count:1"), "{stats}");
+}

@@ -37,12 +37,33 @@ struct PortOwner {
     ofp_port: PortNo,
 }
 
+/// Meters by OpenFlow meter id, as the polling threads see them.
+type MeterMap = HashMap<u32, Arc<ofproto::pipeline::meter::Meter>>;
+
 /// The upcall handler: datapath port -> bridge -> pipeline.
-#[derive(Default)]
 pub struct Upcalls {
     owners: RwLock<HashMap<DpPort, PortOwner>>,
     version: AtomicU64,
     relearn: AtomicBool,
+    meters: datapath::snapshot::Snapshot<MeterMap>,
+}
+
+impl Default for Upcalls {
+    fn default() -> Self {
+        Upcalls {
+            owners: RwLock::default(),
+            version: AtomicU64::new(0),
+            relearn: AtomicBool::new(false),
+            meters: datapath::snapshot::Snapshot::new(HashMap::new()),
+        }
+    }
+}
+
+thread_local! {
+    /// Each polling thread's copy of the meter map (refreshed with one
+    /// atomic load per packet, a short lock only after a meter_mod).
+    static METERS: std::cell::RefCell<Option<datapath::snapshot::Cached<MeterMap>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl std::fmt::Debug for Upcalls {
@@ -101,6 +122,26 @@ impl UpcallHandler for Upcalls {
         Ok(())
     }
 
+    fn meter(&self, meter_id: u32, len: usize, _now_ns: u64) -> bool {
+        use ofproto::pipeline::meter::Verdict;
+        // Meters were made on the bridges' clock; read the same one.
+        let now_ns = u64::try_from(crate::ofswitch::EPOCH.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        METERS.with(|c| {
+            let mut c = c.borrow_mut();
+            let cached = c.get_or_insert_with(|| self.meters.cached());
+            cached.refresh(&self.meters);
+            match cached.get().get(&meter_id) {
+                Some(m) => !matches!(
+                    m.admit(now_ns, u32::try_from(len).unwrap_or(u32::MAX)),
+                    Verdict::Drop
+                ),
+                // A meter deleted under a cached flow: pass until the
+                // flow is revalidated away.
+                None => true,
+            }
+        })
+    }
+
     fn userspace(&self, key: &FlowKey, packet: &[u8], userdata: u64) -> bool {
         match self.owner(key.in_port) {
             Some(o) => o.bridge.packet_in(o.ofp_port, key, packet, userdata),
@@ -119,6 +160,9 @@ pub struct Dp {
     upcalls: Arc<Upcalls>,
     /// Packets and bytes of each megaflow at the last statistics sweep.
     seen: Mutex<HashMap<MegaflowId, (u64, u64)>>,
+    /// Each bridge's meters.
+    meter_sets:
+        Mutex<std::collections::BTreeMap<String, Vec<Arc<ofproto::pipeline::meter::Meter>>>>,
 }
 
 impl std::fmt::Debug for Dp {
@@ -136,6 +180,7 @@ impl Dp {
             dp: Mutex::new(dp),
             upcalls,
             seen: Mutex::new(HashMap::new()),
+            meter_sets: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -196,6 +241,18 @@ impl Dp {
     pub fn execute(&self, frame: &[u8], in_port: DpPort, actions: &[datapath::actions::Action]) {
         let meta = datapath::packet::PacketMeta::from_port(in_port);
         lock(&self.dp).execute(frame, meta, actions);
+    }
+
+    /// Publishes `bridge`'s meters to the polling threads. Meter ids are
+    /// one name space across bridges (the last bridge to set an id wins).
+    pub fn publish_meters(&self, bridge: &str, meters: Vec<Arc<ofproto::pipeline::meter::Meter>>) {
+        let mut by_bridge = lock(&self.meter_sets);
+        by_bridge.insert(bridge.to_owned(), meters);
+        let merged: MeterMap = by_bridge
+            .values()
+            .flat_map(|v| v.iter().map(|m| (m.id, m.clone())))
+            .collect();
+        self.upcalls.meters.store(Arc::new(merged));
     }
 
     /// Statistics sweep: credits the OpenFlow rules behind every megaflow

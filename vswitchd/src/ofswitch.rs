@@ -28,6 +28,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
+/// The clock every bridge's tables and meters run on (shared, so a meter
+/// made by one bridge reads the same time as the datapath's meter hook).
+pub static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
 /// Tables a bridge offers (as Open vSwitch: 0..=253).
 pub const N_TABLES: u8 = 254;
 /// Default `miss_send_len`.
@@ -112,7 +116,7 @@ impl OfBridge {
             fail: FailState::default(),
             dp: std::sync::OnceLock::new(),
             versions: AtomicU32::new(crate::ofconn::supported_versions().0),
-            epoch: Instant::now(),
+            epoch: *EPOCH,
             state: Mutex::new(State {
                 bridge: ofproto::bridge::Bridge::new(name),
                 datapath_id: 0,
@@ -467,6 +471,9 @@ impl OfBridge {
     /// The bridge is being deleted: drop its ports (and their devices)
     /// and forget its connections.
     pub fn shutdown(&self) {
+        if let Some(dp) = self.dp.get() {
+            dp.publish_meters(&self.name, Vec::new());
+        }
         lock(&self.state).ports.clear();
         lock(&self.conns).clear();
     }
@@ -902,6 +909,11 @@ impl Handler for OfBridge {
                     .and_then(|m| lock(&self.state).bridge.meter_mod(&m, now));
                 match r {
                     Ok(removed) => {
+                        if let Some(dp) = self.dp.get() {
+                            let meters: Vec<_> =
+                                lock(&self.state).bridge.meters().iter().cloned().collect();
+                            dp.publish_meters(&self.name, meters);
+                        }
                         self.tables_changed();
                         for fr in removed {
                             self.broadcast(Message::FlowRemoved(fr));
