@@ -218,7 +218,7 @@ fn a_meter_drops_what_exceeds_its_rate() {
         })
         .unwrap_or_else(|| panic!("no ping summary: {out}"));
     assert!(
-        received >= 2 && received <= 12,
+        (2..=12).contains(&received),
         "{received} of 40 passed a 2 pkt/s meter: {out}"
     );
     let stats = ofctl(&d, &["-O", "OpenFlow13", "meter-stats", &br]);
