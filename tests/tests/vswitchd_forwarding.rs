@@ -9,8 +9,8 @@
 
 use std::process::Command;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, iperf3, require_tools, veth_into};
-use tests::{require, run, unique_name};
+use tests::netns::{Netns, iperf3, iperf3_with, require_tools, veth_into};
+use tests::{our_bin, require, run, unique_name};
 
 fn ofctl(d: &OurDaemon, args: &[&str]) -> String {
     let out = run(Command::new("ovs-ofctl")
@@ -72,7 +72,8 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
     assert!(a.ping("10.77.0.2", 3), "ping through NORMAL failed");
     let fdb = appctl(&d, &["fdb/show", &br]);
     assert!(fdb.lines().count() >= 3, "{fdb}");
-    let tcp = iperf3(&b, &a, "10.77.0.2");
+    // A 10 s TCP transfer with the veths' offloads left on.
+    let tcp = iperf3_with(&b, &a, "10.77.0.2", &["-t", "10"]);
     assert!(tcp.contains("receiver"), "{tcp}");
     let flows = appctl(&d, &["dpctl/dump-flows"]);
     assert!(

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, iperf3, require_tools, veth_into};
+use tests::netns::{Netns, iperf3_with, require_tools, veth_into};
 use tests::{run, unique_name};
 
 /// AF_XDP carries no checksum state: the namespace side computes its own.
@@ -51,7 +51,7 @@ fn afxdp_ports_switch_ping_and_tcp() {
         assert_eq!(err.trim(), "[]", "{}: {err}", l.name());
     }
     assert!(a.ping("10.81.0.2", 3), "ping over afxdp ports failed");
-    let tcp = iperf3(&b, &a, "10.81.0.2");
+    let tcp = iperf3_with(&b, &a, "10.81.0.2", &["-t", "10"]);
     assert!(tcp.contains("receiver"), "{tcp}");
     let show = String::from_utf8_lossy(&d.ovs_appctl(&["dpif/show"]).stdout).into_owned();
     assert!(show.contains("(afxdp)"), "{show}");
