@@ -294,6 +294,12 @@ proptest! {
         }
         prop_assert_eq!(roundtrip(&Message::PortMod(pm.clone()), Version::V1_0), Message::PortMod(pm));
         for v in [Version::V1_4, Version::V1_5] {
+            let rs = Message::RoleStatus(ofproto::ofp::RoleStatus { role: role.0, reason: b.1 as u8, generation_id: role.1, properties: Vec::new() });
+            prop_assert_eq!(&roundtrip(&rs, v), &rs);
+            let ts = Message::TableStatus(ofproto::ofp::TableStatus { reason: 3, table: ofproto::ofp::TableDesc { table_id: t.0, config: t.1, properties: Vec::new() } });
+            prop_assert_eq!(&roundtrip(&ts, v), &ts);
+            let rf = Message::RequestForward(ofproto::ofp::RequestForward { xid: b.0, request: Box::new(Message::GroupMod(GroupMod::new(GroupModCommand::Delete, GroupType::All, role.0))) });
+            prop_assert_eq!(&roundtrip(&rf, v), &rf);
             let c = Message::BundleControl(BundleControl { bundle_id: b.0, ctrl_type: b.1 % 8, flags: b.2, properties: Vec::new() });
             prop_assert_eq!(&roundtrip(&c, v), &c);
             let mut f = FlowMod::new(FlowModCommand::Add);

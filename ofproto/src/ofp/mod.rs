@@ -73,8 +73,8 @@ pub(crate) mod wire;
 
 pub use actions::{Action, FieldRef, decode_action_list, encode_actions};
 pub use control::{
-    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueConfig, QueueGetConfigReply, Role,
-    TableMod,
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueConfig, QueueGetConfigReply,
+    RequestForward, Role, RoleStatus, TableMod, TableStatus,
 };
 pub use error::{EncodeError, ErrorCode, ErrorKind, ErrorMsg};
 pub use group::{
