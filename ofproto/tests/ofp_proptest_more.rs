@@ -178,6 +178,28 @@ fn arb_action() -> impl Strategy<Value = Action> {
         arb_learn(),
         arb_nat().prop_map(Action::Nat),
         arb_controller2(),
+        (
+            0u16..7,
+            any::<u16>(),
+            0u16..4,
+            0u16..16,
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(|(fields, basis, algorithm, max_link, arg, r)| {
+                Action::Multipath(ofproto::ofp::Multipath {
+                    fields,
+                    basis,
+                    algorithm,
+                    max_link,
+                    arg,
+                    dst: FieldRef {
+                        header: reg(r),
+                        ofs: 0,
+                        n_bits: 16,
+                    },
+                })
+            }),
         (arb_port(), any::<u32>())
             .prop_map(|(port, max_len)| Action::OutputTrunc { port, max_len }),
         prop::collection::vec(prop_oneof![arb_simple_action(), arb_ct()], 0..3)

@@ -8,7 +8,7 @@ use crate::ofp::oxm::nxm_header;
 use crate::ofp::port::ports;
 use crate::ofp::{
     Action, Controller2, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec, LearnSrc,
-    MatchEntry, Nat, Value, Version,
+    MatchEntry, Multipath, Nat, Value, Version,
 };
 use std::net::IpAddr;
 
@@ -410,6 +410,21 @@ fn format_action(a: &Action, ver: Version) -> String {
             format!("output(port={},max_len={max_len})", port_name(*port))
         }
         Action::Clone(a) => format!("clone({})", join(a, ver)),
+        Action::Multipath(m) => {
+            let name = |v: &[&str], i: u16| {
+                v.get(usize::from(i))
+                    .map_or_else(|| i.to_string(), |s| (*s).to_string())
+            };
+            format!(
+                "multipath({},{},{},{},{},{})",
+                name(&HASH_FIELDS, m.fields),
+                m.basis,
+                name(&MP_ALGS, m.algorithm),
+                u32::from(m.max_link) + 1,
+                m.arg,
+                format_ref(&m.dst)
+            )
+        }
         Action::Controller2(c) => {
             let mut parts = Vec::new();
             if let Some(r) = c.reason {
@@ -436,6 +451,20 @@ fn format_action(a: &Action, ver: Version) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// `NX_HASH_FIELDS_*` names, by number.
+const HASH_FIELDS: [&str; 7] = [
+    "eth_src",
+    "symmetric_l4",
+    "symmetric_l3l4",
+    "symmetric_l3l4+udp",
+    "nw_src",
+    "nw_dst",
+    "symmetric_l3",
+];
+
+/// `NX_MP_ALG_*` names, by number.
+const MP_ALGS: [&str; 4] = ["modulo_n", "hash_threshold", "hrw", "iter_hash"];
 
 const REASONS: [&str; 6] = [
     "no_match",
@@ -513,6 +542,37 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
             }
         }
         "set_mpls_ttl" => Action::SetMplsTtl(parse_num(inner, 0xff, "TTL")? as u8),
+        "multipath" => {
+            let args: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let [f, basis, alg, n, arg, dst] = args.as_slice() else {
+                return err(format!("multipath '{inner}': six arguments expected"));
+            };
+            let Some(fields) = HASH_FIELDS.iter().position(|x| x == f) else {
+                return err(format!("multipath: unknown fields '{f}'"));
+            };
+            let Some(algorithm) = MP_ALGS.iter().position(|x| x == alg) else {
+                return err(format!("multipath: unknown algorithm '{alg}'"));
+            };
+            let n = parse_num(n, 65536, "n_links")?;
+            if n == 0 {
+                return err("multipath: n_links must be at least 1");
+            }
+            let dst = field_ref(dst)?;
+            if (1u128 << dst.n_bits.min(64)) < n {
+                return err(format!(
+                    "multipath: {n} links do not fit in {} bits",
+                    dst.n_bits
+                ));
+            }
+            Action::Multipath(Multipath {
+                fields: fields as u16,
+                basis: parse_num(basis, 0xffff, "basis")? as u16,
+                algorithm: algorithm as u16,
+                max_link: (n - 1) as u16,
+                arg: parse_num(arg, 0xffff_ffff, "arg")? as u32,
+                dst,
+            })
+        }
         "clone" => {
             let mut acts = Vec::new();
             for t in split_top(inner) {
