@@ -179,6 +179,27 @@ fn arb_action() -> impl Strategy<Value = Action> {
         arb_nat().prop_map(Action::Nat),
         arb_controller2(),
         (
+            0u16..2,
+            0u16..7,
+            any::<u16>(),
+            prop::collection::vec(any::<u16>(), 0..5),
+            any::<bool>()
+        )
+            .prop_map(|(algorithm, fields, basis, members, load)| {
+                Action::Bundle(ofproto::ofp::Bundle {
+                    algorithm,
+                    fields,
+                    basis,
+                    member_type: 2,
+                    dst: load.then_some(FieldRef {
+                        header: reg(1),
+                        ofs: 0,
+                        n_bits: 32,
+                    }),
+                    members,
+                })
+            }),
+        (
             0u16..7,
             any::<u16>(),
             0u16..4,

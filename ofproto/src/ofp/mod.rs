@@ -94,7 +94,7 @@ pub use meter::{
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
 pub use nicira::{NxFlowMod, NxFlowStats, NxMessage, NxPacketIn2};
 pub use nx_actions::{
-    Controller2, Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Multipath, Nat,
+    Bundle, Controller2, Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Multipath, Nat,
 };
 pub use oxm::{Field, Value};
 pub use oxs::{FlowStats15, OxsEntry};
