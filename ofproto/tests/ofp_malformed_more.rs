@@ -331,3 +331,18 @@ fn decoded_field_refs_of_any_width_print() {
     assert!(text.starts_with("move:"), "{text}");
     let _ = format!("{f:?}");
 }
+
+#[test]
+fn requestforward_carries_group_or_meter_mods_only() {
+    ok(&msg(5, 32, "050f0010 00000009 0002 00 00 00000001"));
+    // An ECHO_REQUEST inside.
+    assert_eq!(
+        err(&msg(5, 32, "05020008 00000009")),
+        ErrorKind::BadRequestBadType
+    );
+    // Inner length disagreeing with the bytes.
+    assert_eq!(
+        err(&msg(5, 32, "050f0018 00000009 0002 00 00 00000001")),
+        ErrorKind::BadRequestBadLen
+    );
+}

@@ -178,6 +178,49 @@ fn arb_action() -> impl Strategy<Value = Action> {
         arb_learn(),
         arb_nat().prop_map(Action::Nat),
         arb_controller2(),
+        (
+            0u16..2,
+            0u16..7,
+            any::<u16>(),
+            prop::collection::vec(any::<u16>(), 0..5),
+            any::<bool>()
+        )
+            .prop_map(|(algorithm, fields, basis, members, load)| {
+                Action::Bundle(ofproto::ofp::Bundle {
+                    algorithm,
+                    fields,
+                    basis,
+                    member_type: 2,
+                    dst: load.then_some(FieldRef {
+                        header: reg(1),
+                        ofs: 0,
+                        n_bits: 32,
+                    }),
+                    members,
+                })
+            }),
+        (
+            0u16..7,
+            any::<u16>(),
+            0u16..4,
+            0u16..16,
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(|(fields, basis, algorithm, max_link, arg, r)| {
+                Action::Multipath(ofproto::ofp::Multipath {
+                    fields,
+                    basis,
+                    algorithm,
+                    max_link,
+                    arg,
+                    dst: FieldRef {
+                        header: reg(r),
+                        ofs: 0,
+                        n_bits: 16,
+                    },
+                })
+            }),
         (arb_port(), any::<u32>())
             .prop_map(|(port, max_len)| Action::OutputTrunc { port, max_len }),
         prop::collection::vec(prop_oneof![arb_simple_action(), arb_ct()], 0..3)
@@ -294,6 +337,12 @@ proptest! {
         }
         prop_assert_eq!(roundtrip(&Message::PortMod(pm.clone()), Version::V1_0), Message::PortMod(pm));
         for v in [Version::V1_4, Version::V1_5] {
+            let rs = Message::RoleStatus(ofproto::ofp::RoleStatus { role: role.0, reason: b.1 as u8, generation_id: role.1, properties: Vec::new() });
+            prop_assert_eq!(&roundtrip(&rs, v), &rs);
+            let ts = Message::TableStatus(ofproto::ofp::TableStatus { reason: 3, table: ofproto::ofp::TableDesc { table_id: t.0, config: t.1, properties: Vec::new() } });
+            prop_assert_eq!(&roundtrip(&ts, v), &ts);
+            let rf = Message::RequestForward(ofproto::ofp::RequestForward { xid: b.0, request: Box::new(Message::GroupMod(GroupMod::new(GroupModCommand::Delete, GroupType::All, role.0))) });
+            prop_assert_eq!(&roundtrip(&rf, v), &rf);
             let c = Message::BundleControl(BundleControl { bundle_id: b.0, ctrl_type: b.1 % 8, flags: b.2, properties: Vec::new() });
             prop_assert_eq!(&roundtrip(&c, v), &c);
             let mut f = FlowMod::new(FlowModCommand::Add);

@@ -10,7 +10,7 @@
 //!   `BadActionBadSetLen` (lengths), `BadActionBadSetArgument` (value) or
 //!   `BadActionBadSetMask` (a mask before 1.5).
 //! * Experimenter actions round-trip: Nicira actions this codec does not
-//!   model (learn2, bundle, multipath, ...) and every
+//!   model (learn2, sample, check_pkt_larger, ...) and every
 //!   other experimenter's actions are kept as [`Action::Experimenter`] with
 //!   their bytes.
 //! * [`encode_actions`] writes the version's preferred form (for example
@@ -207,11 +207,16 @@ pub enum Action {
     },
     /// Nicira `clone(...)`: run the actions on a copy of the packet.
     Clone(Vec<Action>),
+    /// Nicira `multipath(...)`: hash the flow into one of `max_link + 1`
+    /// links and store the link number in `dst`.
+    Multipath(nx_actions::Multipath),
+    /// Nicira `bundle(...)` / `bundle_load(...)`: choose a live member port.
+    Bundle(nx_actions::Bundle),
     /// Nicira `controller(...)` with properties (userdata, pause, meter).
     Controller2(nx_actions::Controller2),
     /// An experimenter action kept as bytes (everything after the
     /// experimenter id, padding included). Nicira actions not modelled above
-    /// (learn2, multipath, bundle, ...) appear here with the
+    /// (learn2, sample, check_pkt_larger, ...) appear here with the
     /// subtype in `data[0..2]`.
     Experimenter {
         /// Experimenter (vendor) id.
@@ -248,6 +253,9 @@ mod nx {
     pub const CONJUNCTION: u16 = 34;
     pub const CT: u16 = 35;
     pub const NAT: u16 = 36;
+    pub const MULTIPATH: u16 = 10;
+    pub const BUNDLE: u16 = 12;
+    pub const BUNDLE_LOAD: u16 = 13;
     pub const CONTROLLER2: u16 = 37;
     pub const OUTPUT_TRUNC: u16 = 39;
     pub const CLONE: u16 = 42;
@@ -689,6 +697,13 @@ fn decode_nx(
                 max_len: a.u32()?,
             }
         }
+        nx::MULTIPATH => {
+            fixed(32)?;
+            Action::Multipath(nx_actions::decode_multipath(a)?)
+        }
+        nx::BUNDLE | nx::BUNDLE_LOAD => {
+            Action::Bundle(nx_actions::decode_bundle(len, sub == nx::BUNDLE_LOAD, a)?)
+        }
         nx::CLONE => {
             a.skip(6)?;
             Action::Clone(decode_actions_in(version, a, nested.inner(false)?)?)
@@ -1124,6 +1139,21 @@ fn encode_one(version: Version, a: &Action, w: &mut Vec<u8>) -> Result<(), Encod
             nx_hdr(w, 16, nx::OUTPUT_TRUNC);
             w.put_u16(of10_port(*port)?);
             w.put_u32(*max_len);
+        }
+        Action::Multipath(m) => {
+            nx_hdr(w, 32, nx::MULTIPATH);
+            nx_actions::encode_multipath(m, w);
+        }
+        Action::Bundle(b) => {
+            let start = w.len();
+            let sub = if b.dst.is_some() {
+                nx::BUNDLE_LOAD
+            } else {
+                nx::BUNDLE
+            };
+            nx_hdr(w, 0, sub);
+            nx_actions::encode_bundle(b, w)?;
+            finish(w, start)?;
         }
         Action::Clone(acts) => {
             let start = w.len();

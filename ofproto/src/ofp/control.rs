@@ -20,6 +20,11 @@
 //!   `BadRequestBadVersion`.
 //! * A property whose length is below 4 or past the end (PORT_MOD) or not 8
 //!   (async masks) is `BadPropertyBadLen`.
+//! * ROLE_STATUS, TABLE_STATUS and REQUESTFORWARD (1.4+) are the
+//!   asynchronous messages a switch sends on a role change, a table change
+//!   and a group/meter change made by another controller; the forwarded
+//!   request is a whole GROUP_MOD or METER_MOD (anything else is
+//!   `BadRequestBadType`).
 //! * Truncated fixed parts are `BadRequestBadLen`; nothing panics.
 
 use super::Version;
@@ -495,6 +500,119 @@ impl BundleAdd {
             w.put_zeros((8 - inner.len() % 8) % 8);
             w.extend_from_slice(&self.properties);
         }
+        Ok(())
+    }
+}
+
+/// ROLE_STATUS body (1.4+).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoleStatus {
+    /// The connection's new role ([`roles`]).
+    pub role: u32,
+    /// 0: another controller became master; 1: configuration changed;
+    /// 2: experimenter.
+    pub reason: u8,
+    /// Generation id.
+    pub generation_id: u64,
+    /// Properties, as bytes.
+    pub properties: Vec<u8>,
+}
+
+impl RoleStatus {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<RoleStatus, ErrorKind> {
+        let role = r.u32()?;
+        let reason = r.u8()?;
+        r.skip(3)?;
+        Ok(RoleStatus {
+            role,
+            reason,
+            generation_id: r.u64()?,
+            properties: r.rest().to_vec(),
+        })
+    }
+
+    pub(crate) fn encode(&self, w: &mut Vec<u8>) {
+        w.put_u32(self.role);
+        w.put_u8(self.reason);
+        w.put_zeros(3);
+        w.put_u64(self.generation_id);
+        w.extend_from_slice(&self.properties);
+    }
+}
+
+/// TABLE_STATUS body (1.4+).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableStatus {
+    /// 3: vacancy down; 4: vacancy up.
+    pub reason: u8,
+    /// The table's description.
+    pub table: super::stats::TableDesc,
+}
+
+impl TableStatus {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<TableStatus, ErrorKind> {
+        let reason = r.u8()?;
+        r.skip(7)?;
+        let table = super::stats::TableDesc::decode(r)?;
+        if !r.is_empty() {
+            return Err(ErrorKind::BadRequestBadLen);
+        }
+        Ok(TableStatus { reason, table })
+    }
+
+    pub(crate) fn encode(&self, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        w.put_u8(self.reason);
+        w.put_zeros(7);
+        self.table.encode(w)
+    }
+}
+
+/// REQUESTFORWARD body (1.4+): a GROUP_MOD or METER_MOD another controller
+/// made, with its xid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestForward {
+    /// The forwarded request's xid.
+    pub xid: u32,
+    /// The request.
+    pub request: Box<Message>,
+}
+
+impl RequestForward {
+    pub(crate) fn decode(
+        version: Version,
+        r: &mut Reader<'_>,
+    ) -> Result<RequestForward, ErrorKind> {
+        let inner = r.rest();
+        let h = Header::parse(inner)?;
+        if usize::from(h.length) != inner.len() {
+            return Err(ErrorKind::BadRequestBadLen);
+        }
+        if h.version != version.wire() {
+            return Err(ErrorKind::BadRequestBadVersion);
+        }
+        let t = MsgType::from_wire(version, h.msg_type).ok_or(ErrorKind::BadRequestBadType)?;
+        if !matches!(t, MsgType::GroupMod | MsgType::MeterMod) {
+            return Err(ErrorKind::BadRequestBadType);
+        }
+        let mut br = Reader::new(&inner[HEADER_LEN..], ErrorKind::BadRequestBadLen);
+        let request = Message::decode_body(version, t, &mut br)?;
+        r.skip(inner.len())?;
+        Ok(RequestForward {
+            xid: h.xid,
+            request: Box::new(request),
+        })
+    }
+
+    pub(crate) fn encode(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if !matches!(
+            self.request.msg_type(),
+            MsgType::GroupMod | MsgType::MeterMod
+        ) {
+            return Err(EncodeError::NotInVersion(
+                "REQUESTFORWARD of anything but GROUP_MOD/METER_MOD",
+            ));
+        }
+        w.extend_from_slice(&self.request.encode(version, self.xid)?);
         Ok(())
     }
 }

@@ -8,8 +8,7 @@
 //!   `BadRequestBadLen`; an unknown version `BadRequestBadVersion` (HELLO is
 //!   accepted with any version); an unknown type `BadRequestBadType`.
 //!   Errors inside matches, actions and instructions are their own kinds.
-//! * Types this codec does not model (ROLE_STATUS,
-//!   TABLE_STATUS, REQUESTFORWARD, CONTROLLER_STATUS) decode as
+//! * Types this codec does not model (1.5 CONTROLLER_STATUS) decode as
 //!   [`Message::Other`] with the body bytes, so they round-trip.
 //! * `encode` writes the version's layout and fails with `TooLong` above
 //!   65535 bytes or `NotInVersion` for what the version cannot express.
@@ -17,8 +16,9 @@
 use super::Version;
 use super::actions::{Action, decode_actions, encode_actions};
 use super::control::{
-    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueGetConfigReply, Role, TableMod,
-    decode_queue_get_config_request, encode_queue_get_config_request,
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueGetConfigReply, RequestForward, Role,
+    RoleStatus, TableMod, TableStatus, decode_queue_get_config_request,
+    encode_queue_get_config_request,
 };
 use super::error::{EncodeError, ErrorKind, ErrorMsg, NX_VENDOR_ID};
 use super::group::GroupMod;
@@ -290,6 +290,9 @@ pub enum Message {
     MeterMod(MeterMod),
     BundleControl(BundleControl),
     BundleAdd(BundleAdd),
+    RoleStatus(RoleStatus),
+    TableStatus(TableStatus),
+    RequestForward(RequestForward),
     /// A Nicira extension message (VENDOR/EXPERIMENTER with id 0x2320 and a
     /// modelled subtype; others stay [`Message::Experimenter`]).
     Nx(NxMessage),
@@ -338,6 +341,9 @@ impl Message {
             Message::MeterMod(_) => MsgType::MeterMod,
             Message::BundleControl(_) => MsgType::BundleControl,
             Message::BundleAdd(_) => MsgType::BundleAddMessage,
+            Message::RoleStatus(_) => MsgType::RoleStatus,
+            Message::TableStatus(_) => MsgType::TableStatus,
+            Message::RequestForward(_) => MsgType::RequestForward,
             Message::Other { msg_type, .. } => *msg_type,
         }
     }
@@ -454,6 +460,9 @@ impl Message {
             MsgType::MeterMod => Message::MeterMod(MeterMod::decode(r)?),
             MsgType::BundleControl => Message::BundleControl(BundleControl::decode(r)?),
             MsgType::BundleAddMessage => Message::BundleAdd(BundleAdd::decode(version, r)?),
+            MsgType::RoleStatus => Message::RoleStatus(RoleStatus::decode(r)?),
+            MsgType::TableStatus => Message::TableStatus(TableStatus::decode(r)?),
+            MsgType::RequestForward => Message::RequestForward(RequestForward::decode(version, r)?),
             _ => Message::Other {
                 msg_type: t,
                 body: r.rest().to_vec(),
@@ -513,6 +522,9 @@ impl Message {
             Message::MeterMod(m) => m.encode(version, w)?,
             Message::BundleControl(b) => b.encode(w),
             Message::BundleAdd(b) => b.encode(version, w)?,
+            Message::RoleStatus(x) => x.encode(w),
+            Message::TableStatus(x) => x.encode(w)?,
+            Message::RequestForward(x) => x.encode(version, w)?,
             Message::FeaturesReply(f) => {
                 w.put_u64(f.datapath_id);
                 w.put_u32(f.n_buffers);

@@ -73,8 +73,8 @@ pub(crate) mod wire;
 
 pub use actions::{Action, FieldRef, decode_action_list, encode_actions};
 pub use control::{
-    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueConfig, QueueGetConfigReply, Role,
-    TableMod,
+    AsyncConfig, BundleAdd, BundleControl, PortMod, QueueConfig, QueueGetConfigReply,
+    RequestForward, Role, RoleStatus, TableMod, TableStatus,
 };
 pub use error::{EncodeError, ErrorCode, ErrorKind, ErrorMsg};
 pub use group::{
@@ -93,7 +93,9 @@ pub use meter::{
 };
 pub use multipart::{MultipartReply, MultipartRequest, ReplyBody, RequestBody};
 pub use nicira::{NxFlowMod, NxFlowStats, NxMessage, NxPacketIn2};
-pub use nx_actions::{Controller2, Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Nat};
+pub use nx_actions::{
+    Bundle, Controller2, Ct, CtZone, Learn, LearnDst, LearnSpec, LearnSrc, Multipath, Nat,
+};
 pub use oxm::{Field, Value};
 pub use oxs::{FlowStats15, OxsEntry};
 pub use port::{Port, PortNo};

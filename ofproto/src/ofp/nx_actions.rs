@@ -539,3 +539,126 @@ pub(crate) fn encode_controller2(c: &Controller2, w: &mut Vec<u8>) -> Result<(),
     }
     Ok(())
 }
+
+/// Nicira `multipath(fields, basis, algorithm, n_links, arg, dst)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Multipath {
+    /// Hashed fields (`NX_HASH_FIELDS_*`: 0 eth_src, 1 symmetric_l4,
+    /// 2 symmetric_l3l4, 3 symmetric_l3l4+udp, 4 nw_src, 5 nw_dst,
+    /// 6 symmetric_l3).
+    pub fields: u16,
+    /// Hash basis.
+    pub basis: u16,
+    /// `NX_MP_ALG_*`: 0 modulo_n, 1 hash_threshold, 2 hrw, 3 iter_hash.
+    pub algorithm: u16,
+    /// Number of links minus one.
+    pub max_link: u16,
+    /// Algorithm argument (iter_hash).
+    pub arg: u32,
+    /// Where the link number goes.
+    pub dst: FieldRef,
+}
+
+pub(crate) fn decode_multipath(a: &mut Reader<'_>) -> Result<Multipath, ErrorKind> {
+    let fields = a.u16()?;
+    let basis = a.u16()?;
+    a.skip(2)?;
+    let algorithm = a.u16()?;
+    let max_link = a.u16()?;
+    let arg = a.u32()?;
+    a.skip(2)?;
+    let ofs_nbits = a.u16()?;
+    let dst = FieldRef::from_ofs_nbits(a.u32()?, ofs_nbits);
+    Ok(Multipath {
+        fields,
+        basis,
+        algorithm,
+        max_link,
+        arg,
+        dst,
+    })
+}
+
+pub(crate) fn encode_multipath(m: &Multipath, w: &mut Vec<u8>) {
+    w.put_u16(m.fields);
+    w.put_u16(m.basis);
+    w.put_u16(0);
+    w.put_u16(m.algorithm);
+    w.put_u16(m.max_link);
+    w.put_u32(m.arg);
+    w.put_u16(0);
+    w.put_u16(m.dst.ofs_nbits());
+    w.put_u32(m.dst.header);
+}
+
+/// Nicira `bundle(fields, basis, algorithm, ofport, members:...)` and
+/// `bundle_load(..., dst, members:...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Bundle {
+    /// `NX_BD_ALG_*`: 0 active_backup, 1 hrw.
+    pub algorithm: u16,
+    /// Hashed fields (as [`Multipath::fields`]).
+    pub fields: u16,
+    /// Hash basis.
+    pub basis: u16,
+    /// What members are (`NXM_OF_IN_PORT`'s header: OpenFlow ports).
+    pub member_type: u32,
+    /// `bundle_load`: where the chosen member goes (else output to it).
+    pub dst: Option<FieldRef>,
+    /// Member ports (OpenFlow 1.0 numbering on the wire).
+    pub members: Vec<u16>,
+}
+
+pub(crate) fn decode_bundle(
+    len: usize,
+    load: bool,
+    a: &mut Reader<'_>,
+) -> Result<Bundle, ErrorKind> {
+    if len < 32 {
+        return Err(ErrorKind::BadActionBadLen);
+    }
+    let algorithm = a.u16()?;
+    let fields = a.u16()?;
+    let basis = a.u16()?;
+    let member_type = a.u32()?;
+    let n = usize::from(a.u16()?);
+    let ofs_nbits = a.u16()?;
+    let dst = a.u32()?;
+    a.skip(4)?;
+    if super::wire::round8(32 + 2 * n) != len {
+        return Err(ErrorKind::BadActionBadLen);
+    }
+    let mut members = Vec::with_capacity(n);
+    for _ in 0..n {
+        members.push(a.u16()?);
+    }
+    Ok(Bundle {
+        algorithm,
+        fields,
+        basis,
+        member_type,
+        dst: load.then(|| FieldRef::from_ofs_nbits(dst, ofs_nbits)),
+        members,
+    })
+}
+
+pub(crate) fn encode_bundle(b: &Bundle, w: &mut Vec<u8>) -> Result<(), EncodeError> {
+    w.put_u16(b.algorithm);
+    w.put_u16(b.fields);
+    w.put_u16(b.basis);
+    w.put_u32(b.member_type);
+    w.put_u16(u16::try_from(b.members.len()).map_err(|_| EncodeError::TooLong)?);
+    match b.dst {
+        Some(d) => {
+            w.put_u16(d.ofs_nbits());
+            w.put_u32(d.header);
+        }
+        None => {
+            w.put_u16(0);
+            w.put_u32(0);
+        }
+    }
+    w.put_u32(0);
+    b.members.iter().for_each(|m| w.put_u16(*m));
+    Ok(())
+}

@@ -7,8 +7,8 @@ use crate::ofp::nx_actions::{CT_COMMIT, CT_FORCE, CT_RECIRC_NONE, learn_flags, n
 use crate::ofp::oxm::nxm_header;
 use crate::ofp::port::ports;
 use crate::ofp::{
-    Action, Controller2, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec, LearnSrc,
-    MatchEntry, Nat, Value, Version,
+    Action, Bundle, Controller2, Ct, CtZone, Field, Instruction, Learn, LearnDst, LearnSpec,
+    LearnSrc, MatchEntry, Multipath, Nat, Value, Version,
 };
 use std::net::IpAddr;
 
@@ -410,6 +410,45 @@ fn format_action(a: &Action, ver: Version) -> String {
             format!("output(port={},max_len={max_len})", port_name(*port))
         }
         Action::Clone(a) => format!("clone({})", join(a, ver)),
+        Action::Bundle(b) => {
+            let fields = HASH_FIELDS
+                .get(usize::from(b.fields))
+                .map_or_else(|| b.fields.to_string(), |s| (*s).to_string());
+            let alg = match b.algorithm {
+                0 => "active_backup".to_string(),
+                1 => "hrw".to_string(),
+                n => n.to_string(),
+            };
+            let members: Vec<String> = b.members.iter().map(u16::to_string).collect();
+            match b.dst {
+                Some(d) => format!(
+                    "bundle_load({fields},{},{alg},ofport,{},members:{})",
+                    b.basis,
+                    format_ref(&d),
+                    members.join(",")
+                ),
+                None => format!(
+                    "bundle({fields},{},{alg},ofport,members:{})",
+                    b.basis,
+                    members.join(",")
+                ),
+            }
+        }
+        Action::Multipath(m) => {
+            let name = |v: &[&str], i: u16| {
+                v.get(usize::from(i))
+                    .map_or_else(|| i.to_string(), |s| (*s).to_string())
+            };
+            format!(
+                "multipath({},{},{},{},{},{})",
+                name(&HASH_FIELDS, m.fields),
+                m.basis,
+                name(&MP_ALGS, m.algorithm),
+                u32::from(m.max_link) + 1,
+                m.arg,
+                format_ref(&m.dst)
+            )
+        }
         Action::Controller2(c) => {
             let mut parts = Vec::new();
             if let Some(r) = c.reason {
@@ -436,6 +475,20 @@ fn format_action(a: &Action, ver: Version) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// `NX_HASH_FIELDS_*` names, by number.
+const HASH_FIELDS: [&str; 7] = [
+    "eth_src",
+    "symmetric_l4",
+    "symmetric_l3l4",
+    "symmetric_l3l4+udp",
+    "nw_src",
+    "nw_dst",
+    "symmetric_l3",
+];
+
+/// `NX_MP_ALG_*` names, by number.
+const MP_ALGS: [&str; 4] = ["modulo_n", "hash_threshold", "hrw", "iter_hash"];
 
 const REASONS: [&str; 6] = [
     "no_match",
@@ -513,6 +566,76 @@ fn parse_paren_action(tok: &str) -> Result<Option<Action>, ParseError> {
             }
         }
         "set_mpls_ttl" => Action::SetMplsTtl(parse_num(inner, 0xff, "TTL")? as u8),
+        "multipath" => {
+            let args: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let [f, basis, alg, n, arg, dst] = args.as_slice() else {
+                return err(format!("multipath '{inner}': six arguments expected"));
+            };
+            let Some(fields) = HASH_FIELDS.iter().position(|x| x == f) else {
+                return err(format!("multipath: unknown fields '{f}'"));
+            };
+            let Some(algorithm) = MP_ALGS.iter().position(|x| x == alg) else {
+                return err(format!("multipath: unknown algorithm '{alg}'"));
+            };
+            let n = parse_num(n, 65536, "n_links")?;
+            if n == 0 {
+                return err("multipath: n_links must be at least 1");
+            }
+            let dst = field_ref(dst)?;
+            if (1u128 << dst.n_bits.min(64)) < n {
+                return err(format!(
+                    "multipath: {n} links do not fit in {} bits",
+                    dst.n_bits
+                ));
+            }
+            Action::Multipath(Multipath {
+                fields: fields as u16,
+                basis: parse_num(basis, 0xffff, "basis")? as u16,
+                algorithm: algorithm as u16,
+                max_link: (n - 1) as u16,
+                arg: parse_num(arg, 0xffff_ffff, "arg")? as u32,
+                dst,
+            })
+        }
+        "bundle" | "bundle_load" => {
+            let Some((head, members)) = inner.split_once("members:") else {
+                return err(format!("{name}: 'members:' missing"));
+            };
+            let args: Vec<&str> = head
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .collect();
+            let load = name == "bundle_load";
+            let (f, basis, alg, ty, dst) = match (args.as_slice(), load) {
+                ([f, b, a, t], false) => (f, b, a, t, None),
+                ([f, b, a, t, d], true) => (f, b, a, t, Some(field_ref(d)?)),
+                _ => return err(format!("{name} '{inner}': wrong number of arguments")),
+            };
+            let Some(fields) = HASH_FIELDS.iter().position(|x| x == f) else {
+                return err(format!("{name}: unknown fields '{f}'"));
+            };
+            let algorithm = match *alg {
+                "active_backup" => 0,
+                "hrw" => 1,
+                _ => return err(format!("{name}: unknown algorithm '{alg}'")),
+            };
+            if *ty != "ofport" {
+                return err(format!("{name}: unknown member type '{ty}'"));
+            }
+            let mut m = Vec::new();
+            for p in members.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                m.push(parse_num(p, 0xffff, "member port")? as u16);
+            }
+            Action::Bundle(Bundle {
+                algorithm,
+                fields: fields as u16,
+                basis: parse_num(basis, 0xffff, "basis")? as u16,
+                member_type: 0x0000_0002,
+                dst,
+                members: m,
+            })
+        }
         "clone" => {
             let mut acts = Vec::new();
             for t in split_top(inner) {

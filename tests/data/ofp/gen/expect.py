@@ -68,6 +68,9 @@ exp = {
   'packet_out/output @OF1.0': ['in_port: 4294967293'],
  },
  'mods.txt': {
+  'role_status-hand @OF1.4': ['RoleStatus(RoleStatus { role: 2, reason: 0, generation_id: 5'],
+  'table_status-hand @OF1.4': ['TableStatus(TableStatus { reason: 4, table: TableDesc { table_id: 1'],
+  'requestforward-hand @OF1.4': ['RequestForward(RequestForward { xid: 9, request: GroupMod(GroupMod { command: Delete'],
   'group/add_select @OF1.3': ['GroupMod(GroupMod { command: Add, group_type: Select, group_id: 2', 'weight: 20', 'PushVlan(33024), SetField(vlan_vid=0x1007)'],
   'group/add_select @OF1.5': ['GroupMod(GroupMod { command: Add, group_type: Select, group_id: 2', 'bucket_id: 1, weight: 20', 'SetField(vlan_vid=0x1007)'],
   'group/add_ff @OF1.3': ['group_type: FastFailover', 'watch_port: 2, watch_group: 7'],
