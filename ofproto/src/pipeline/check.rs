@@ -269,6 +269,8 @@ pub fn check_actions(
             | Action::OutputTrunc { .. }
             | Action::Clone(_)
             | Action::Controller2(_)
+            | Action::Multipath(_)
+            | Action::Bundle(_)
             | Action::Learn(_) => {
                 return Err(E::BadActionBadType);
             }

@@ -808,6 +808,8 @@ impl Ctx<'_, '_> {
             | Action::OutputTrunc { .. }
             | Action::Clone(_)
             | Action::Controller2(_)
+            | Action::Multipath(_)
+            | Action::Bundle(_)
             | Action::Learn(_)
             | Action::Experimenter { .. } => {
                 self.line(indent + 1, "-> unsupported action, ignored");
