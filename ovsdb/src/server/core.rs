@@ -1886,6 +1886,35 @@ mod tests {
     }
 
     #[test]
+    fn batching_keeps_a_lagging_sessions_rows_beyond_the_batch() {
+        let (mut c, s) = core();
+        c.set_batching(true);
+        let quick = c.open_session();
+        call(
+            &mut c,
+            quick,
+            "monitor_cond",
+            json!(["T", "q", {"B": [{"columns": ["name", "n"]}]}]),
+        );
+        let (slow, backlog) = lagging_monitor(&mut c, "monitor_cond");
+        let op = |name: &str| json!(["T", {"op": "insert", "table": "B", "row": {"name": name, "n": 1}}]);
+        assert!(call(&mut c, s, "transact", op("a")).is_empty());
+        let out = c.flush_all();
+        assert_eq!(notes(&out, quick).len(), 1);
+        assert!(notes(&out, slow).is_empty(), "{out:?}");
+        assert!(call(&mut c, s, "transact", op("b")).is_empty());
+        c.flush_all();
+        // Caught up: one update with both rows.
+        backlog.queued.store(0, Ordering::SeqCst);
+        let n = notes(&c.flush_session(slow), slow);
+        assert_eq!(n.len(), 1);
+        let Message::Notification { params, .. } = &n[0] else {
+            unreachable!()
+        };
+        assert_eq!(names(&params[1], "insert"), ["a", "b"]);
+    }
+
+    #[test]
     fn identical_monitors_share_one_serialized_update() {
         let (mut c, s) = core();
         let mut sessions = Vec::new();
