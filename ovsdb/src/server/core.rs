@@ -13,7 +13,13 @@
 //! bytes). A session whose peer lags (see [`Backlog`]) gets no update per
 //! transaction: its row changes are merged and sent as one update per
 //! monitor when it catches up, or before any reply to it, whichever comes
-//! first.
+//! first. In batching mode ([`Core::set_batching`], what the network glue
+//! uses) every commit's changes are merged per session and every reply is
+//! held behind them until [`Core::flush_all`]; the glue flushes at once
+//! when it is not busy, and after the other ready sessions when it is, so
+//! that under load one update carries many commits. Either way the
+//! ordering guarantee above holds (for a lagging session: its merged
+//! update still precedes any later reply to it).
 //!
 //! Error shapes follow the real `ovsdb-server`: a method error is
 //! `{"error": "<kind>", "details": "...", "syntax": "<params>"}` (or the bare
@@ -176,6 +182,9 @@ struct Session {
     pending_seq: u64,
     /// Messages held until the next `flush_all` (batching mode).
     held: Vec<Out>,
+    /// Batching mode: the first commit of `Core::batch` this session has
+    /// not been sent (its changes are not copied into `pending`).
+    batch_from: Option<u64>,
 }
 
 /// Serialized table-updates by (monitor shape, first merged commit).
@@ -200,6 +209,10 @@ pub struct Core {
     /// Sessions with held messages.
     holding: std::collections::BTreeSet<SessionId>,
     flush_wanted: bool,
+    /// Batching mode: the commits since the last `flush_all`, numbered from
+    /// `batch_base`; sessions refer to them by `Session::batch_from`.
+    batch: Vec<(String, Arc<Vec<RowChange>>)>,
+    batch_base: u64,
     /// See [`Core::last_batch`].
     last_batch: usize,
     next_session: SessionId,
@@ -295,6 +308,10 @@ impl Out {
     }
 }
 
+/// Flushes without concurrent committers before [`Core::last_batch`]
+/// falls back to zero.
+const BUSY_FLUSHES: usize = 16;
+
 const ZERO_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
 fn method_error(kind: &str, details: String, params: &Value) -> Value {
@@ -316,6 +333,8 @@ impl Core {
             dirty: Default::default(),
             holding: Default::default(),
             flush_wanted: false,
+            batch: Vec::new(),
+            batch_base: 0,
             last_batch: 0,
             next_session: 1,
             server_id: uuid::Uuid::new_v4().to_string(),
@@ -380,6 +399,7 @@ impl Core {
         if let Some(b) = &sess.backlog {
             b.merged.store(false, Ordering::SeqCst);
         }
+        materialize(sess, &self.batch, self.batch_base);
         if sess.pending.is_empty() {
             return;
         }
@@ -430,8 +450,14 @@ impl Core {
         self.flush_wanted
     }
 
-    /// How many sessions had replies held at the last [`Core::flush_all`]:
-    /// a hint of how many clients commit concurrently.
+    /// How many commits reached the monitors so far.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// Non-zero while clients commit concurrently: set when a
+    /// [`Core::flush_all`] sends replies held for several sessions, and
+    /// counting down with each flush that does not.
     pub fn last_batch(&self) -> usize {
         self.last_batch
     }
@@ -441,7 +467,13 @@ impl Core {
     /// after its session's updates.
     pub fn flush_all(&mut self) -> Outbox {
         self.flush_wanted = false;
-        self.last_batch = self.holding.len();
+        // Several sessions in one batch: concurrent committers; the hint
+        // stays up for a while, so that one small batch does not end it.
+        self.last_batch = if self.holding.len() >= 2 {
+            BUSY_FLUSHES
+        } else {
+            self.last_batch.saturating_sub(1)
+        };
         let mut out = Outbox::new();
         let mut cache = UpdateCache::new();
         for sid in std::mem::take(&mut self.dirty) {
@@ -450,8 +482,33 @@ impl Core {
                     .as_ref()
                     .is_some_and(|b| b.queued.load(Ordering::SeqCst) > 0)
             });
-            if !lagging {
-                self.flush_with(sid, &mut out, &mut cache);
+            let Some(sess) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
+            if lagging {
+                // Its writer flushes it; keep its rows beyond this batch.
+                materialize(sess, &self.batch, self.batch_base);
+                continue;
+            }
+            match sess.batch_from.take() {
+                Some(from) if sess.pending.is_empty() => {
+                    let commits = batch_slice(&self.batch, self.batch_base, from);
+                    for (mid, mon) in sess.monitors.values() {
+                        let body = cache
+                            .entry((mon.shape.clone(), from))
+                            .or_insert_with(|| pending_updates(mon, &fold(mon, commits)));
+                        if let Some(body) = body {
+                            out.push((sid, update_out(mon.version, mid, body)));
+                        }
+                    }
+                    if let Some(b) = &sess.backlog {
+                        b.merged.store(false, Ordering::SeqCst);
+                    }
+                }
+                from => {
+                    sess.batch_from = from;
+                    self.flush_with(sid, &mut out, &mut cache);
+                }
             }
         }
         for sid in std::mem::take(&mut self.holding) {
@@ -460,6 +517,8 @@ impl Core {
                 out.extend(sess.held.drain(..).map(|m| (sid, m)));
             }
         }
+        // Every session's unsent commits are sent or in its `pending` now.
+        self.batch.clear();
         out
     }
 
@@ -705,6 +764,12 @@ impl Core {
     fn notify_changes(&mut self, db: &str, changes: &[RowChange], out: &mut Outbox) {
         let mut shared: HashMap<Arc<str>, Option<Arc<Vec<u8>>>> = HashMap::new();
         self.commits += 1;
+        if self.batching {
+            if self.batch.is_empty() {
+                self.batch_base = self.commits;
+            }
+            self.batch.push((db.to_owned(), Arc::new(changes.to_vec())));
+        }
         let sids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for sid in sids {
             let Some(sess) = self.sessions.get_mut(&sid) else {
@@ -717,11 +782,34 @@ impl Core {
             let lagging = backlog
                 .as_ref()
                 .is_some_and(|b| b.queued.load(Ordering::SeqCst) > 0);
-            if self.batching || lagging || !sess.pending.is_empty() {
-                if sess.pending.is_empty() {
-                    sess.pending_seq = self.commits;
+            if self.batching && !lagging && sess.pending.is_empty() {
+                // The commit is in `batch`; the session only notes where
+                // its unsent commits begin (see `flush_all`).
+                if sess.batch_from.is_none() {
+                    let watched = changes.iter().any(|ch| {
+                        sess.monitors
+                            .values()
+                            .any(|(_, m)| m.watches(db, &ch.table))
+                    });
+                    if !watched {
+                        continue;
+                    }
+                    sess.batch_from = Some(self.commits);
                 }
-                merge_changes(sess, db, changes);
+                self.dirty.insert(sid);
+                self.flush_wanted = true;
+                continue;
+            }
+            if self.batching || lagging || !sess.pending.is_empty() {
+                if sess.batch_from.is_some() {
+                    // Includes this commit (already in `batch`).
+                    materialize(sess, &self.batch, self.batch_base);
+                } else {
+                    if sess.pending.is_empty() {
+                        sess.pending_seq = self.commits;
+                    }
+                    merge_changes(sess, db, changes);
+                }
                 if sess.pending.is_empty() {
                     continue;
                 }
@@ -1245,6 +1333,59 @@ fn pending_updates(
     Some(Arc::new(b))
 }
 
+/// The commits of `batch` (numbered from `base`) from number `from` on.
+fn batch_slice(
+    batch: &[(String, Arc<Vec<RowChange>>)],
+    base: u64,
+    from: u64,
+) -> &[(String, Arc<Vec<RowChange>>)] {
+    let start = usize::try_from(from.saturating_sub(base)).unwrap_or(usize::MAX);
+    batch.get(start..).unwrap_or(&[])
+}
+
+/// Moves the commits a session has not been sent from `batch` into its
+/// `pending` rows.
+fn materialize(sess: &mut Session, batch: &[(String, Arc<Vec<RowChange>>)], base: u64) {
+    let Some(from) = sess.batch_from.take() else {
+        return;
+    };
+    if sess.pending.is_empty() {
+        sess.pending_seq = from;
+    }
+    for (db, changes) in batch_slice(batch, base, from) {
+        merge_changes(sess, db, changes);
+    }
+}
+
+/// The net effect of `commits` on the rows `mon` watches, as pending rows.
+fn fold(
+    mon: &Monitor,
+    commits: &[(String, Arc<Vec<RowChange>>)],
+) -> BTreeMap<(String, String, String), PendingRow> {
+    let mut rows: BTreeMap<(String, String, String), PendingRow> = BTreeMap::new();
+    for (db, changes) in commits {
+        for ch in changes.iter() {
+            if !mon.watches(db, &ch.table) {
+                continue;
+            }
+            let key = (db.clone(), ch.table.clone(), ch.uuid.clone());
+            match rows.get_mut(&key) {
+                Some(row) => row.new = ch.new.clone(),
+                None => {
+                    rows.insert(
+                        key,
+                        PendingRow {
+                            old: ch.old.clone(),
+                            new: ch.new.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    rows
+}
+
 /// Folds one transaction's changes into a lagging session's pending rows:
 /// a row keeps the state it had before its first unsent change and takes
 /// the state after the last one, so the update computed at flush time is
@@ -1742,6 +1883,35 @@ mod tests {
         assert!(Arc::ptr_eq(a, b));
         // Nothing merged: replies go at once.
         assert_eq!(call(&mut c, s, "echo", json!([])).len(), 1);
+    }
+
+    #[test]
+    fn batching_keeps_a_lagging_sessions_rows_beyond_the_batch() {
+        let (mut c, s) = core();
+        c.set_batching(true);
+        let quick = c.open_session();
+        call(
+            &mut c,
+            quick,
+            "monitor_cond",
+            json!(["T", "q", {"B": [{"columns": ["name", "n"]}]}]),
+        );
+        let (slow, backlog) = lagging_monitor(&mut c, "monitor_cond");
+        let op = |name: &str| json!(["T", {"op": "insert", "table": "B", "row": {"name": name, "n": 1}}]);
+        assert!(call(&mut c, s, "transact", op("a")).is_empty());
+        let out = c.flush_all();
+        assert_eq!(notes(&out, quick).len(), 1);
+        assert!(notes(&out, slow).is_empty(), "{out:?}");
+        assert!(call(&mut c, s, "transact", op("b")).is_empty());
+        c.flush_all();
+        // Caught up: one update with both rows.
+        backlog.queued.store(0, Ordering::SeqCst);
+        let n = notes(&c.flush_session(slow), slow);
+        assert_eq!(n.len(), 1);
+        let Message::Notification { params, .. } = &n[0] else {
+            unreachable!()
+        };
+        assert_eq!(names(&params[1], "insert"), ["a", "b"]);
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! delivery of what [`Core`] returns.
 //!
 //! Contract:
-//! * Each session has an outgoing queue drained by its own writer task, so a
-//!   slow reader never blocks the server or other sessions. A session whose
-//!   queue grows past [`ServerConfig::max_queued_bytes`] (a client that never
-//!   reads) is disconnected.
-//! * Messages are queued while the core's lock is held, so the order the
-//!   core decides (notifications before the reply that caused them) is the
-//!   order on every socket.
+//! * On a socket, a message is written directly (non-blocking) by whoever
+//!   holds the core's lock when the session has nothing queued; what the
+//!   socket does not take goes to the session's outgoing queue, drained by
+//!   its own writer task, so a slow reader never blocks the server or other
+//!   sessions. A session whose queue grows past
+//!   [`ServerConfig::max_queued_bytes`] (a client that never reads) is
+//!   disconnected.
+//! * Messages are written or queued while the core's lock is held, so the
+//!   order the core decides (notifications before the reply that caused
+//!   them) is the order on every socket.
 //! * A session's [`Backlog`] counts its queued, unwritten bytes; while it is
 //!   non-zero the core merges new table-updates for that session instead of
 //!   sending them. The writer, when it has written everything queued and the
@@ -105,6 +108,9 @@ macro_rules! ready_io {
 }
 ready_io!(tokio::net::UnixStream);
 ready_io!(tokio::net::TcpStream);
+
+/// Most scheduling rounds the flusher waits for commits to stop.
+const FLUSH_ROUNDS: usize = 8;
 
 /// Most bytes one read on a [`Shared`] socket asks for.
 const SHARED_READ_MAX: usize = 16 << 10;
@@ -228,7 +234,7 @@ impl Server {
         let (r, out) = f(&mut inner.core);
         deliver(&mut inner, out, self.config.max_queued_bytes);
         if inner.core.flush_wanted() && self.waiters.load(Ordering::SeqCst) == 0 {
-            if inner.core.last_batch() >= 2 && self.flusher_started.load(Ordering::SeqCst) {
+            if inner.core.last_batch() > 0 && self.flusher_started.load(Ordering::SeqCst) {
                 self.flush.notify_one();
             } else {
                 let out = inner.core.flush_all();
@@ -236,6 +242,12 @@ impl Server {
             }
         }
         r
+    }
+
+    /// Reads the core under its lock, delivering nothing.
+    fn with_core_raw<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&inner.core)
     }
 
     /// Starts (once) the task that flushes batched updates, after letting
@@ -248,7 +260,18 @@ impl Server {
         tokio::spawn(async move {
             loop {
                 me.flush.notified().await;
-                tokio::task::yield_now().await;
+                // Wait until a scheduling round passes without a commit
+                // (the committers are all waiting for their held replies),
+                // within a bound so that steady commits cannot starve it.
+                let mut seen = None;
+                for _ in 0..FLUSH_ROUNDS {
+                    tokio::task::yield_now().await;
+                    let now = me.with_core_raw(|c| c.commits());
+                    if seen == Some(now) {
+                        break;
+                    }
+                    seen = Some(now);
+                }
                 me.with_core(|c| {
                     (
                         (),
