@@ -148,6 +148,31 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
         a.ping("10.77.0.2", 2),
         "ICMP still dropped after the rule went"
     );
+
+    // The same with our ofctl: a wire, then a drop rule.
+    let our = |args: &[&str]| {
+        let out = run(std::process::Command::new(our_bin("ofctl"))
+            .env("OVS_RUNDIR", d.path())
+            .args(args));
+        assert!(
+            out.status.success(),
+            "ofctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    our(&["-O", "OpenFlow13", "del-flows", &br]);
+    assert!(
+        !a.ping("10.77.0.2", 1),
+        "traffic flowed with no flows at all"
+    );
+    our(&["add-flow", &br, "in_port=1,actions=output:2"]);
+    our(&["add-flow", &br, "in_port=2,actions=output:1"]);
+    assert!(
+        a.ping("10.77.0.2", 2),
+        "ping through flows from our ofctl failed"
+    );
+    our(&["add-flow", &br, "priority=40000,icmp,actions=drop"]);
+    assert!(!a.ping("10.77.0.2", 2), "ICMP passed our ofctl's drop rule");
 }
 
 #[test]
