@@ -136,6 +136,13 @@ fn ovs_ofctl_and_ofctl_program_and_dump_flows_in_1_0_and_1_3() {
             got10[0].contains("nw_src=10.0.0.0/8 actions=output:2"),
             "{got10:?}"
         );
+        // The pipeline's decision, as ofproto/trace explains it (datapath
+        // port 2 is d2: ports are numbered in name order).
+        let out =
+            sw.d.ovs_appctl(&["ofproto/trace", br, "in_port=1,ip,nw_src=10.1.2.3"]);
+        let trace = String::from_utf8_lossy(&out.stdout);
+        assert!(trace.contains("Datapath actions: 2"), "{trace}");
+        assert!(trace.contains("Megaflow: "), "{trace}");
         // A filtered dump: only table 1.
         let t1 = flows(&sw.ok(bin, &["-O", "OpenFlow13", "dump-flows", br, "table=1"]));
         assert_eq!(t1, want13[2..].to_vec());

@@ -24,24 +24,14 @@ fn bridge(bridges: &Bridges, name: &str) -> Result<Arc<OfBridge>, String> {
         .ok_or_else(|| format!("no such bridge \"{name}\"\n"))
 }
 
-/// Parses a trace flow (`in_port=1,dl_src=...,tcp,tp_dst=80`) into a key
-/// whose `in_port` is the OpenFlow port, as `ofproto/trace` takes it.
-pub fn parse_trace_flow(text: &str) -> Result<datapath::flow::FlowKey, String> {
-    let flow =
-        ofproto::text::parse_flow(&format!("{text},actions=drop")).map_err(|e| format!("{e}\n"))?;
-    let (key, _) = flow
-        .match_
-        .to_flow()
-        .map_err(|e| format!("bad flow \"{text}\": {e:?}\n"))?;
-    Ok(key)
-}
-
 /// Registers the switch's commands.
 pub fn register(reg: &Registry, dp: &Arc<Dp>, bridges: &Bridges) {
     let b = bridges.clone();
-    reg.register("ofproto/trace", "BRIDGE FLOW", 2, 2, move |args| {
+    reg.register("ofproto/trace", "BRIDGE FLOW [PACKET]", 2, 3, move |args| {
         let br = bridge(&b, &args[0])?;
-        let key = parse_trace_flow(&args[1])?;
+        let key =
+            ofproto::pipeline::trace::parse_trace_args(&args[1], args.get(2).map(String::as_str))
+                .map_err(|e| format!("{e}\n"))?;
         Ok(br.trace(&key))
     });
     let b = bridges.clone();
