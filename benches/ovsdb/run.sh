@@ -6,7 +6,9 @@
 #   SECS=2 REPEATS=1 benches/ovsdb/run.sh
 #
 # Measures, for both servers:
-#  * transactions/s of `ovsdb-bench tps` for {1,8} clients x {0,10} monitors;
+#  * transactions/s of `ovsdb-bench tps` for {1,8} clients x {0,10} monitors,
+#    and the server's CPU time (user + system) per transaction in those runs
+#    (less sensitive to other load on the machine than transactions/s);
 #  * wall time of 200 separate `ovs-vsctl --no-wait add-port br0 pN` into a
 #    database already holding 1,000 ports;
 #  * VmRSS of the server process, empty and with 10,000 ports (before and
@@ -69,6 +71,8 @@ declare -A PID=([real]=$REAL_PID [ours]=$OURS_PID)
 declare -A R # results: R[metric,server]
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 vsctl() { ovs-vsctl --db="unix:${DIR[$1]}/db.sock" --no-wait "${@:2}"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -81,17 +85,25 @@ done
 for c in 1 8; do
     for m in 0 10; do
         declare -A runs=([real]="" [ours]="")
+        declare -A cpus=([real]="" [ours]="")
         for _ in $(seq "$REPEATS"); do
             for s in real ours; do
+                c0=$(cpu_ticks "${PID[$s]}")
                 line=$("$BENCH" tps --db "${DIR[$s]}/db.sock" --clients "$c" --monitors "$m" \
                     --seconds "$SECS")
-                echo "$s: $line" >&2
+                c1=$(cpu_ticks "${PID[$s]}")
+                txns=${line#*txns=}
+                txns=${txns%% *}
+                us=$(awk -v c=$((c1 - c0)) -v t="$txns" -v hz="$HZ" 'BEGIN {printf "%.1f", c * 1e6 / hz / t}')
+                echo "$s: $line server_cpu_us_per_txn=$us" >&2
                 tps=${line#tps=}
                 runs[$s]+="${tps%% *} "
+                cpus[$s]+="$us "
             done
         done
         for s in real ours; do
             R[tps$c.$m,$s]=$(echo "${runs[$s]}" | tr ' ' '\n' | grep . | median)
+            R[cpu$c.$m,$s]=$(echo "${cpus[$s]}" | tr ' ' '\n' | grep . | median)
         done
     done
 done
@@ -128,6 +140,13 @@ for c in 1 8; do
         a=${R[tps$c.$m,real]}
         b=${R[tps$c.$m,ours]}
         echo "| transactions/s, $c client(s), $m monitors | higher | $a | $b | $(ratio "$b" "$a") |"
+    done
+done
+for c in 1 8; do
+    for m in 0 10; do
+        a=${R[cpu$c.$m,real]}
+        b=${R[cpu$c.$m,ours]}
+        echo "| server CPU per transaction (us), $c client(s), $m monitors | lower | $a | $b | $(ratio "$b" "$a") |"
     done
 done
 row() { echo "| $1 | lower | $2 | $3 | $(ratio "$5" "$4") |"; }

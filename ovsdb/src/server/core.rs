@@ -843,6 +843,13 @@ impl Core {
                 }
             }
         }
+        // Keep the batch only while some session still refers to it.
+        if self.batching
+            && !self.batch.is_empty()
+            && !self.sessions.values().any(|x| x.batch_from.is_some())
+        {
+            self.batch.clear();
+        }
     }
 
     fn monitor(
