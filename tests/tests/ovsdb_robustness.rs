@@ -723,7 +723,7 @@ fn damaged_tail_is_dropped(damage: impl FnOnce(&mut Vec<u8>), what: &str) {
     assert_eq!(names, ["t1", "t2", "t3", "t4"], "{what}");
     let err = s.stderr_text();
     assert!(
-        err.contains("warning") && err.contains("conf.rvsdb") && err.contains("discarded"),
+        err.contains("WARN") && err.contains("conf.rvsdb") && err.contains("discarded"),
         "{what}: no recovery warning on stderr:\n{err}"
     );
     c.transact_ok(insert_bridges(&["t6".into()], "x"));
@@ -736,7 +736,7 @@ fn damaged_tail_is_dropped(damage: impl FnOnce(&mut Vec<u8>), what: &str) {
     let names: Vec<String> = read_bridges(&mut c).into_keys().collect();
     assert_eq!(names, ["t1", "t2", "t3", "t4", "t6"], "{what}");
     assert!(
-        !s.stderr_text().contains("warning"),
+        !s.stderr_text().contains("WARN"),
         "{what}: warning after repair:\n{}",
         s.stderr_text()
     );

@@ -97,6 +97,13 @@ fn access_and_trunk_ports_isolate_vlans() {
 /// Sends an ARP request for `ip` tagged `vid` out of the trunk namespace's
 /// eth0 and returns the VLAN tag of the reply, if one comes within 2 s.
 fn trunk_arp(t: &Netns, vid: u16, ip: &str) -> Option<u16> {
+    // A sender address of its own per call, so a late reply to an earlier
+    // request is never taken for a reply to this one.
+    static CALL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+    let me = format!(
+        "10.83.10.{}",
+        CALL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let script = format!(
         r#"
 import socket, struct, time, sys
@@ -106,7 +113,8 @@ s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA
 s.settimeout(0.2)
 mac = s.getsockname()[4]
 tip = socket.inet_aton("{ip}")
-arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, socket.inet_aton("10.83.10.99"), b"\0"*6, tip)
+me = socket.inet_aton("{me}")
+arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, me, b"\0"*6, tip)
 frame = b"\xff"*6 + mac + struct.pack("!HH", 0x8100, {vid}) + struct.pack("!H", 0x0806) + arp
 end = time.time() + 2
 while time.time() < end:
@@ -126,7 +134,7 @@ while time.time() < end:
                         vid = tci & 0xfff
             if d[12:14] == b"\x81\x00":
                 vid, d = struct.unpack("!H", d[14:16])[0] & 0xfff, d[:12] + d[16:]
-            if vid is not None and d[12:14] == b"\x08\x06" and d[20:22] == b"\x00\x02" and d[28:32] == tip:
+            if vid is not None and d[12:14] == b"\x08\x06" and d[20:22] == b"\x00\x02" and d[28:32] == tip and d[38:42] == me:
                 print(vid); sys.exit(0)
     except socket.timeout:
         pass
