@@ -80,6 +80,17 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
         flows.contains("in_port(") && flows.contains("actions:"),
         "{flows}"
     );
+    let cov = appctl(&d, &["coverage/show"]);
+    let count = |name: &str| -> u64 {
+        cov.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{cov}"))
+    };
+    assert!(
+        count("datapath_upcall") > 0 && count("datapath_packets") > count("datapath_upcall"),
+        "{cov}"
+    );
     let show = appctl(&d, &["dpif/show"]);
     assert!(
         show.contains(la.name()) && show.contains("(system)"),

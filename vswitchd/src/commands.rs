@@ -1,7 +1,7 @@
 //! The switch's control-socket commands (`ovs-appctl` and `vswitchd
 //! appctl`): `ofproto/trace`, `fdb/show`, `fdb/flush`, `dpif/show`,
-//! `dpctl/dump-flows`, `dpif-netdev/pmd-stats-show`, with Open vSwitch's
-//! names and argument forms.
+//! `dpctl/dump-flows`, `dpif-netdev/pmd-stats-show`, `coverage/show`, with
+//! Open vSwitch's names and argument forms.
 //!
 //! Contract: every command answers from a consistent snapshot and never
 //! blocks the polling threads (datapath dumps ask the threads between
@@ -60,6 +60,8 @@ pub fn register(reg: &Registry, dp: &Arc<Dp>, bridges: &Bridges) {
     });
     let d = dp.clone();
     reg.register("dpif/show", "", 0, 0, move |_| Ok(d.show_text()));
+    let d = dp.clone();
+    reg.register("coverage/show", "", 0, 0, move |_| Ok(d.coverage_text()));
     let d = dp.clone();
     reg.register("dpif-netdev/pmd-stats-show", "", 0, 0, move |_| {
         Ok(d.pmd_stats_text())

@@ -300,6 +300,42 @@ impl Dp {
             .unwrap_or_else(|e| format!("{e}\n"))
     }
 
+    /// `coverage/show` text: the datapath's event counters summed over
+    /// its polling threads, and the drop counters per reason.
+    pub fn coverage_text(&self) -> String {
+        use datapath::stats::DropReason;
+        let counters = lock(&self.dp).pmd_counters();
+        let sum = |f: &dyn Fn(&datapath::stats::PmdCounters) -> u64| -> u64 {
+            counters.iter().map(f).sum()
+        };
+        let mut rows: Vec<(String, u64)> = vec![
+            ("datapath_packets".into(), sum(&|c| c.packets)),
+            ("datapath_emc_hit".into(), sum(&|c| c.emc_hits)),
+            ("datapath_megaflow_hit".into(), sum(&|c| c.megaflow_hits)),
+            ("datapath_upcall".into(), sum(&|c| c.upcalls)),
+            ("datapath_lost_upcall".into(), sum(&|c| c.lost_upcalls)),
+            (
+                "datapath_flow_limit_hit".into(),
+                sum(&|c| c.flow_limit_hits),
+            ),
+            ("datapath_recirculation".into(), sum(&|c| c.recirculations)),
+            ("datapath_flow_expired".into(), sum(&|c| c.expired)),
+            ("datapath_flow_revalidated".into(), sum(&|c| c.revalidated)),
+            ("datapath_table_version".into(), self.upcalls.version()),
+        ];
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            rows.push((
+                format!("datapath_drop_{}", r.name()),
+                counters.iter().map(|c| c.drops[i]).sum(),
+            ));
+        }
+        let mut out = String::from("Event coverage (totals since start):\n");
+        for (name, v) in rows {
+            out.push_str(&format!("{name:<40} {v:>12}\n"));
+        }
+        out
+    }
+
     /// `dpif/show` text.
     pub fn show_text(&self) -> String {
         lock(&self.dp).format_show("netdev@ovs-netdev")
