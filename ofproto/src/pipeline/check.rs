@@ -270,10 +270,15 @@ pub fn check_actions(
             | Action::Clone(_)
             | Action::Controller2(_)
             | Action::Multipath(_)
-            | Action::Bundle(_)
-            | Action::Learn(_) => {
+            | Action::Bundle(_) => {
                 return Err(E::BadActionBadType);
             }
+            Action::Learn(_) => match super::learn::Learn::from_action(a) {
+                Some(l) => {
+                    l?;
+                }
+                None => return Err(E::BadActionBadType),
+            },
             Action::Experimenter { experimenter, data } => {
                 if *experimenter == NX_VENDOR_ID
                     && let Some(l) = super::learn::Learn::decode(data)

@@ -112,6 +112,27 @@ fn field_ref(header: u32, ofs: u16, n_bits: u16) -> Result<FieldRef, ErrorKind> 
 }
 
 impl Learn {
+    /// The `learn` behind an action: the codec's typed `learn` (re-read
+    /// from its Nicira encoding) or a raw Nicira experimenter action.
+    /// `None` when the action is not a `learn`.
+    pub fn from_action(a: &crate::ofp::actions::Action) -> Option<Result<Learn, ErrorKind>> {
+        use crate::ofp::actions::{Action, encode_actions};
+        match a {
+            Action::Experimenter { data, .. } => Learn::decode(data),
+            Action::Learn(_) => {
+                let mut w = Vec::new();
+                if encode_actions(crate::ofp::Version::V1_3, std::slice::from_ref(a), &mut w)
+                    .is_err()
+                {
+                    return Some(Err(ErrorKind::BadActionBadArgument));
+                }
+                // type(2) len(2) vendor(4), then the Nicira subtype.
+                Learn::decode(w.get(8..)?)
+            }
+            _ => None,
+        }
+    }
+
     /// Decodes an experimenter action body (from the Nicira subtype on);
     /// `None` when it is not a `learn`.
     pub fn decode(data: &[u8]) -> Option<Result<Learn, ErrorKind>> {

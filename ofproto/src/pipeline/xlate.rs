@@ -779,8 +779,8 @@ impl Ctx<'_, '_> {
                 reason,
             } => self.controller(*reason, *max_len, *controller_id, indent),
             Action::Note(_) => {}
-            Action::Experimenter { data, .. }
-                if let Some(Ok(l)) = super::learn::Learn::decode(data) =>
+            Action::Learn(_) | Action::Experimenter { .. }
+                if let Some(Ok(l)) = super::learn::Learn::from_action(a) =>
             {
                 let (fm, read) = l.build(&self.flow);
                 self.wc.union_with(&read);
