@@ -26,10 +26,12 @@ fn typed_learn_is_checked_and_learns() {
         &mut br,
         "table=0,priority=1,actions=learn(table=1,priority=7,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),output:2",
     );
-    let mut key = FlowKey::default();
-    key.in_port = 1;
-    key.dl_src = [0, 0, 0, 0, 0, 0x42];
-    key.dl_dst = [0, 0, 0, 0, 0, 0x99];
+    let key = FlowKey {
+        in_port: 1,
+        dl_src: [0, 0, 0, 0, 0, 0x42],
+        dl_dst: [0, 0, 0, 0, 0, 0x99],
+        ..FlowKey::default()
+    };
     let out = br.upcall(&key, 10);
     assert!(out.error.is_none());
     let learned = br.tables().flows(1);
