@@ -449,7 +449,11 @@ impl Switch {
                 let n = of.restore_flows(&text);
                 tracing::info!("{name}: restored {n} flows");
             }
-            None if bcfg.controllers.is_empty() => of.add_default_normal_flow(),
+            // Open vSwitch adds it only to a bridge without controllers
+            // that is not in secure mode.
+            None if bcfg.controllers.is_empty() && bcfg.fail_mode.as_deref() != Some("secure") => {
+                of.add_default_normal_flow()
+            }
             None => {}
         }
         of.set_flow_restore(restore);
@@ -910,6 +914,7 @@ pub async fn run(
                     }
                     let mut changed = false;
                     for b in list {
+                        b.sync_tables();
                         changed |= b.check_fail_open();
                         if expire {
                             changed |= b.expire();

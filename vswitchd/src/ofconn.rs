@@ -99,6 +99,10 @@ pub trait Handler: Send + Sync + 'static {
     /// go to `tx`.
     fn connected(&self, _ctx: &ConnCtx, _tx: mpsc::Sender<Message>) {}
 
+    /// The session has handled everything it was sent so far (a good
+    /// moment to finish deferred work).
+    fn idle(&self) {}
+
     /// The connection is gone.
     fn disconnected(&self, _ctx: &ConnCtx) {}
 }
@@ -248,7 +252,10 @@ where
                         }
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    handler.idle();
+                    break;
+                }
                 Err(kind) => {
                     let m = Message::Error(ErrorMsg::from_kind(kind, version, &[]));
                     let _ = write_msg(&mut wr, &m, version, 0).await;

@@ -68,6 +68,7 @@ pub struct OfBridge {
     name: String,
     restore: Mutex<Option<std::path::PathBuf>>,
     flows_dirty: AtomicBool,
+    tables_dirty: AtomicBool,
     last_save_ms: AtomicU64,
     fail: FailState,
     dp: std::sync::OnceLock<Arc<crate::dp::Dp>>,
@@ -112,6 +113,7 @@ impl OfBridge {
             name: name.to_owned(),
             restore: Mutex::new(None),
             flows_dirty: AtomicBool::new(false),
+            tables_dirty: AtomicBool::new(false),
             last_save_ms: AtomicU64::new(0),
             fail: FailState::default(),
             dp: std::sync::OnceLock::new(),
@@ -334,9 +336,24 @@ impl OfBridge {
 
     /// Tables changed: make sure no datapath thread uses an older
     /// translation (call without holding the bridge lock).
+    ///
+    /// Changes are marked and brought into the datapath in one
+    /// revalidation by [`OfBridge::sync_tables`]: before a BARRIER_REPLY,
+    /// when a session has read everything it was sent, and at the latest by
+    /// the daemon's 20 ms housekeeping. So a burst of flow_mods costs one
+    /// revalidation, and `flow_mod; barrier; packet` never meets a stale
+    /// cache entry.
     fn tables_changed(&self) {
         self.flows_dirty.store(true, Ordering::Release);
-        if let Some(dp) = self.dp.get() {
+        self.tables_dirty.store(true, Ordering::Release);
+    }
+
+    /// Brings pending table changes into the datapath (revalidates and
+    /// waits); call without holding the bridge lock.
+    pub fn sync_tables(&self) {
+        if self.tables_dirty.swap(false, Ordering::AcqRel)
+            && let Some(dp) = self.dp.get()
+        {
             dp.changed_and_wait();
         }
     }
@@ -869,7 +886,10 @@ impl Handler for OfBridge {
                 }
                 Vec::new()
             }
-            Message::BarrierRequest => vec![Reply::Msg(Message::BarrierReply, h.xid)],
+            Message::BarrierRequest => {
+                self.sync_tables();
+                vec![Reply::Msg(Message::BarrierReply, h.xid)]
+            }
             Message::FlowMod(fm) => {
                 // Table 254 exists in the pipeline but is not offered.
                 if fm.table_id >= N_TABLES && fm.table_id != 0xff {
@@ -961,6 +981,10 @@ impl Handler for OfBridge {
             }
             _ => vec![error_reply(ErrorKind::BadRequestBadType, v, h, raw)],
         }
+    }
+
+    fn idle(&self) {
+        self.sync_tables();
     }
 
     fn connected(&self, ctx: &ConnCtx, tx: mpsc::Sender<Message>) {
