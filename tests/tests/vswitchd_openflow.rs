@@ -310,3 +310,59 @@ fn groups_and_meters_over_openflow_1_3() {
     assert!(flows.iter().all(|f| !f.contains("group:1")), "{flows:?}");
     assert!(flows.iter().any(|f| f.contains("meter:1")), "{flows:?}");
 }
+
+#[test]
+fn bundles_are_all_or_nothing() {
+    let sw = Sw::new();
+    let br = sw.br.as_str();
+    let dir = tests::TempDir::new("rbun");
+    let good = dir.join("good.txt");
+    std::fs::write(
+        &good,
+        "priority=1,in_port=1,actions=drop\npriority=2,in_port=1,actions=output:2\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.txt");
+    std::fs::write(
+        &bad,
+        "priority=3,in_port=2,actions=drop\npriority=4,in_port=2,actions=group:77\n",
+    )
+    .unwrap();
+    for bin in ["ovs-ofctl", "ofctl"] {
+        sw.ok("ovs-ofctl", &["del-flows", br]);
+        sw.ok(
+            bin,
+            &[
+                "-O",
+                "OpenFlow14",
+                "--bundle",
+                "add-flows",
+                br,
+                good.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            flows(&sw.ok("ovs-ofctl", &["-O", "OpenFlow14", "dump-flows", br])).len(),
+            2
+        );
+        // The second flow refers to a group that does not exist: nothing
+        // of the bundle is applied.
+        let out = sw.tool(
+            bin,
+            &[
+                "-O",
+                "OpenFlow14",
+                "--bundle",
+                "add-flows",
+                br,
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            !out.status.success(),
+            "{bin}: a bundle with a bad flow succeeded"
+        );
+        let after = flows(&sw.ok("ovs-ofctl", &["-O", "OpenFlow14", "dump-flows", br]));
+        assert_eq!(after.len(), 2, "{bin}: partial bundle applied: {after:?}");
+    }
+}

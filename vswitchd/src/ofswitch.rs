@@ -835,6 +835,69 @@ fn port_state(state: u32, version: Version) -> u32 {
     }
 }
 
+impl OfBridge {
+    /// BUNDLE_CONTROL (OpenFlow 1.4+): open, close, commit (all flow_mods
+    /// at once, or none), discard.
+    fn bundle_control(
+        &self,
+        ctx: &ConnCtx,
+        h: &Header,
+        raw: &[u8],
+        bc: ofproto::ofp::control::BundleControl,
+    ) -> Vec<Reply> {
+        use ofproto::ofp::control::bundle_ctrl as c;
+        let v = ctx.version;
+        let now = self.now_ms();
+        let reply_type = match bc.ctrl_type {
+            c::OPEN_REQUEST => {
+                if let Err(k) = lock(&self.state)
+                    .bridge
+                    .bundle_open(ctx.id, bc.bundle_id, bc.flags)
+                {
+                    return vec![error_reply(k, v, h, raw)];
+                }
+                c::OPEN_REPLY
+            }
+            c::CLOSE_REQUEST => c::CLOSE_REPLY,
+            c::COMMIT_REQUEST => {
+                let r = lock(&self.state)
+                    .bridge
+                    .bundle_commit(ctx.id, bc.bundle_id, now);
+                match r {
+                    Ok(removed) => {
+                        self.tables_changed();
+                        self.sync_tables();
+                        for fr in removed {
+                            self.broadcast(Message::FlowRemoved(fr));
+                        }
+                    }
+                    Err((_, k)) => return vec![error_reply(k, v, h, raw)],
+                }
+                c::COMMIT_REPLY
+            }
+            c::DISCARD_REQUEST => {
+                if let Err(k) = lock(&self.state)
+                    .bridge
+                    .bundle_discard(ctx.id, bc.bundle_id)
+                {
+                    return vec![error_reply(k, v, h, raw)];
+                }
+                c::DISCARD_REPLY
+            }
+            _ => return vec![error_reply(ErrorKind::BundleFailedBadType, v, h, raw)],
+        };
+        vec![Reply::Msg(
+            Message::BundleControl(ofproto::ofp::control::BundleControl {
+                bundle_id: bc.bundle_id,
+                ctrl_type: reply_type,
+                flags: bc.flags,
+                properties: Vec::new(),
+            }),
+            h.xid,
+        )]
+    }
+}
+
 /// A table's name, as Open vSwitch names them.
 fn table_name(id: u8) -> String {
     if id == 0 {
@@ -905,6 +968,18 @@ impl Handler for OfBridge {
                         }
                         Vec::new()
                     }
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
+            Message::BundleControl(bc) => self.bundle_control(ctx, h, raw, bc),
+            Message::BundleAdd(ba) => {
+                let id = ba.bundle_id;
+                let r = match *ba.message {
+                    Message::FlowMod(fm) => lock(&self.state).bridge.bundle_add(ctx.id, id, fm),
+                    _ => Err(ErrorKind::BundleFailedMsgUnsup),
+                };
+                match r {
+                    Ok(()) => Vec::new(),
                     Err(k) => vec![error_reply(k, v, h, raw)],
                 }
             }
@@ -1006,6 +1081,7 @@ impl Handler for OfBridge {
     }
 
     fn disconnected(&self, ctx: &ConnCtx) {
+        lock(&self.state).bridge.bundles_close_connection(ctx.id);
         if ctx.is_controller {
             self.fail.controller_conns.fetch_sub(1, Ordering::Relaxed);
         }
