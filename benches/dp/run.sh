@@ -75,6 +75,11 @@ if [ "${1:-}" = summary ]; then summary "${2:?results file}"; exit 0; fi
 [ -x "$OURS_BIN/vswitchd" ] || { echo "no $OURS_BIN/vswitchd: cargo build --release -p vswitchd -p vsctl -p ofctl" >&2; exit 1; }
 mkdir -p "$WORKDIR" "$(dirname "$RESULTS")"
 trap 'rm -rf "$WORKDIR"' EXIT   # each harness script removes its own namespaces/devices on exit
+# the drop sink: the harness builds bpf/progs.c with clang when $WORKDIR/progs.o is missing;
+# without clang, build the same two programs from sink.ll with llc
+if ! command -v clang >/dev/null; then
+    llc -march=bpfel -filetype=obj "$HERE/sink.ll" -o "$WORKDIR/progs.o" || { echo "cannot build sink.ll" >&2; exit 1; }
+fi
 
 pps() { # CASE SCENARIO FLOWS PORT_TYPE [ENV...]  -> one ours run and one OVS run
     local c=$1 scen=$2 n=$3 pt=$4; shift 4
