@@ -64,7 +64,8 @@ sut_flows() {
     esac
 }
 
-sut_pids() { [ -n "${OURS_PID:-}" ] && echo "$OURS_PID"; }
+# OURS_PID is the subshell of "swx ... &"; vswitchd is its child
+sut_pids() { [ -n "${OURS_PID:-}" ] && descendants "$OURS_PID"; }
 
 # "packets busy_ns" summed over the polling threads
 _ours_pmd() { o_appctl dpif-netdev/pmd-stats-show 2>/dev/null | awk '/packets received:/{p+=$3} /processing ns:/{n+=$3} END{print p+0, n+0}'; }
