@@ -328,13 +328,18 @@ fn bundles_are_all_or_nothing() {
         "priority=3,in_port=2,actions=drop\npriority=4,in_port=2,actions=group:77\n",
     )
     .unwrap();
-    for bin in ["ovs-ofctl", "ofctl"] {
+    // OpenFlow 1.4 bundles, and 1.3's ONF extension (ovs-ofctl).
+    for (bin, ver) in [
+        ("ovs-ofctl", "OpenFlow14"),
+        ("ofctl", "OpenFlow14"),
+        ("ovs-ofctl", "OpenFlow13"),
+    ] {
         sw.ok("ovs-ofctl", &["del-flows", br]);
         sw.ok(
             bin,
             &[
                 "-O",
-                "OpenFlow14",
+                ver,
                 "--bundle",
                 "add-flows",
                 br,
@@ -351,7 +356,7 @@ fn bundles_are_all_or_nothing() {
             bin,
             &[
                 "-O",
-                "OpenFlow14",
+                ver,
                 "--bundle",
                 "add-flows",
                 br,
@@ -360,9 +365,13 @@ fn bundles_are_all_or_nothing() {
         );
         assert!(
             !out.status.success(),
-            "{bin}: a bundle with a bad flow succeeded"
+            "{bin} {ver}: a bundle with a bad flow succeeded"
         );
         let after = flows(&sw.ok("ovs-ofctl", &["-O", "OpenFlow14", "dump-flows", br]));
-        assert_eq!(after.len(), 2, "{bin}: partial bundle applied: {after:?}");
+        assert_eq!(
+            after.len(),
+            2,
+            "{bin} {ver}: partial bundle applied: {after:?}"
+        );
     }
 }

@@ -32,6 +32,9 @@ use tokio::sync::mpsc;
 /// made by one bridge reads the same time as the datapath's meter hook).
 pub static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
 
+/// The ONF experimenter id (OpenFlow 1.3 extensions).
+const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
+
 /// Tables a bridge offers (as Open vSwitch: 0..=253).
 pub const N_TABLES: u8 = 254;
 /// Default `miss_send_len`.
@@ -1051,6 +1054,63 @@ impl Handler for OfBridge {
             // OpenFlow 1.0 flow_mods rides in the command's upper byte,
             // which the codec always reads; nothing to switch on.
             Message::Experimenter(e) if e.experimenter == 0x2320 && e.exp_type == 15 => Vec::new(),
+            // OpenFlow 1.3's bundles: the ONF extension (what ovs-ofctl
+            // -O OpenFlow13 --bundle sends), same bodies as 1.4's.
+            Message::Experimenter(e)
+                if e.experimenter == ONF_EXPERIMENTER && e.exp_type == 2300 =>
+            {
+                let d = &e.data;
+                if d.len() < 8 {
+                    return vec![error_reply(ErrorKind::BadRequestBadLen, v, h, raw)];
+                }
+                let bc = ofproto::ofp::control::BundleControl {
+                    bundle_id: u32::from_be_bytes([d[0], d[1], d[2], d[3]]),
+                    ctrl_type: u16::from_be_bytes([d[4], d[5]]),
+                    flags: u16::from_be_bytes([d[6], d[7]]),
+                    properties: Vec::new(),
+                };
+                self.bundle_control(ctx, h, raw, bc)
+                    .into_iter()
+                    .map(|r| match r {
+                        Reply::Msg(Message::BundleControl(b), xid) => {
+                            let mut data = Vec::with_capacity(8);
+                            data.extend_from_slice(&b.bundle_id.to_be_bytes());
+                            data.extend_from_slice(&b.ctrl_type.to_be_bytes());
+                            data.extend_from_slice(&b.flags.to_be_bytes());
+                            Reply::Msg(
+                                Message::Experimenter(ofproto::ofp::Experimenter {
+                                    experimenter: ONF_EXPERIMENTER,
+                                    exp_type: 2300,
+                                    data,
+                                }),
+                                xid,
+                            )
+                        }
+                        other => other,
+                    })
+                    .collect()
+            }
+            Message::Experimenter(e)
+                if e.experimenter == ONF_EXPERIMENTER && e.exp_type == 2301 =>
+            {
+                let d = &e.data;
+                let r = if d.len() < 16 {
+                    Err(ErrorKind::BundleFailedMsgBadLen)
+                } else {
+                    let id = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+                    match Message::decode(&d[8..]) {
+                        Ok((ih, Message::FlowMod(fm))) if ih.version == v.wire() => {
+                            lock(&self.state).bridge.bundle_add(ctx.id, id, fm)
+                        }
+                        Ok(_) => Err(ErrorKind::BundleFailedMsgUnsup),
+                        Err(_) => Err(ErrorKind::BundleFailedMsgBadLen),
+                    }
+                };
+                match r {
+                    Ok(()) => Vec::new(),
+                    Err(k) => vec![error_reply(k, v, h, raw)],
+                }
+            }
             Message::Experimenter(_) => {
                 vec![error_reply(ErrorKind::BadRequestBadVendor, v, h, raw)]
             }
