@@ -88,6 +88,26 @@ impl OurDaemon {
         )
     }
 
+    /// `init`, then bridge `br` with `settings` (`column=value` of the
+    /// Bridge row, e.g. `fail_mode=secure`) and one port per
+    /// `(interface, ofport_request)`; returns once the daemon applied it
+    /// (no `--no-wait`).
+    pub fn add_bridge(&self, br: &str, settings: &[&str], ports: &[(&str, u32)]) {
+        self.ovs_vsctl(&["init"]);
+        let mut args: Vec<String> = vec!["add-br".into(), br.into()];
+        if !settings.is_empty() {
+            args.extend(["--", "set", "Bridge", br].map(String::from));
+            args.extend(settings.iter().map(|s| s.to_string()));
+        }
+        for (iface, ofport) in ports {
+            args.extend(["--", "add-port", br, iface].map(String::from));
+            args.extend(["--", "set", "Interface", iface].map(String::from));
+            args.push(format!("ofport_request={ofport}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.ovs_vsctl(&args);
+    }
+
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("vswitchd.log")).unwrap_or_default()

@@ -106,33 +106,11 @@ fn controller_programs_the_bridge_and_fail_modes_hold() {
     let port = listener.local_addr().unwrap().port();
     let d = OurDaemon::start(&[]);
     let br = unique_name("rct", 15);
-    d.ovs_vsctl(&["init"]);
-    d.ovs_vsctl(&[
-        "add-br",
+    d.add_bridge(
         &br,
-        "--",
-        "set-fail-mode",
-        &br,
-        "secure",
-        "--",
-        "add-port",
-        &br,
-        la.name(),
-        "--",
-        "set",
-        "Interface",
-        la.name(),
-        "ofport_request=1",
-        "--",
-        "add-port",
-        &br,
-        lb.name(),
-        "--",
-        "set",
-        "Interface",
-        lb.name(),
-        "ofport_request=2",
-    ]);
+        &["fail_mode=secure"],
+        &[(la.name(), 1), (lb.name(), 2)],
+    );
     d.ovs_vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")]);
 
     let mut c = Ctl::accept(&listener);

@@ -44,29 +44,7 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
     let lb = veth_into(&b, "eth0", "10.77.0.2/24");
     let d = OurDaemon::start(&[]);
     let br = unique_name("rfw", 15);
-    d.ovs_vsctl(&["init"]);
-    d.ovs_vsctl(&[
-        "add-br",
-        &br,
-        "--",
-        "add-port",
-        &br,
-        la.name(),
-        "--",
-        "set",
-        "Interface",
-        la.name(),
-        "ofport_request=1",
-        "--",
-        "add-port",
-        &br,
-        lb.name(),
-        "--",
-        "set",
-        "Interface",
-        lb.name(),
-        "ofport_request=2",
-    ]);
+    d.add_bridge(&br, &[], &[(la.name(), 1), (lb.name(), 2)]);
 
     // NORMAL (the default flow of a bridge without controllers).
     assert!(a.ping("10.77.0.2", 3), "ping through NORMAL failed");
@@ -196,29 +174,7 @@ fn a_meter_drops_what_exceeds_its_rate() {
     let lb = veth_into(&b, "eth0", "10.85.0.2/24");
     let d = OurDaemon::start(&[]);
     let br = unique_name("rmt", 15);
-    d.ovs_vsctl(&["init"]);
-    d.ovs_vsctl(&[
-        "add-br",
-        &br,
-        "--",
-        "add-port",
-        &br,
-        la.name(),
-        "--",
-        "set",
-        "Interface",
-        la.name(),
-        "ofport_request=1",
-        "--",
-        "add-port",
-        &br,
-        lb.name(),
-        "--",
-        "set",
-        "Interface",
-        lb.name(),
-        "ofport_request=2",
-    ]);
+    d.add_bridge(&br, &[], &[(la.name(), 1), (lb.name(), 2)]);
     // 2 packets per second, burst 2, on ICMP from port 1.
     ofctl(
         &d,

@@ -33,34 +33,11 @@ fn sigkill_under_traffic_then_restart_restores_ports_and_flows() {
     let lb = veth_into(&b, "eth0", "10.79.0.2/24");
     let br = unique_name("rrs", 15);
     let d = OurDaemon::start(&[]);
-    d.ovs_vsctl(&["init"]);
-    d.ovs_vsctl(&[
-        "add-br",
+    d.add_bridge(
         &br,
-        "--",
-        "set",
-        "Bridge",
-        &br,
-        "other_config:flow-restore=true",
-        "--",
-        "add-port",
-        &br,
-        la.name(),
-        "--",
-        "set",
-        "Interface",
-        la.name(),
-        "ofport_request=1",
-        "--",
-        "add-port",
-        &br,
-        lb.name(),
-        "--",
-        "set",
-        "Interface",
-        lb.name(),
-        "ofport_request=2",
-    ]);
+        &["other_config:flow-restore=true"],
+        &[(la.name(), 1), (lb.name(), 2)],
+    );
     ofctl(&d, &["del-flows", &br]);
     ofctl(
         &d,
