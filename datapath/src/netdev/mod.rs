@@ -386,6 +386,62 @@ pub trait Netdev: Send + Sync + core::fmt::Debug {
 
 /// Takes exactly-once queue objects out of a table, reporting the right
 /// error. For backends.
+/// The `Netdev` methods every backend over a kernel interface implements
+/// the same way: the name, the ifindex, the queue slots (`rxqs`/`txqs`,
+/// taken once each) and link state, MTU and MAC through the interface's
+/// ioctls by name. `$queues` is the field whose length is the number of
+/// receive and transmit queues. The implementing type needs `name: String`,
+/// `ifindex: u32`, `rxqs` and `txqs`; `sys`, `take_slot`, `Error`,
+/// `LinkState`, `MacAddr`, `RxQueue` and `TxQueue` must be in scope.
+macro_rules! kernel_netdev_common {
+    ($queues:ident) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn ifindex(&self) -> Option<u32> {
+            Some(self.ifindex)
+        }
+
+        fn n_rxq(&self) -> usize {
+            self.$queues.len()
+        }
+
+        fn n_txq(&self) -> usize {
+            self.$queues.len()
+        }
+
+        fn take_rxq(&self, i: usize) -> Result<Box<dyn RxQueue>, Error> {
+            Ok(Box::new(take_slot(&self.name, &self.rxqs, i)?))
+        }
+
+        fn take_txq(&self, i: usize) -> Result<Box<dyn TxQueue>, Error> {
+            Ok(Box::new(take_slot(&self.name, &self.txqs, i)?))
+        }
+
+        fn link_state(&self) -> LinkState {
+            sys::link_state(&self.name)
+        }
+
+        fn mtu(&self) -> Result<u32, Error> {
+            sys::mtu(&self.name)
+        }
+
+        fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
+            sys::set_mtu(&self.name, mtu)
+        }
+
+        fn mac(&self) -> Result<MacAddr, Error> {
+            sys::mac(&self.name)
+        }
+
+        fn set_mac(&self, mac: MacAddr) -> Result<(), Error> {
+            sys::set_mac(&self.name, mac)
+        }
+    };
+}
+pub(crate) use kernel_netdev_common;
+
 pub(crate) fn take_slot<T>(
     name: &str,
     slots: &std::sync::Mutex<Vec<Option<T>>>,

@@ -788,52 +788,10 @@ impl TxQueue for SystemTxQueue {
 }
 
 impl Netdev for System {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    super::kernel_netdev_common!(socks);
 
     fn kind(&self) -> Kind {
         Kind::System
-    }
-
-    fn ifindex(&self) -> Option<u32> {
-        Some(self.ifindex)
-    }
-
-    fn n_rxq(&self) -> usize {
-        self.socks.len()
-    }
-
-    fn n_txq(&self) -> usize {
-        self.socks.len()
-    }
-
-    fn take_rxq(&self, i: usize) -> Result<Box<dyn RxQueue>, Error> {
-        Ok(Box::new(take_slot(&self.name, &self.rxqs, i)?))
-    }
-
-    fn take_txq(&self, i: usize) -> Result<Box<dyn TxQueue>, Error> {
-        Ok(Box::new(take_slot(&self.name, &self.txqs, i)?))
-    }
-
-    fn link_state(&self) -> LinkState {
-        sys::link_state(&self.name)
-    }
-
-    fn mtu(&self) -> Result<u32, Error> {
-        sys::mtu(&self.name)
-    }
-
-    fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
-        sys::set_mtu(&self.name, mtu)
-    }
-
-    fn mac(&self) -> Result<MacAddr, Error> {
-        sys::mac(&self.name)
-    }
-
-    fn set_mac(&self, mac: MacAddr) -> Result<(), Error> {
-        sys::set_mac(&self.name, mac)
     }
 
     fn stats(&self) -> Stats {
