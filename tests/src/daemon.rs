@@ -88,6 +88,19 @@ impl OurDaemon {
         )
     }
 
+    /// Real `ovs-ofctl` on our run directory; must succeed; its stdout.
+    pub fn ovs_ofctl(&self, args: &[&str]) -> String {
+        let out = run(Command::new("ovs-ofctl")
+            .env("OVS_RUNDIR", self.path())
+            .args(args));
+        assert!(
+            out.status.success(),
+            "ovs-ofctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `init`, then bridge `br` with `settings` (`column=value` of the
     /// Bridge row, e.g. `fail_mode=secure`) and one port per
     /// `(interface, ofport_request)`; returns once the daemon applied it

@@ -220,6 +220,19 @@ pub fn veth_into_mq(ns: &Netns, inner: &str, addr: &str, queues: u32) -> Link {
     link
 }
 
+/// Two hosts for a switch to join: namespaces `<prefix>a` and `<prefix>b`
+/// with `eth0` at `<net>.1/24` and `<net>.2/24` (e.g. `net` = `10.77.0`),
+/// and the host ends of their veths (to become switch ports). Checks the
+/// tools first.
+pub fn two_hosts(prefix: &str, net: &str) -> (Netns, Netns, Link, Link) {
+    require_tools();
+    let a = Netns::new(&format!("{prefix}a"));
+    let b = Netns::new(&format!("{prefix}b"));
+    let la = veth_into(&a, "eth0", &format!("{net}.1/24"));
+    let lb = veth_into(&b, "eth0", &format!("{net}.2/24"));
+    (a, b, la, lb)
+}
+
 /// Moves a host interface into `ns`, addresses it and brings it up.
 pub fn move_into(ns: &Netns, dev: &str, addr: &str) {
     sh(&["ip", "link", "set", dev, "netns", ns.name()]);

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, require_tools, veth_into};
+use tests::netns::two_hosts;
 use tests::{require, unique_name, wait_for};
 
 struct Ctl {
@@ -96,12 +96,8 @@ fn get(d: &OurDaemon, args: &[&str]) -> String {
 
 #[test]
 fn controller_programs_the_bridge_and_fail_modes_hold() {
-    require_tools();
     require("ovs-vsctl", "openvswitch-switch");
-    let a = Netns::new("rca");
-    let b = Netns::new("rcb");
-    let la = veth_into(&a, "eth0", "10.78.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.78.0.2/24");
+    let (a, _b, la, lb) = two_hosts("rc", "10.78.0");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let d = OurDaemon::start(&[]);

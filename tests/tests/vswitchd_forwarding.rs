@@ -7,21 +7,12 @@
 //! acknowledged). `dpctl/dump-flows`, `dpif/show` and `fdb/show` report
 //! what happened.
 
-use std::process::Command;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, iperf3, iperf3_with, require_tools, veth_into};
+use tests::netns::{iperf3, iperf3_with, two_hosts};
 use tests::{our_bin, require, run, unique_name};
 
 fn ofctl(d: &OurDaemon, args: &[&str]) -> String {
-    let out = run(Command::new("ovs-ofctl")
-        .env("OVS_RUNDIR", d.path())
-        .args(args));
-    assert!(
-        out.status.success(),
-        "ovs-ofctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    d.ovs_ofctl(args)
 }
 
 fn appctl(d: &OurDaemon, args: &[&str]) -> String {
@@ -36,12 +27,8 @@ fn appctl(d: &OurDaemon, args: &[&str]) -> String {
 
 #[test]
 fn normal_switching_then_openflow_rules_with_system_ports() {
-    require_tools();
     require("ovs-ofctl", "openvswitch-common");
-    let a = Netns::new("rfa");
-    let b = Netns::new("rfb");
-    let la = veth_into(&a, "eth0", "10.77.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.77.0.2/24");
+    let (a, b, la, lb) = two_hosts("rf", "10.77.0");
     let d = OurDaemon::start(&[]);
     let br = unique_name("rfw", 15);
     d.add_bridge(&br, &[], &[(la.name(), 1), (lb.name(), 2)]);
@@ -166,12 +153,8 @@ fn normal_switching_then_openflow_rules_with_system_ports() {
 
 #[test]
 fn a_meter_drops_what_exceeds_its_rate() {
-    require_tools();
     require("ovs-ofctl", "openvswitch-common");
-    let a = Netns::new("rma");
-    let b = Netns::new("rmb");
-    let la = veth_into(&a, "eth0", "10.85.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.85.0.2/24");
+    let (a, _b, la, lb) = two_hosts("rm", "10.85.0");
     let d = OurDaemon::start(&[]);
     let br = unique_name("rmt", 15);
     d.add_bridge(&br, &[], &[(la.name(), 1), (lb.name(), 2)]);

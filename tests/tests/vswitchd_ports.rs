@@ -4,7 +4,7 @@
 
 use std::process::Command;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, iperf3_with, require_tools, veth_into};
+use tests::netns::{Netns, iperf3_with, two_hosts};
 use tests::{run, unique_name};
 
 /// AF_XDP carries no checksum state: the namespace side computes its own.
@@ -14,11 +14,7 @@ fn tx_csum_off(ns: &Netns) {
 
 #[test]
 fn afxdp_ports_switch_ping_and_tcp() {
-    require_tools();
-    let a = Netns::new("rxa");
-    let b = Netns::new("rxb");
-    let la = veth_into(&a, "eth0", "10.81.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.81.0.2/24");
+    let (a, b, la, lb) = two_hosts("rx", "10.81.0");
     tx_csum_off(&a);
     tx_csum_off(&b);
     let d = OurDaemon::start(&[]);
@@ -59,11 +55,7 @@ fn afxdp_ports_switch_ping_and_tcp() {
 
 #[test]
 fn patch_ports_join_two_bridges() {
-    require_tools();
-    let a = Netns::new("rpa");
-    let b = Netns::new("rpb");
-    let la = veth_into(&a, "eth0", "10.82.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.82.0.2/24");
+    let (a, _b, la, lb) = two_hosts("rp", "10.82.0");
     let d = OurDaemon::start(&[]);
     let (b1, b2) = (unique_name("rp1", 15), unique_name("rp2", 15));
     let (p1, p2) = (unique_name("pa", 15), unique_name("pb", 15));

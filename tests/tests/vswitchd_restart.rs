@@ -8,29 +8,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, require_tools, veth_into};
+use tests::netns::two_hosts;
 use tests::{require, run, unique_name, wait_for};
 
 fn ofctl(d: &OurDaemon, args: &[&str]) -> String {
-    let out = run(Command::new("ovs-ofctl")
-        .env("OVS_RUNDIR", d.path())
-        .args(args));
-    assert!(
-        out.status.success(),
-        "ovs-ofctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    d.ovs_ofctl(args)
 }
 
 #[test]
 fn sigkill_under_traffic_then_restart_restores_ports_and_flows() {
-    require_tools();
     require("ovs-ofctl", "openvswitch-common");
-    let a = Netns::new("rra");
-    let b = Netns::new("rrb");
-    let la = veth_into(&a, "eth0", "10.79.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.79.0.2/24");
+    let (a, _b, la, lb) = two_hosts("rr", "10.79.0");
     let br = unique_name("rrs", 15);
     let d = OurDaemon::start(&[]);
     d.add_bridge(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use tests::daemon::OurDaemon;
-use tests::netns::{Netns, require_tools, sh, veth_into};
+use tests::netns::{Netns, require_tools, sh, two_hosts, veth_into};
 use tests::{unique_name, wait_for};
 
 #[test]
@@ -147,11 +147,7 @@ print("none")
 
 #[test]
 fn a_veth_deleted_under_the_daemon_goes_down_and_nothing_crashes() {
-    require_tools();
-    let a = Netns::new("rda");
-    let b = Netns::new("rdb");
-    let la = veth_into(&a, "eth0", "10.84.0.1/24");
-    let lb = veth_into(&b, "eth0", "10.84.0.2/24");
+    let (a, _b, la, lb) = two_hosts("rd", "10.84.0");
     let d = OurDaemon::start(&[]);
     let br = unique_name("rdl", 15);
     d.ovs_vsctl(&["init"]);
