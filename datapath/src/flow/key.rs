@@ -268,6 +268,12 @@ impl FlowKey {
         self.words_mut()[STAGE_L2..].fill(0);
     }
 
+    /// Zeroes the L3 and L4 stages (what follows the L2 headers).
+    #[inline]
+    pub fn clear_l3_l4(&mut self) {
+        self.words_mut()[STAGE_L3..].fill(0);
+    }
+
     /// Zeroes the metadata stage (tunnel, registers, conntrack, in_port...);
     /// the packet-derived stages are kept.
     #[inline]

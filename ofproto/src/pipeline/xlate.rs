@@ -900,27 +900,7 @@ impl Ctx<'_, '_> {
             k.mpls_lse = 0;
             // What follows the popped entry is not known without parsing
             // the packet again.
-            let l3 = *k;
-            *k = FlowKey {
-                nw_src: 0,
-                nw_dst: 0,
-                ipv6_src: [0; 16],
-                ipv6_dst: [0; 16],
-                ipv6_label: 0,
-                nw_proto: 0,
-                nw_tos: 0,
-                nw_ttl: 0,
-                nw_frag: 0,
-                ipv6_exthdr: 0,
-                arp_sha: [0; 6],
-                arp_tha: [0; 6],
-                arp_op: 0,
-                tp_src: 0,
-                tp_dst: 0,
-                tcp_flags: 0,
-                nd_target: [0; 16],
-                ..l3
-            };
+            k.clear_l3_l4();
         }
     }
 
