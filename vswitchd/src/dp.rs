@@ -154,12 +154,21 @@ impl UpcallHandler for Upcalls {
 /// key and mask.
 type MegaflowId = (usize, FlowKey, FlowKey);
 
+/// What the statistics sweep remembers of a megaflow: its counters at the
+/// last sweep and the translation that says which rules to credit.
+#[derive(Default)]
+struct Seen {
+    packets: u64,
+    bytes: u64,
+    translation: Option<(u64, ofproto::pipeline::xlate::XlateOutput)>,
+}
+
 /// The daemon's datapath and its port bookkeeping.
 pub struct Dp {
     dp: Mutex<Datapath>,
     upcalls: Arc<Upcalls>,
     /// Packets and bytes of each megaflow at the last statistics sweep.
-    seen: Mutex<HashMap<MegaflowId, (u64, u64)>>,
+    seen: Mutex<HashMap<MegaflowId, Seen>>,
     /// Each bridge's meters.
     meter_sets:
         Mutex<std::collections::BTreeMap<String, Vec<Arc<ofproto::pipeline::meter::Meter>>>>,
@@ -267,20 +276,22 @@ impl Dp {
         let mut next = HashMap::with_capacity(flows.len());
         for f in flows {
             let k = (f.pmd, f.key, f.mask.0);
-            let (mut p0, mut b0) = seen.get(&k).copied().unwrap_or((0, 0));
-            if f.packets < p0 || f.bytes < b0 {
+            let mut s = seen.remove(&k).unwrap_or_default();
+            if f.packets < s.packets || f.bytes < s.bytes {
                 // A new megaflow for the same key (the old one was removed).
-                (p0, b0) = (0, 0);
+                s = Seen::default();
             }
-            let (dp, db) = (f.packets.saturating_sub(p0), f.bytes.saturating_sub(b0));
+            let (dp, db) = (f.packets - s.packets, f.bytes - s.bytes);
             if dp > 0
                 && let Some(owner) = self.upcalls.owner(f.key.in_port)
             {
                 let mut key = f.key;
                 key.in_port = owner.ofp_port;
-                owner.bridge.credit(&key, dp, db);
+                owner.bridge.credit(&key, dp, db, &mut s.translation);
             }
-            next.insert(k, (f.packets, f.bytes));
+            s.packets = f.packets;
+            s.bytes = f.bytes;
+            next.insert(k, s);
         }
         *seen = next;
     }

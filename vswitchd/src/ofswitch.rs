@@ -382,11 +382,27 @@ impl OfBridge {
 
     /// Credits the rules `key` goes through with traffic the datapath
     /// forwarded from its caches.
-    pub fn credit(&self, key: &datapath::flow::FlowKey, packets: u64, bytes: u64) {
+    /// `cache` keeps the translation (the rules and group buckets `key`
+    /// goes through) with the bridge generation it came from, so a sweep
+    /// translates a megaflow again only after the tables changed.
+    pub fn credit(
+        &self,
+        key: &datapath::flow::FlowKey,
+        packets: u64,
+        bytes: u64,
+        cache: &mut Option<(u64, ofproto::pipeline::xlate::XlateOutput)>,
+    ) {
         let now = self.now_ms();
-        let st = lock(&self.state);
-        let out = st.bridge.xlate(key, now);
-        out.credit(packets, bytes, now);
+        {
+            let st = lock(&self.state);
+            let generation = st.bridge.generation();
+            if cache.as_ref().is_none_or(|(g, _)| *g != generation) {
+                *cache = Some((generation, st.bridge.xlate(key, now)));
+            }
+        }
+        if let Some((_, out)) = cache {
+            out.credit(packets, bytes, now);
+        }
     }
 
     /// Sets the fail mode (`standalone` unless `secure`) and whether any
