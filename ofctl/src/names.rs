@@ -194,7 +194,22 @@ pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<St
     let by_port: BTreeMap<&str, PortNo> = ports.iter().map(|(n, s)| (s.as_str(), *n)).collect();
     let by_table: BTreeMap<&str, u8> = tables.iter().map(|(n, s)| (s.as_str(), *n)).collect();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    // Line by line: a search for a key that a line lacks then stops at the
+    // line's end instead of scanning the rest of a 100,000-line file.
+    for line in text.split_inclusive('\n') {
+        accept_names_line(line, &by_port, &by_table, &mut out)
+            .map_err(|e| anyhow::anyhow!("{e} in '{}'", line.trim_end()))?;
+    }
+    Ok(out)
+}
+
+fn accept_names_line(
+    line: &str,
+    by_port: &BTreeMap<&str, PortNo>,
+    by_table: &BTreeMap<&str, u8>,
+    out: &mut String,
+) -> std::result::Result<(), &'static str> {
+    let mut rest = line;
     let keys = ["in_port=", "out_port=", "output:", "table="];
     loop {
         let next = keys
@@ -206,14 +221,14 @@ pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<St
             .min();
         let Some((i, k)) = next else {
             out.push_str(rest);
-            return Ok(out);
+            return Ok(());
         };
         out.push_str(&rest[..i + k.len()]);
         rest = &rest[i + k.len()..];
         let end = if let Some(q) = rest.strip_prefix('"') {
             match q.find('"') {
                 Some(j) => j + 2,
-                None => bail!("unterminated quoted name in '{text}'"),
+                None => return Err("unterminated quoted name"),
             }
         } else {
             rest.find([',', ' ', '\t', ')']).unwrap_or(rest.len())
@@ -252,6 +267,22 @@ mod tests {
         assert_eq!(
             accept_names("in_port=LOCAL,actions=output:nope", &ports, &tables).unwrap(),
             "in_port=LOCAL,actions=output:nope"
+        );
+        assert_eq!(
+            accept_names(
+                "in_port=p1,actions=drop\ntable=acl,actions=output:p1\n",
+                &ports,
+                &tables
+            )
+            .unwrap(),
+            "in_port=1,actions=drop\ntable=3,actions=output:1\n"
+        );
+        let e = accept_names("in_port=p1\nin_port=\"p1,actions=drop\n", &ports, &tables)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unterminated") && e.contains("'in_port=\"p1,actions=drop'"),
+            "{e}"
         );
     }
 }
