@@ -231,7 +231,7 @@ fn accept_names_line(
                 None => return Err("unterminated quoted name"),
             }
         } else {
-            rest.find([',', ' ', '\t', ')']).unwrap_or(rest.len())
+            rest.find([',', ' ', '\t', ')', '\n', '\r']).unwrap_or(rest.len())
         };
         let tok = &rest[..end];
         let name = unquote(tok);
