@@ -15,7 +15,7 @@
 use crate::Opts;
 use crate::conn::{Conn, Reply};
 use crate::switch::{Parts, dump, report_error};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use ofproto::ofp::multipart::ReplyBody;
 use ofproto::ofp::port::ports;
 use ofproto::ofp::{Message, PortNo, RequestBody, Version};
@@ -231,7 +231,8 @@ fn accept_names_line(
                 None => return Err("unterminated quoted name"),
             }
         } else {
-            rest.find([',', ' ', '\t', ')', '\n', '\r']).unwrap_or(rest.len())
+            rest.find([',', ' ', '\t', ')', '\n', '\r'])
+                .unwrap_or(rest.len())
         };
         let tok = &rest[..end];
         let name = unquote(tok);
