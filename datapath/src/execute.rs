@@ -38,6 +38,10 @@ use crate::stats::DropReason;
 use crate::wire::checksum;
 use crate::wire::sctp::crc32c;
 
+mod icmp;
+mod pbb;
+mod ttl;
+
 /// Where the executor sends a packet's fate. Implemented by the polling
 /// thread (batched transmit, upcall handler) and by test recorders.
 pub trait ExecSink {
@@ -177,6 +181,24 @@ pub fn execute<S: ExecSink + ?Sized>(
                     pkt.offload.shift(-4);
                     stale = true;
                 }
+            }
+            Action::PushPbb { itag } => {
+                if pbb::push(pkt, *itag) {
+                    pkt.offload.shift(pbb::PUSH_LEN as isize);
+                    stale = true;
+                }
+            }
+            Action::PopPbb => {
+                if let Some(n) = pbb::pop(pkt) {
+                    pkt.offload.shift(-(n as isize));
+                    stale = true;
+                }
+            }
+            Action::CopyTtlIn => {
+                ttl::copy_in(pkt);
+            }
+            Action::CopyTtlOut => {
+                ttl::copy_out(pkt);
             }
             Action::Set(s) => {
                 if stale && needs_headers(s) {
@@ -406,6 +428,15 @@ fn set(pkt: &mut Packet, meta: &mut PacketMeta, h: &Hdrs, s: &SetMasked) {
             if let Some(b) = field::<6>(d, 6) {
                 masked_bytes(b, &src, &src_mask);
             }
+        }
+        SetMasked::Icmp(t) => {
+            icmp::set(pkt.data_mut(), h, &t, false, partial);
+        }
+        SetMasked::Icmpv6(t) => {
+            icmp::set(pkt.data_mut(), h, &t, true, partial);
+        }
+        SetMasked::Pbb { itag, mask } => {
+            pbb::set(pkt, itag, mask);
         }
         SetMasked::Mpls { lse, lse_mask } => {
             if h.offs.l2_5 != NONE
@@ -682,3 +713,5 @@ fn set_nd(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ext;
