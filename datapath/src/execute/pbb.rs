@@ -65,9 +65,3 @@ pub fn set(pkt: &mut Packet, itag: u32, mask: u32) -> bool {
     *b = ((old & !mask) | (itag & mask)).to_be_bytes();
     true
 }
-
-/// True when the frame's first EtherType (after backbone tags) is PBB.
-pub fn is_pbb(d: &[u8]) -> bool {
-    ethertype_offset(d).and_then(|o| rd16(d, o)) == Some(ETH_PBB)
-}
-

@@ -60,8 +60,22 @@
 //!   for protocol 0).
 //! * SELECT groups hash the 5-tuple during translation (un-wildcarding it)
 //!   instead of recirculating on `dp_hash`.
-//! * After `pop_mpls` the inner headers are unknown (all zero) to later
-//!   tables; Open vSwitch recirculates to parse them.
+//! * After `pop_mpls` (and `pop_pbb`) the inner headers are unknown (all
+//!   zero) to later tables; Open vSwitch recirculates to parse them.
+//!
+//! # Actions beyond Open vSwitch's datapath
+//!
+//! `push_pbb` / `pop_pbb` become the datapath's own `push_pbb(...)` /
+//! `pop_pbb` (a `set_field` of `pbb_isid` / `pbb_uca` right after the push
+//! is folded into the pushed I-TAG, later ones are `set(pbb(...))`);
+//! ICMP type and code writes are `set(icmp(...))` / `set(icmpv6(...))`.
+//! `copy_ttl_in` / `copy_ttl_out` under an MPLS push still pending in the
+//! flow are IP TTL / label writes; on a packet already MPLS the inner TTL
+//! is not in the key, so the datapath copies it (`copy_ttl_in`,
+//! `copy_ttl_out`). After such a copy the top entry's TTL is unknown here:
+//! a later `set_mpls_ttl` is always emitted, a `push_mpls` copies the TTL
+//! again in the datapath, and a `dec_mpls_ttl` (which would have to test
+//! the TTL) ends translation with [`XlateError::UnknownMplsTtl`] (drop).
 
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
@@ -74,7 +88,9 @@ use crate::ofp::messages::GROUP_ANY;
 use crate::ofp::oxm::Field;
 use crate::ofp::port::{PortNo, ports};
 use crate::text::format_actions;
-use datapath::actions::{Action as Dp, DpPort, L4Ports, SetMasked};
+use datapath::actions::{
+    Action as Dp, DpPort, ITAG_ISID, ITAG_UCA, IcmpTypeCode, L4Ports, SetMasked,
+};
 use datapath::flow::key::{FRAG_LATER, VLAN_CFI, Vlan};
 use datapath::flow::{FlowKey, FlowMask};
 use std::collections::{BTreeMap, HashMap};
@@ -250,6 +266,9 @@ pub enum XlateError {
     TooManyResubmits,
     /// More than [`MAX_ACTIONS`] datapath actions.
     TooManyActions,
+    /// `dec_mpls_ttl` on a TTL the datapath copied (`copy_ttl_out` on a
+    /// received MPLS packet): translation cannot test it for expiry.
+    UnknownMplsTtl,
 }
 
 /// The result of a translation.
@@ -326,6 +345,7 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         packet_out: false,
         origin: Origin::Apply,
         trace,
+        mpls_ttl_unknown: false,
     };
     match start {
         Start::Pipeline => cx.run_pipeline(),
@@ -372,11 +392,18 @@ struct Ctx<'e, 'a> {
     /// Where actions are running now (for packet-in reasons).
     origin: Origin,
     trace: bool,
+    /// The top MPLS entry's TTL was copied by the datapath (`copy_ttl_out`
+    /// from headers the key does not hold): `flow` and `base` do not know
+    /// it.
+    mpls_ttl_unknown: bool,
 }
 
 fn is_ip(dl_type: u16) -> bool {
     dl_type == 0x0800 || dl_type == 0x86dd
 }
+
+/// The PBB EtherType.
+const PBB: u16 = 0x88e7;
 
 fn is_mpls(dl_type: u16) -> bool {
     dl_type == 0x8847 || dl_type == 0x8848
@@ -412,7 +439,7 @@ fn mac_text(m: [u8; 6]) -> String {
 }
 
 /// Rank of an action in the action set's execution order.
-fn set_rank(a: &Action) -> u8 {
+pub(super) fn set_rank(a: &Action) -> u8 {
     match a {
         Action::CopyTtlIn => 0,
         Action::PopVlan | Action::PopMpls(_) | Action::PopPbb => 1,
@@ -747,7 +774,18 @@ impl Ctx<'_, '_> {
                 if is_mpls(self.flow.dl_type) {
                     self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(*t);
                     self.written.mpls_lse |= 0xff;
+                    if std::mem::take(&mut self.mpls_ttl_unknown) {
+                        // Whatever the packet holds, the set must be emitted.
+                        self.base.mpls_lse = (self.base.mpls_lse & !0xff) | u32::from(!*t);
+                    }
                 }
+            }
+            Action::DecMplsTtl if self.mpls_ttl_unknown && is_mpls(self.flow.dl_type) => {
+                self.line(
+                    indent + 1,
+                    "-> MPLS TTL copied by the datapath is unknown here, packet dropped",
+                );
+                self.out.error = Some(XlateError::UnknownMplsTtl);
             }
             Action::DecMplsTtl => {
                 if is_mpls(self.flow.dl_type) {
@@ -761,13 +799,10 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
-            Action::CopyTtlOut => {
-                if is_mpls(self.flow.dl_type) {
-                    self.wc.nw_ttl = !0;
-                    self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(self.flow.nw_ttl);
-                    self.written.mpls_lse |= 0xff;
-                }
-            }
+            Action::CopyTtlOut => self.copy_ttl_out(),
+            Action::CopyTtlIn => self.copy_ttl_in(),
+            Action::PushPbb(_) => self.push_pbb(),
+            Action::PopPbb => self.pop_pbb(),
             Action::PushMpls(et) => self.push_mpls(*et),
             Action::PopMpls(et) => self.pop_mpls(*et),
             Action::Meter(m) => self.meter(*m),
@@ -798,10 +833,7 @@ impl Ctx<'_, '_> {
             }
             // Refused at flow_mod time (see `check`); nothing to do if one
             // arrives some other way.
-            Action::PushPbb(_)
-            | Action::PopPbb
-            | Action::CopyTtlIn
-            | Action::Conjunction { .. }
+            Action::Conjunction { .. }
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
@@ -883,9 +915,103 @@ impl Ctx<'_, '_> {
             return;
         }
         self.out.actions.push(Dp::PushMpls { ethertype: et, lse });
+        if self.mpls_ttl_unknown {
+            // The copied entry's TTL is the datapath's: copy it again.
+            self.out.actions.push(Dp::CopyTtlOut);
+        }
         for k in [&mut self.flow, &mut self.base] {
             k.dl_type = et;
             k.mpls_lse = lse;
+        }
+    }
+
+    /// OpenFlow 1.3 copy_ttl_out: the TTL of the header under the top MPLS
+    /// entry into that entry. Under a push still pending in `flow` the IP
+    /// header is the base's, whose TTL the key holds; on a packet that is
+    /// already MPLS the datapath copies it.
+    fn copy_ttl_out(&mut self) {
+        if !is_mpls(self.flow.dl_type) {
+            return;
+        }
+        if is_mpls(self.base.dl_type) {
+            self.commit();
+            self.out.actions.push(Dp::CopyTtlOut);
+            self.mpls_ttl_unknown = true;
+        } else if is_ip(self.base.dl_type) {
+            self.wc.nw_ttl = !0;
+            self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(self.flow.nw_ttl);
+            self.written.mpls_lse |= 0xff;
+        }
+    }
+
+    /// OpenFlow 1.3 copy_ttl_in: the top MPLS entry's TTL into the header
+    /// under it. Under a pending push that is the base's IP header (an IP
+    /// TTL set); otherwise the datapath copies it.
+    fn copy_ttl_in(&mut self) {
+        if !is_mpls(self.flow.dl_type) {
+            return;
+        }
+        if is_mpls(self.base.dl_type) {
+            self.commit();
+            self.out.actions.push(Dp::CopyTtlIn);
+        } else if is_ip(self.base.dl_type) {
+            self.flow.nw_ttl = (self.flow.mpls_lse & 0xff) as u8;
+            self.written.nw_ttl = !0;
+        }
+    }
+
+    /// OpenFlow 1.3 push_pbb: pending changes are committed (they apply to
+    /// the customer frame), then an I-TAG is pushed whose I-SID is the
+    /// packet's current one (0 when not PBB) and whose PCP is the outer
+    /// VLAN tag's (0 when untagged), as the specification's table of
+    /// fields copied on push says. The packet then has no VLAN tag and
+    /// EtherType 0x88e7; the customer headers are out of the key's reach.
+    fn push_pbb(&mut self) {
+        self.commit();
+        let f = self.flow;
+        let pcp = if f.vlans[0].present() {
+            self.wc.vlans[0].tci |= VLAN_CFI | 0xe000;
+            u32::from(f.vlans[0].pcp())
+        } else {
+            self.wc.vlans[0].tci |= VLAN_CFI;
+            0
+        };
+        let isid = if f.dl_type == PBB { f.pbb_isid & ITAG_ISID } else { 0 };
+        if f.dl_type == PBB {
+            self.wc.pbb_isid = !0;
+        }
+        self.out.actions.push(Dp::PushPbb {
+            itag: (pcp << 29) | isid,
+        });
+        for k in [&mut self.flow, &mut self.base] {
+            k.vlans = [Vlan::default(); 2];
+            k.dl_type = PBB;
+            k.mpls_lse = 0;
+            k.pbb_isid = isid;
+            k.pbb_uca = 0;
+            k.clear_l3_l4();
+        }
+        self.mpls_ttl_unknown = false;
+    }
+
+    /// OpenFlow 1.3 pop_pbb: removes the backbone header. What follows (the
+    /// customer addresses, tags and EtherType) is not in the key: later
+    /// tables see it as all zero (as after `pop_mpls`).
+    fn pop_pbb(&mut self) {
+        if self.flow.dl_type != PBB {
+            return;
+        }
+        self.commit();
+        self.out.actions.push(Dp::PopPbb);
+        for k in [&mut self.flow, &mut self.base] {
+            k.dl_src = [0; 6];
+            k.dl_dst = [0; 6];
+            k.vlans = [Vlan::default(); 2];
+            k.dl_type = 0;
+            k.mpls_lse = 0;
+            k.pbb_isid = 0;
+            k.pbb_uca = 0;
+            k.clear_l3_l4();
         }
     }
 
@@ -893,6 +1019,7 @@ impl Ctx<'_, '_> {
         if !is_mpls(self.flow.dl_type) {
             return;
         }
+        self.mpls_ttl_unknown = false;
         self.commit();
         self.out.actions.push(Dp::PopMpls { ethertype: et });
         for k in [&mut self.flow, &mut self.base] {
@@ -1344,6 +1471,25 @@ impl Ctx<'_, '_> {
                 b.mpls_lse = f.mpls_lse;
             }
         }
+        if f.dl_type == PBB && b.dl_type == PBB && (w.pbb_isid != 0 || w.pbb_uca != 0) {
+            wc.pbb_isid |= full(w.pbb_isid != 0, ITAG_ISID);
+            wc.pbb_uca |= full(w.pbb_uca != 0, 1);
+            if (f.pbb_isid, f.pbb_uca) != (b.pbb_isid, b.pbb_uca) {
+                let mask = full(f.pbb_isid != b.pbb_isid, ITAG_ISID)
+                    | full(f.pbb_uca != b.pbb_uca, ITAG_UCA);
+                let itag = (f.pbb_isid & ITAG_ISID) | (u32::from(f.pbb_uca & 1) << 27);
+                match acts.last_mut() {
+                    // Straight after the push: write it into the pushed tag.
+                    Some(Dp::PushPbb { itag: t }) => *t = (*t & !mask) | (itag & mask),
+                    _ => acts.push(Dp::Set(SetMasked::Pbb {
+                        itag: itag & mask,
+                        mask,
+                    })),
+                }
+                b.pbb_isid = f.pbb_isid;
+                b.pbb_uca = f.pbb_uca;
+            }
+        }
         if touched!(vlans) {
             wc.vlans = [Vlan { tpid: !0, tci: !0 }; 2];
             if f.vlans != b.vlans {
@@ -1562,6 +1708,7 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
+            1 if b.dl_type == 0x0800 => commit_icmp(&f, &w, b, wc, acts, false),
             58 if b.dl_type == 0x86dd => {
                 if touched!(nd_target, arp_sha, arp_tha) {
                     if w.nd_target != [0; 16] {
@@ -1587,10 +1734,43 @@ impl Ctx<'_, '_> {
                         b.arp_tha = f.arp_tha;
                     }
                 }
+                commit_icmp(&f, &w, b, wc, acts, true);
             }
             _ => {}
         }
     }
+}
+
+/// Commits the ICMP type and code (kept in `tp_src` / `tp_dst`).
+fn commit_icmp(
+    f: &FlowKey,
+    w: &FlowMask,
+    b: &mut FlowKey,
+    wc: &mut FlowMask,
+    acts: &mut Vec<Dp>,
+    v6: bool,
+) {
+    if w.tp_src == 0 && w.tp_dst == 0 {
+        return;
+    }
+    wc.tp_src |= full(w.tp_src != 0, 0xff);
+    wc.tp_dst |= full(w.tp_dst != 0, 0xff);
+    if (f.tp_src, f.tp_dst) == (b.tp_src, b.tp_dst) {
+        return;
+    }
+    let t = IcmpTypeCode {
+        ty: f.tp_src as u8,
+        ty_mask: full(f.tp_src != b.tp_src, u8::MAX),
+        code: f.tp_dst as u8,
+        code_mask: full(f.tp_dst != b.tp_dst, u8::MAX),
+    };
+    acts.push(Dp::Set(if v6 {
+        SetMasked::Icmpv6(t)
+    } else {
+        SetMasked::Icmp(t)
+    }));
+    b.tp_src = f.tp_src;
+    b.tp_dst = f.tp_dst;
 }
 
 fn and6(v: [u8; 6], m: [u8; 6]) -> [u8; 6] {
