@@ -460,3 +460,108 @@ fn checksum_verifier_detects_corruption() {
         assert!(!checksums_ok(&bad), "corruption at {at} not detected");
     }
 }
+
+/// IPv6 with a hop-by-hop options header in front of UDP.
+fn udp6_hop() -> Vec<u8> {
+    let f = udp6();
+    let mut v = f[..14 + 40].to_vec();
+    v[14 + 6] = 0; // next header: hop-by-hop
+    let plen = u16::from_be_bytes([v[18], v[19]]) + 8;
+    v[18..20].copy_from_slice(&plen.to_be_bytes());
+    v.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]); // UDP next, PadN
+    v.extend_from_slice(&f[14 + 40..]);
+    v
+}
+
+fn qinq(frame: &[u8], tpid: u16, vid: u16) -> Vec<u8> {
+    let mut v = frame[..12].to_vec();
+    v.extend_from_slice(&tpid.to_be_bytes());
+    v.extend_from_slice(&vid.to_be_bytes());
+    v.extend_from_slice(&frame[12..]);
+    v
+}
+
+/// Every OpenFlow 1.3 match field on parsed packet bytes: a rule matching
+/// the field takes a frame that has the value (port 2) and lets a frame
+/// without it fall to the catch-all (port 3).
+#[test]
+fn every_match_field_on_packet_bytes() {
+    let mut arp_reply = arp();
+    arp_reply[21] = 2;
+    let mut sctp_other = sctp4();
+    sctp_other[14 + 20 + 3] = 0x51;
+    let mut icmp_reply = icmp4();
+    icmp_reply[14 + 20] = 0;
+    let mut icmp_code = icmp4();
+    icmp_code[14 + 20 + 1] = 1;
+    let mut ecn = udp4();
+    ecn[15] = 2;
+    let mut flabel = udp6();
+    flabel[15] = 0x01;
+    flabel[16] = 0x01;
+    flabel[17] = 0x23;
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        ("in_port=1", udp4(), Vec::new()),
+        ("dl_src=00:00:00:00:00:01", udp4(), pbb(&udp4(), 1)),
+        ("dl_dst=00:00:00:00:00:02", udp4(), pbb(&udp4(), 1)),
+        ("dl_type=0x0806", arp(), udp4()),
+        ("dl_vlan=5", vlan(&udp4(), 5), udp4()),
+        ("dl_vlan=7", qinq(&udp4(), 0x88a8, 7), vlan(&udp4(), 5)),
+        ("dl_vlan_pcp=3", vlan(&udp4(), (3 << 13) | 5), vlan(&udp4(), 5)),
+        ("ip,nw_ecn=2", ecn, udp4()),
+        ("ip,nw_proto=17", udp4(), tcp4()),
+        ("ip,nw_src=10.0.0.1", udp4(), arp()),
+        ("ip,nw_dst=10.0.0.2", udp4(), udp6()),
+        ("tcp,tp_src=1234", tcp4(), udp4()),
+        ("tcp,tp_dst=80", tcp4(), udp4()),
+        ("udp,udp_src=5000", udp4(), tcp4()),
+        ("udp,udp_dst=53", udp4(), tcp4()),
+        ("sctp,sctp_src=5000", sctp4(), udp4()),
+        ("sctp,sctp_dst=80", sctp4(), sctp_other),
+        ("icmp,icmp_type=8", icmp4(), icmp_reply),
+        ("icmp,icmp_code=0", icmp4(), icmp_code),
+        ("arp,arp_op=1", arp(), arp_reply),
+        ("arp,arp_spa=10.0.0.1", arp(), udp4()),
+        ("arp,arp_tpa=10.0.0.2", arp(), udp4()),
+        ("arp,arp_sha=00:00:00:00:00:01", arp(), udp4()),
+        ("arp,arp_tha=00:00:00:00:00:00", arp(), udp4()),
+        ("ipv6,ipv6_src=fe80::1", udp6(), udp4()),
+        ("ipv6,ipv6_dst=fe80::2", udp6(), udp4()),
+        ("ipv6,ipv6_label=0x10123", flabel, udp6()),
+        ("icmp6,icmp_type=128", icmp6_echo(), nd(135)),
+        ("icmp6,icmp_code=0", icmp6_echo(), udp6()),
+        ("icmp6,icmp_type=135,nd_target=fe80::99", nd(135), icmp6_echo()),
+        ("icmp6,icmp_type=135,nd_sll=00:00:00:00:00:05", nd(135), nd(136)),
+        ("icmp6,icmp_type=136,nd_tll=00:00:00:00:00:05", nd(136), nd(135)),
+        ("mpls,mpls_label=5", mpls(&udp4(), &[(5, 64)]), mpls(&udp4(), &[(6, 64)])),
+        ("mpls,mpls_bos=0", mpls(&udp4(), &[(5, 64), (6, 64)]), mpls(&udp4(), &[(5, 64)])),
+        ("dl_type=0x88e7,pbb_isid=0x123", pbb(&udp4(), 0x123), pbb(&udp4(), 0x124)),
+        ("dl_type=0x88e7,pbb_uca=1", pbb(&udp4(), (1 << 27) | 1), pbb(&udp4(), 1)),
+        ("ipv6,ipv6_exthdr=0x40/0x40", udp6_hop(), udp6()),
+    ];
+    for (m, yes, no) in cases {
+        let flows = [
+            format!("priority=100,{m},actions=output:2"),
+            "priority=0,actions=output:3".to_string(),
+        ];
+        let flows: Vec<&str> = flows.iter().map(String::as_str).collect();
+        let (_, out, _) = run(&flows, &yes);
+        assert_eq!(out.first().map(|o| o.0), Some(2), "{m}: matching frame");
+        if !no.is_empty() {
+            let (_, out, _) = run(&flows, &no);
+            assert_eq!(out.first().map(|o| o.0), Some(3), "{m}: other frame");
+        }
+    }
+    // mpls_tc: the entry's TC bits.
+    let mut tc = mpls(&udp4(), &[(5, 64)]);
+    tc[16] |= 6 << 1;
+    let flows = ["priority=100,mpls,mpls_tc=6,actions=output:2", "priority=0,actions=output:3"];
+    assert_eq!(run(&flows, &tc).1[0].0, 2);
+    assert_eq!(run(&flows, &mpls(&udp4(), &[(5, 64)])).1[0].0, 3);
+    // ip_dscp.
+    let mut dscp = udp4();
+    dscp[15] = 46 << 2;
+    let flows = ["priority=100,ip,ip_dscp=46,actions=output:2", "priority=0,actions=output:3"];
+    assert_eq!(run(&flows, &dscp).1[0].0, 2);
+    assert_eq!(run(&flows, &udp4()).1[0].0, 3);
+}
