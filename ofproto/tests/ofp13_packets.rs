@@ -565,3 +565,29 @@ fn every_match_field_on_packet_bytes() {
     assert_eq!(run(&flows, &dscp).1[0].0, 2);
     assert_eq!(run(&flows, &udp4()).1[0].0, 3);
 }
+
+#[test]
+fn clone_and_output_trunc_on_bytes() {
+    let f = udp4();
+    // Header writes inside a clone reach only the clone's outputs.
+    let (acts, out, _) = run(
+        &["ip,actions=clone(mod_nw_dst:10.9.9.9,output:2),output:3"],
+        &f,
+    );
+    assert_eq!(out.len(), 2, "{acts:?}");
+    assert_eq!(extract_with_offsets(&out[0].1, 0).0.nw_dst, 0x0a09_0909);
+    assert!(checksums_ok(&out[0].1));
+    assert_eq!(out[1], (3, f.clone()), "the original goes on unchanged");
+    // So do encapsulations.
+    let (_, out, _) = run(
+        &["ip,actions=clone(push_mpls:0x8847,output:2),clone(push_pbb:0x88e7,output:3),output:4"],
+        &f,
+    );
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[0].1, mpls(&f, &[(0, 64)]));
+    assert_eq!(&out[1].1[18..], &f[..]);
+    assert_eq!(out[2], (4, f.clone()));
+    // output_trunc cuts one copy only.
+    let (_, out, _) = run(&["actions=output(port=2,max_len=20),output:3"], &f);
+    assert_eq!(out, vec![(2, f[..20].to_vec()), (3, f.clone())]);
+}

@@ -18,8 +18,9 @@
 //! not make writable either); actions this switch does not implement
 //! `OFPBAC_BAD_TYPE` / `OFPBAC_BAD_VENDOR_TYPE`: none of OpenFlow 1.3's
 //! (every one of them, PBB push/pop and both TTL copies included, is
-//! translated), only the Nicira `ct`, `nat`, `ct_clear`, `clone`,
-//! `multipath`, `bundle`, `output_trunc` and `controller2`, and
+//! translated), only the Nicira `ct`, `nat`, `ct_clear`, `multipath`,
+//! `bundle` and `controller2` (`clone` and `output_trunc` are translated),
+//! and
 //! experimenter actions not modelled by the codec except
 //! `learn`, which is decoded and checked here);
 //! experimenter instructions `OFPBIC_UNSUP_INST`; `conjunction` mixed with
@@ -171,6 +172,23 @@ pub fn check_actions(
         match a {
             Action::Output { port, .. } => check_port(*port, ctx)?,
             Action::Enqueue { port, .. } => check_port(*port, ctx)?,
+            Action::Clone(inner) => {
+                // Runs on a copy: what it pushes or pops does not carry on.
+                let mut f = facts.clone();
+                check_actions(inner, &mut f, ctx)?;
+            }
+            Action::OutputTrunc { port, max_len } => {
+                // A real port (or the input port): truncating a flood, a
+                // table lookup or a packet-in is not defined.
+                if !(*port == ports::IN_PORT || *port == ports::LOCAL || *port <= ports::MAX) {
+                    return Err(E::BadActionBadOutPort);
+                }
+                check_port(*port, ctx)?;
+                // At least an Ethernet header.
+                if *max_len < 14 {
+                    return Err(E::BadActionBadArgument);
+                }
+            }
             Action::Group(g) => {
                 if !(ctx.group_exists)(*g) {
                     return Err(E::BadActionBadOutGroup);
@@ -297,8 +315,6 @@ pub fn check_actions(
             Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
-            | Action::OutputTrunc { .. }
-            | Action::Clone(_)
             | Action::Controller2(_)
             | Action::Multipath(_)
             | Action::Bundle(_) => {

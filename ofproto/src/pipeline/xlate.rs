@@ -49,8 +49,15 @@
 //! group). `resubmit` looks the packet up in a table and runs the rule's
 //! instructions in place, up to [`MAX_DEPTH`] nested and [`MAX_RESUBMITS`]
 //! in all; beyond, translation fails and the packet is dropped. Group
-//! buckets and ALL-group copies run on a copy of the flow, so one bucket's
-//! changes do not leak into the next.
+//! buckets and `clone` run isolated, on a copy of the flow, so one
+//! bucket's changes do not leak into the next: header writes are undone by
+//! the next commit, encapsulations pushed inside are popped, the packet's
+//! own MPLS label popped inside is pushed back; what cannot be undone (a
+//! PBB header of the packet's own popped, a TTL copied in the datapath)
+//! fails translation if the packet is used afterwards
+//! ([`XlateError::CannotUndo`]). `clone` also keeps the action set.
+//! Nicira `output_trunc` is `trunc(N)` before the output. Header changes
+//! after the last output are dropped from the action list.
 //!
 //! # Deviations from Open vSwitch, on purpose
 //!
@@ -266,6 +273,9 @@ pub enum XlateError {
     TooManyResubmits,
     /// More than [`MAX_ACTIONS`] datapath actions.
     TooManyActions,
+    /// A `clone` or group bucket popped an encapsulation or copied a TTL in
+    /// the datapath, and the packet was used again afterwards.
+    CannotUndo,
     /// `dec_mpls_ttl` on a TTL the datapath copied (`copy_ttl_out` on a
     /// received MPLS packet): translation cannot test it for expiry.
     UnknownMplsTtl,
@@ -346,6 +356,8 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         origin: Origin::Apply,
         trace,
         mpls_ttl_unknown: false,
+        iso: None,
+        diverged: None,
     };
     match start {
         Start::Pipeline => cx.run_pipeline(),
@@ -357,6 +369,25 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
     }
     if cx.out.error.is_some() {
         cx.out.actions.clear();
+    }
+    // Header changes after the last output (the pops that undo a clone's
+    // or a bucket's encapsulation) reach no one.
+    while matches!(
+        cx.out.actions.last(),
+        Some(
+            Dp::PushVlan { .. }
+                | Dp::PopVlan
+                | Dp::PushMpls { .. }
+                | Dp::PopMpls { .. }
+                | Dp::PushPbb { .. }
+                | Dp::PopPbb
+                | Dp::CopyTtlIn
+                | Dp::CopyTtlOut
+                | Dp::Set(_)
+                | Dp::Trunc(_)
+        )
+    ) {
+        cx.out.actions.pop();
     }
     let mut out = cx.out;
     // Metadata and registers are pipeline state, zero when a packet enters
@@ -396,6 +427,19 @@ struct Ctx<'e, 'a> {
     /// from headers the key does not hold): `flow` and `base` do not know
     /// it.
     mpls_ttl_unknown: bool,
+    /// The isolated action list running now (see `run_isolated`).
+    iso: Option<Isolation>,
+    /// Set when an isolated action list changed the packet irreversibly.
+    diverged: Option<&'static str>,
+}
+
+/// Book-keeping of one isolated action list.
+struct Isolation {
+    /// Index of its first datapath action.
+    start: usize,
+    /// `base` before the first encapsulation it pushed, and whether that
+    /// was PBB.
+    snap: Option<(FlowKey, bool)>,
 }
 
 fn is_ip(dl_type: u16) -> bool {
@@ -450,7 +494,10 @@ pub(super) fn set_rank(a: &Action) -> u8 {
         Action::DecNwTtl | Action::DecMplsTtl | Action::DecTtlIds(_) => 6,
         Action::SetQueue(_) | Action::PopQueue => 8,
         Action::Group(_) => 9,
-        Action::Output { .. } | Action::Enqueue { .. } | Action::OutputReg { .. } => 10,
+        Action::Output { .. }
+        | Action::Enqueue { .. }
+        | Action::OutputReg { .. }
+        | Action::OutputTrunc { .. } => 10,
         _ => 7,
     }
 }
@@ -691,6 +738,12 @@ impl Ctx<'_, '_> {
     fn exec_action(&mut self, a: &Action, indent: usize) {
         match a {
             Action::Output { port, max_len } => self.output(*port, *max_len, indent),
+            Action::OutputTrunc { port, max_len } => self.output_trunc(*port, *max_len, indent),
+            Action::Clone(acts) => {
+                let set = self.action_set.clone();
+                self.run_isolated(acts, indent + 4);
+                self.action_set = set;
+            }
             Action::Enqueue { port, queue } => {
                 let saved = self.flow.skb_priority;
                 self.set_queue(*queue);
@@ -837,8 +890,6 @@ impl Ctx<'_, '_> {
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
-            | Action::OutputTrunc { .. }
-            | Action::Clone(_)
             | Action::Controller2(_)
             | Action::Multipath(_)
             | Action::Bundle(_)
@@ -887,6 +938,7 @@ impl Ctx<'_, '_> {
         let lazy = !is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type);
         if !lazy {
             self.commit();
+            self.note_push(false);
         }
         let f = &self.flow;
         let lse = if is_mpls(f.dl_type) {
@@ -968,6 +1020,7 @@ impl Ctx<'_, '_> {
     /// EtherType 0x88e7; the customer headers are out of the key's reach.
     fn push_pbb(&mut self) {
         self.commit();
+        self.note_push(true);
         let f = self.flow;
         let pcp = if f.vlans[0].present() {
             self.wc.vlans[0].tci |= VLAN_CFI | 0xe000;
@@ -1120,6 +1173,24 @@ impl Ctx<'_, '_> {
     }
 
     fn emit_output(&mut self, port: PortNo, indent: usize) {
+        self.emit_output_trunc(port, None, indent);
+    }
+
+    /// Nicira output_trunc: the copy sent to `port` is cut to `max_len`
+    /// bytes (`trunc(N)` before the output); the packet itself is not.
+    fn output_trunc(&mut self, port: PortNo, max_len: u32, indent: usize) {
+        let p = if port == ports::IN_PORT {
+            self.flow.in_port
+        } else if port == self.flow.in_port {
+            self.line(indent + 1, "-> skipping output to input port");
+            return;
+        } else {
+            port
+        };
+        self.emit_output_trunc(p, Some(max_len), indent);
+    }
+
+    fn emit_output_trunc(&mut self, port: PortNo, trunc: Option<u32>, indent: usize) {
         let env = self.env;
         let Some(p) = env.ports.get(&port) else {
             self.line(
@@ -1143,6 +1214,9 @@ impl Ctx<'_, '_> {
             );
             self.out.error = Some(XlateError::TooManyActions);
             return;
+        }
+        if let Some(n) = trunc {
+            self.out.actions.push(Dp::Trunc(n));
         }
         self.out.actions.push(Dp::Output(p.dp_port));
     }
@@ -1310,13 +1384,9 @@ impl Ctx<'_, '_> {
                 self.line(indent, format!("bucket {i}"));
                 self.depth += 1;
             }
-            let saved = self.flow;
-            let saved_exit = self.exit;
             let origin = std::mem::replace(&mut self.origin, Origin::Group);
-            self.exec_actions(&g.buckets[i].actions, indent + 4);
+            self.run_isolated(&g.buckets[i].actions, indent + 4);
             self.origin = origin;
-            self.flow = saved;
-            self.exit = saved_exit;
             if self.stop || self.out.error.is_some() {
                 break;
             }
@@ -1426,9 +1496,116 @@ impl Ctx<'_, '_> {
     /// module documentation) and un-wildcards the fields compared. Order:
     /// tunnel, Ethernet, L3, L4, MPLS, VLAN, priority, mark.
     fn commit(&mut self) {
+        if let Some(what) = self.diverged {
+            // An isolated action list (clone, group bucket) changed the
+            // packet in a way header writes cannot undo, and the packet is
+            // used again.
+            self.line(
+                4,
+                format!(">>>> {what} in a clone or group bucket cannot be undone <<<<"),
+            );
+            self.out.error = Some(XlateError::CannotUndo);
+            return;
+        }
         self.commit_headers();
+        if is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type) {
+            self.note_push(false);
+        }
         self.commit_tags();
         self.commit_meta();
+    }
+
+    /// Records the packet before the first encapsulation pushed inside the
+    /// current isolated action list.
+    fn note_push(&mut self, pbb: bool) {
+        if let Some(iso) = &mut self.iso
+            && iso.snap.is_none()
+        {
+            iso.snap = Some((self.base, pbb));
+        }
+    }
+
+    /// Runs `acts` in isolation (a `clone`, a group bucket): afterwards the
+    /// flow is as before. Header writes made inside are undone by the next
+    /// commit (`base` keeps what the packet holds); encapsulations pushed
+    /// inside (MPLS, PBB) are popped at once. Pops and datapath TTL copies
+    /// inside cannot be undone: the packet is then marked diverged, and
+    /// translation fails if anything later uses it.
+    fn run_isolated(&mut self, acts: &[Action], indent: usize) {
+        let saved = self.flow;
+        let saved_exit = self.exit;
+        let saved_unknown = self.mpls_ttl_unknown;
+        let outer = self.iso.replace(Isolation {
+            start: self.out.actions.len(),
+            snap: None,
+        });
+        self.exec_actions(acts, indent);
+        let iso = std::mem::replace(&mut self.iso, outer);
+        self.flow = saved;
+        self.exit = saved_exit;
+        let Some(iso) = iso else { return };
+        if self.out.error.is_some() || self.stop {
+            return;
+        }
+        let inside = &self.out.actions[iso.start.min(self.out.actions.len())..];
+        // What is still pushed at the end, innermost last, as the pops that
+        // undo it; pops of encapsulations the packet came with.
+        let mut undo = Vec::new();
+        let mut dl = iso.snap.map_or(self.base.dl_type, |(k, _)| k.dl_type);
+        let mut lossy = None;
+        let mut popped_own = false;
+        for a in inside {
+            match a {
+                Dp::PushMpls { ethertype, .. } => {
+                    undo.push((Dp::PopMpls { ethertype: dl }, dl));
+                    dl = *ethertype;
+                }
+                Dp::PushPbb { .. } => {
+                    undo.push((Dp::PopPbb, dl));
+                    dl = PBB;
+                }
+                Dp::PopMpls { ethertype } => match undo.pop() {
+                    Some((Dp::PopMpls { .. }, prev)) => dl = prev,
+                    Some(_) => lossy = Some("pop_mpls"),
+                    // The packet's own label: the next commit pushes the
+                    // flow's entry back.
+                    None => {
+                        popped_own = true;
+                        dl = *ethertype;
+                    }
+                },
+                Dp::PopPbb => match undo.pop() {
+                    Some((Dp::PopPbb, prev)) => dl = prev,
+                    _ => lossy = Some("pop_pbb"),
+                },
+                Dp::CopyTtlIn => lossy = Some("copy_ttl_in"),
+                Dp::CopyTtlOut => lossy = Some("copy_ttl_out"),
+                _ => {}
+            }
+        }
+        if popped_own && iso.snap.is_some() {
+            lossy = Some("pop_mpls");
+        }
+        if let Some(what) = lossy {
+            self.diverged = Some(what);
+            return;
+        }
+        self.mpls_ttl_unknown = saved_unknown;
+        let Some((snap, pbb)) = iso.snap else { return };
+        let undo: Vec<Dp> = undo.into_iter().map(|(a, _)| a).collect();
+        self.out.actions.extend(undo.into_iter().rev());
+        // The packet is now what it was before the first push, except what
+        // lies outside an MPLS stack (addresses, tags) and the metadata.
+        let cur = self.base;
+        self.base = snap;
+        if !pbb {
+            self.base.dl_src = cur.dl_src;
+            self.base.dl_dst = cur.dl_dst;
+            self.base.vlans = cur.vlans;
+        }
+        self.base.tun_id = cur.tun_id;
+        self.base.skb_priority = cur.skb_priority;
+        self.base.pkt_mark = cur.pkt_mark;
     }
 
     /// The MPLS entry and the VLAN tags, after the L2-L4 fields (as Open
