@@ -567,6 +567,15 @@ impl Match {
             }
             match e.field {
                 Field::InPort => int!(in_port, u32),
+                // Every port of this switch is physical: the physical input
+                // port is the input port. Both with different values can
+                // never match.
+                Field::InPhyPort => {
+                    if (k.in_port ^ v as u32) & m.in_port & mk as u32 != 0 {
+                        return Err(ErrorKind::BadMatchBadValue);
+                    }
+                    int!(in_port, u32)
+                }
                 Field::NxInPort => {
                     k.in_port = port_from_of10(v as u16);
                     m.in_port = u32::MAX;
@@ -657,7 +666,6 @@ impl Match {
                 // Not in the datapath's flow key (yet): a flow matching them
                 // cannot be installed.
                 Field::PacketType
-                | Field::InPhyPort
                 | Field::ActsetOutput
                 | Field::ConjId
                 | Field::CtNwProto
