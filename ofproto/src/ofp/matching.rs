@@ -15,8 +15,9 @@
 //!   express.
 //! * [`Match::to_flow`] maps onto the datapath representation (VLAN CFI =
 //!   present, ICMP type/code in `tp_src`/`tp_dst`, ARP addresses in
-//!   `nw_src`/`nw_dst`, ND link-layer addresses in `arp_sha`/`arp_tha`);
-//!   fields the datapath cannot hold (`in_phy_port`, `actset_output`,
+//!   `nw_src`/`nw_dst`, ND link-layer addresses in `arp_sha`/`arp_tha`,
+//!   `in_phy_port` in `in_port`: every port is physical);
+//!   fields the datapath cannot hold (`actset_output`,
 //!   `conj_id`, non-Ethernet `packet_type`) are `BadMatchBadField`.
 //!   [`Match::from_flow`] is the inverse for every field that has storage;
 //!   fields whose meaning depends on an unmatched `eth_type`/`ip_proto` are
