@@ -351,3 +351,65 @@ fn hostile_frames_do_not_panic() {
         }
     }
 }
+
+fn any_new_action() -> impl proptest::strategy::Strategy<Value = Action> {
+    use proptest::prelude::*;
+    let tc = (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(a, b, c, d)| {
+        IcmpTypeCode {
+            ty: a,
+            ty_mask: b,
+            code: c,
+            code_mask: d,
+        }
+    });
+    prop_oneof![
+        any::<u32>().prop_map(|itag| Action::PushPbb { itag }),
+        Just(Action::PopPbb),
+        Just(Action::CopyTtlIn),
+        Just(Action::CopyTtlOut),
+        (any::<u32>(), any::<u32>()).prop_map(|(itag, mask)| Action::Set(SetMasked::Pbb { itag, mask })),
+        tc.clone().prop_map(|t| Action::Set(SetMasked::Icmp(t))),
+        tc.prop_map(|t| Action::Set(SetMasked::Icmpv6(t))),
+        (any::<u16>(), any::<u32>()).prop_map(|(ethertype, lse)| Action::PushMpls { ethertype, lse }),
+        any::<u16>().prop_map(|ethertype| Action::PopMpls { ethertype }),
+        Just(Action::PopVlan),
+        (0u32..3).prop_map(Action::Output),
+    ]
+}
+
+proptest::proptest! {
+    /// Whatever the bytes and the order of the new actions: no panic, and
+    /// the executor's output never grows beyond the pushes it did.
+    #[test]
+    fn new_actions_never_panic(
+        which in 0usize..5,
+        cut in proptest::prelude::any::<usize>(),
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        actions in proptest::collection::vec(any_new_action(), 0..10),
+    ) {
+        let base = [icmp4_echo(), icmp6_echo(), mpls(&udp4(1), &[(1, 1), (2, 2)]), udp6(3), noise.clone()];
+        let f = &base[which];
+        let f = &f[..cut % (f.len() + 1)];
+        let (key, offs) = extract_with_offsets(f, 1);
+        let mut o = Out::default();
+        execute(&actions, &mut packet_from(f), &mut PacketMeta::from_port(1), &key, offs, &mut o);
+        for p in &o.0 {
+            proptest::prop_assert!(p.len() <= f.len() + 10 * 18);
+        }
+    }
+
+    /// Masked ICMP type/code writes keep ICMPv4 and ICMPv6 checksums valid.
+    #[test]
+    fn icmp_writes_keep_checksums(
+        ty in proptest::prelude::any::<u8>(), ty_mask in proptest::prelude::any::<u8>(),
+        code in proptest::prelude::any::<u8>(), code_mask in proptest::prelude::any::<u8>(),
+    ) {
+        let t = IcmpTypeCode { ty, ty_mask, code, code_mask };
+        let o = out(&icmp4_echo(), &[Action::Set(SetMasked::Icmp(t))]);
+        proptest::prop_assert!(icmp4_ok(&o));
+        proptest::prop_assert_eq!(o[34], (8 & !ty_mask) | (ty & ty_mask));
+        let o = out(&icmp6_echo(), &[Action::Set(SetMasked::Icmpv6(t))]);
+        proptest::prop_assert!(icmp6_ok(&o));
+        proptest::prop_assert_eq!(o[55], code & code_mask);
+    }
+}
