@@ -493,7 +493,14 @@ impl Display for SetMasked {
                 w.field("code", t.code, t.code_mask, 0, u8::MAX, dec)?;
             }
             SetMasked::Pbb { itag, mask } => {
-                w.field("isid", itag & ITAG_ISID, mask & ITAG_ISID, 0, ITAG_ISID, hex32)?;
+                w.field(
+                    "isid",
+                    itag & ITAG_ISID,
+                    mask & ITAG_ISID,
+                    0,
+                    ITAG_ISID,
+                    hex32,
+                )?;
                 w.field("uca", (itag >> 27) & 1, (mask >> 27) & 1, 0, 1, dec)?;
                 w.field("pcp", itag >> 29, mask >> 29, 0, 7, dec)?;
             }

@@ -20,7 +20,7 @@ use ofproto::pipeline::fields;
 
 #[derive(Default)]
 struct Sink {
-    out: Vec<(DpPort, Vec<u8>)>,
+    out: Outputs,
 }
 
 impl ExecSink for Sink {
@@ -39,7 +39,10 @@ impl ExecSink for Sink {
 /// Installs `flows`, translates `frame` received on port 1 and executes
 /// the datapath actions on it: the datapath actions, the outputs and the
 /// packet metadata afterwards.
-fn run(flows: &[&str], frame: &[u8]) -> (Vec<Dp>, Vec<(DpPort, Vec<u8>)>, PacketMeta) {
+/// Output port and bytes of each copy sent.
+type Outputs = Vec<(DpPort, Vec<u8>)>;
+
+fn run(flows: &[&str], frame: &[u8]) -> (Vec<Dp>, Outputs, PacketMeta) {
     let mut br = new_bridge();
     for f in flows {
         br.flow_mod(&flow_mod(f), 0)
@@ -166,7 +169,9 @@ fn eth(ethertype: u16) -> Vec<u8> {
 
 /// IPv4 with `l4` (whose checksum field at `csum_at` is filled in).
 fn ipv4(proto: u8, mut l4: Vec<u8>, csum_at: Option<usize>) -> Vec<u8> {
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
     ip[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
     let c = fold(sum16(0, &ip));
     ip[10..12].copy_from_slice(&c.to_be_bytes());
@@ -200,11 +205,17 @@ fn ipv6(proto: u8, mut l4: Vec<u8>, csum_at: usize) -> Vec<u8> {
 }
 
 fn udp4() -> Vec<u8> {
-    ipv4(17, vec![0x13, 0x88, 0, 53, 0, 13, 0, 0, b'q', b'u', b'e', b'r', b'y'], Some(6))
+    ipv4(
+        17,
+        vec![0x13, 0x88, 0, 53, 0, 13, 0, 0, b'q', b'u', b'e', b'r', b'y'],
+        Some(6),
+    )
 }
 
 fn tcp4() -> Vec<u8> {
-    let mut t = vec![0x04, 0xd2, 0, 80, 0, 0, 0, 7, 0, 0, 0, 0, 0x50, 0x18, 0x10, 0, 0, 0, 0, 0];
+    let mut t = vec![
+        0x04, 0xd2, 0, 80, 0, 0, 0, 7, 0, 0, 0, 0, 0x50, 0x18, 0x10, 0, 0, 0, 0, 0,
+    ];
     t.extend_from_slice(b"hello");
     ipv4(6, t, Some(16))
 }
@@ -218,7 +229,11 @@ fn sctp4() -> Vec<u8> {
 }
 
 fn icmp4() -> Vec<u8> {
-    ipv4(1, vec![8, 0, 0, 0, 0, 7, 0, 1, b'p', b'i', b'n', b'g'], Some(2))
+    ipv4(
+        1,
+        vec![8, 0, 0, 0, 0, 7, 0, 1, b'p', b'i', b'n', b'g'],
+        Some(2),
+    )
 }
 
 fn udp6() -> Vec<u8> {
@@ -331,13 +346,33 @@ fn every_writable_header_field_rewrites_packet_bytes() {
         ("ipv6,", "set_field:0x12345->ipv6_label", udp6()),
         ("icmp6,", "set_field:129->icmpv6_type", icmp6_echo()),
         ("icmp6,", "set_field:4->icmpv6_code", icmp6_echo()),
-        ("icmp6,icmp_type=135,", "set_field:2001:db8::9->nd_target", nd(135)),
-        ("icmp6,icmp_type=135,", "set_field:00:00:00:00:00:ee->nd_sll", nd(135)),
-        ("icmp6,icmp_type=136,", "set_field:00:00:00:00:00:ef->nd_tll", nd(136)),
-        ("mpls,", "set_field:1000->mpls_label", mpls(&udp4(), &[(5, 64)])),
+        (
+            "icmp6,icmp_type=135,",
+            "set_field:2001:db8::9->nd_target",
+            nd(135),
+        ),
+        (
+            "icmp6,icmp_type=135,",
+            "set_field:00:00:00:00:00:ee->nd_sll",
+            nd(135),
+        ),
+        (
+            "icmp6,icmp_type=136,",
+            "set_field:00:00:00:00:00:ef->nd_tll",
+            nd(136),
+        ),
+        (
+            "mpls,",
+            "set_field:1000->mpls_label",
+            mpls(&udp4(), &[(5, 64)]),
+        ),
         ("mpls,", "set_field:6->mpls_tc", mpls(&udp4(), &[(5, 64)])),
         ("mpls,", "set_field:0->mpls_bos", mpls(&udp4(), &[(5, 64)])),
-        ("dl_type=0x88e7,", "set_field:0xabcdef->pbb_isid", pbb(&udp4(), 5)),
+        (
+            "dl_type=0x88e7,",
+            "set_field:0xabcdef->pbb_isid",
+            pbb(&udp4(), 5),
+        ),
         ("dl_type=0x88e7,", "set_field:1->pbb_uca", pbb(&udp4(), 5)),
     ];
     for (m, act, frame) in cases {
@@ -395,14 +430,23 @@ fn push_pbb_then_pop_pbb_round_trip_on_bytes() {
     want.extend_from_slice(&f);
     assert_eq!(o, want);
     let k = extract_with_offsets(&o, 0).0;
-    assert_eq!((k.dl_type, k.pbb_isid, k.vlans[0].present()), (0x88e7, 0x1234, false));
+    assert_eq!(
+        (k.dl_type, k.pbb_isid, k.vlans[0].present()),
+        (0x88e7, 0x1234, false)
+    );
     // And back.
-    let back = out1(&["dl_type=0x88e7,pbb_isid=0x1234,actions=pop_pbb,output:3"], &o);
+    let back = out1(
+        &["dl_type=0x88e7,pbb_isid=0x1234,actions=pop_pbb,output:3"],
+        &o,
+    );
     assert_eq!(back, f);
     assert!(checksums_ok(&back));
     // pop_pbb on a received PBB frame.
     assert_eq!(
-        out1(&["dl_type=0x88e7,actions=pop_pbb,output:2"], &pbb(&udp4(), 9)),
+        out1(
+            &["dl_type=0x88e7,actions=pop_pbb,output:2"],
+            &pbb(&udp4(), 9)
+        ),
         udp4()
     );
 }
@@ -507,7 +551,11 @@ fn every_match_field_on_packet_bytes() {
         ("dl_type=0x0806", arp(), udp4()),
         ("dl_vlan=5", vlan(&udp4(), 5), udp4()),
         ("dl_vlan=7", qinq(&udp4(), 0x88a8, 7), vlan(&udp4(), 5)),
-        ("dl_vlan_pcp=3", vlan(&udp4(), (3 << 13) | 5), vlan(&udp4(), 5)),
+        (
+            "dl_vlan_pcp=3",
+            vlan(&udp4(), (3 << 13) | 5),
+            vlan(&udp4(), 5),
+        ),
         ("ip,nw_ecn=2", ecn, udp4()),
         ("ip,nw_proto=17", udp4(), tcp4()),
         ("ip,nw_src=10.0.0.1", udp4(), arp()),
@@ -530,13 +578,41 @@ fn every_match_field_on_packet_bytes() {
         ("ipv6,ipv6_label=0x10123", flabel, udp6()),
         ("icmp6,icmp_type=128", icmp6_echo(), nd(135)),
         ("icmp6,icmp_code=0", icmp6_echo(), udp6()),
-        ("icmp6,icmp_type=135,nd_target=fe80::99", nd(135), icmp6_echo()),
-        ("icmp6,icmp_type=135,nd_sll=00:00:00:00:00:05", nd(135), nd(136)),
-        ("icmp6,icmp_type=136,nd_tll=00:00:00:00:00:05", nd(136), nd(135)),
-        ("mpls,mpls_label=5", mpls(&udp4(), &[(5, 64)]), mpls(&udp4(), &[(6, 64)])),
-        ("mpls,mpls_bos=0", mpls(&udp4(), &[(5, 64), (6, 64)]), mpls(&udp4(), &[(5, 64)])),
-        ("dl_type=0x88e7,pbb_isid=0x123", pbb(&udp4(), 0x123), pbb(&udp4(), 0x124)),
-        ("dl_type=0x88e7,pbb_uca=1", pbb(&udp4(), (1 << 27) | 1), pbb(&udp4(), 1)),
+        (
+            "icmp6,icmp_type=135,nd_target=fe80::99",
+            nd(135),
+            icmp6_echo(),
+        ),
+        (
+            "icmp6,icmp_type=135,nd_sll=00:00:00:00:00:05",
+            nd(135),
+            nd(136),
+        ),
+        (
+            "icmp6,icmp_type=136,nd_tll=00:00:00:00:00:05",
+            nd(136),
+            nd(135),
+        ),
+        (
+            "mpls,mpls_label=5",
+            mpls(&udp4(), &[(5, 64)]),
+            mpls(&udp4(), &[(6, 64)]),
+        ),
+        (
+            "mpls,mpls_bos=0",
+            mpls(&udp4(), &[(5, 64), (6, 64)]),
+            mpls(&udp4(), &[(5, 64)]),
+        ),
+        (
+            "dl_type=0x88e7,pbb_isid=0x123",
+            pbb(&udp4(), 0x123),
+            pbb(&udp4(), 0x124),
+        ),
+        (
+            "dl_type=0x88e7,pbb_uca=1",
+            pbb(&udp4(), (1 << 27) | 1),
+            pbb(&udp4(), 1),
+        ),
         ("ipv6,ipv6_exthdr=0x40/0x40", udp6_hop(), udp6()),
     ];
     for (m, yes, no) in cases {
@@ -555,13 +631,19 @@ fn every_match_field_on_packet_bytes() {
     // mpls_tc: the entry's TC bits.
     let mut tc = mpls(&udp4(), &[(5, 64)]);
     tc[16] |= 6 << 1;
-    let flows = ["priority=100,mpls,mpls_tc=6,actions=output:2", "priority=0,actions=output:3"];
+    let flows = [
+        "priority=100,mpls,mpls_tc=6,actions=output:2",
+        "priority=0,actions=output:3",
+    ];
     assert_eq!(run(&flows, &tc).1[0].0, 2);
     assert_eq!(run(&flows, &mpls(&udp4(), &[(5, 64)])).1[0].0, 3);
     // ip_dscp.
     let mut dscp = udp4();
     dscp[15] = 46 << 2;
-    let flows = ["priority=100,ip,ip_dscp=46,actions=output:2", "priority=0,actions=output:3"];
+    let flows = [
+        "priority=100,ip,ip_dscp=46,actions=output:2",
+        "priority=0,actions=output:3",
+    ];
     assert_eq!(run(&flows, &dscp).1[0].0, 2);
     assert_eq!(run(&flows, &udp4()).1[0].0, 3);
 }

@@ -191,11 +191,47 @@ fn trace_scenarios() {
 const OF13_FIELDS: [Field; 41] = {
     use Field::*;
     [
-        InPort, InPhyPort, Metadata, EthDst, EthSrc, EthType, VlanVid, VlanPcp, IpDscp, IpEcn,
-        IpProto, Ipv4Src, Ipv4Dst, TcpSrc, TcpDst, UdpSrc, UdpDst, SctpSrc, SctpDst, Icmpv4Type,
-        Icmpv4Code, ArpOp, ArpSpa, ArpTpa, ArpSha, ArpTha, Ipv6Src, Ipv6Dst, Ipv6Flabel,
-        Icmpv6Type, Icmpv6Code, Ipv6NdTarget, Ipv6NdSll, Ipv6NdTll, MplsLabel, MplsTc, MplsBos,
-        PbbIsid, TunnelId, Ipv6Exthdr, PbbUca,
+        InPort,
+        InPhyPort,
+        Metadata,
+        EthDst,
+        EthSrc,
+        EthType,
+        VlanVid,
+        VlanPcp,
+        IpDscp,
+        IpEcn,
+        IpProto,
+        Ipv4Src,
+        Ipv4Dst,
+        TcpSrc,
+        TcpDst,
+        UdpSrc,
+        UdpDst,
+        SctpSrc,
+        SctpDst,
+        Icmpv4Type,
+        Icmpv4Code,
+        ArpOp,
+        ArpSpa,
+        ArpTpa,
+        ArpSha,
+        ArpTha,
+        Ipv6Src,
+        Ipv6Dst,
+        Ipv6Flabel,
+        Icmpv6Type,
+        Icmpv6Code,
+        Ipv6NdTarget,
+        Ipv6NdSll,
+        Ipv6NdTll,
+        MplsLabel,
+        MplsTc,
+        MplsBos,
+        PbbIsid,
+        TunnelId,
+        Ipv6Exthdr,
+        PbbUca,
     ]
 };
 
@@ -391,14 +427,24 @@ fn openflow13_exceptions_are_refused_explicitly() {
             value: ofproto::ofp::Value::from_bytes(&vec![0; w]),
             mask: None,
         };
-        m.set(Field::EthType, ofproto::ofp::Value::from_u64(2, 0x86dd), None);
+        m.set(
+            Field::EthType,
+            ofproto::ofp::Value::from_u64(2, 0x86dd),
+            None,
+        );
         let mut fm = flow_mod("actions=drop");
         fm.match_ = m;
         fm.instructions = vec![Instruction::ApplyActions(vec![
             Action::SetField(e),
-            Action::Output { port: 2, max_len: 0 },
+            Action::Output {
+                port: 2,
+                max_len: 0,
+            },
         ])];
-        let got = new_bridge().flow_mod(&fm, 0).map(|_| ()).map_err(|e| e.to_string());
+        let got = new_bridge()
+            .flow_mod(&fm, 0)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
         assert_eq!(
             got,
             Err("OFPBAC_BAD_SET_TYPE".to_string()),
@@ -413,7 +459,10 @@ fn openflow13_exceptions_are_refused_explicitly() {
             .set(Field::InPort, ofproto::ofp::Value::from_u64(4, 1), None);
         fm.match_
             .set(f, ofproto::ofp::Value::from_bytes(&vec![0; w]), None);
-        let got = new_bridge().flow_mod(&fm, 0).map(|_| ()).map_err(|e| e.to_string());
+        let got = new_bridge()
+            .flow_mod(&fm, 0)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
         assert_eq!(got, Err(err.to_string()), "match on {}", f.info().name);
     }
 }

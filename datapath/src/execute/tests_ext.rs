@@ -162,7 +162,10 @@ fn set_icmpv4_type_and_code_keeps_checksum() {
 fn set_icmpv6_type_and_code_keeps_checksum() {
     let f = icmp6_echo();
     assert!(icmp6_ok(&f));
-    let o = out(&f, &[Action::Set(SetMasked::Icmpv6(tc(Some(129), Some(0))))]);
+    let o = out(
+        &f,
+        &[Action::Set(SetMasked::Icmpv6(tc(Some(129), Some(0))))],
+    );
     assert_eq!((o[54], o[55]), (129, 0));
     assert_eq!(o[..54], f[..54]);
     assert_eq!(o[58..], f[58..]);
@@ -171,7 +174,10 @@ fn set_icmpv6_type_and_code_keeps_checksum() {
     assert_eq!((o[54], o[55]), (128, 4));
     assert!(icmp6_ok(&o));
     // An ICMPv4 write does not touch an ICMPv6 packet.
-    assert_eq!(out(&f, &[Action::Set(SetMasked::Icmp(tc(Some(0), None)))]), f);
+    assert_eq!(
+        out(&f, &[Action::Set(SetMasked::Icmp(tc(Some(0), None)))]),
+        f
+    );
 }
 
 #[test]
@@ -367,10 +373,12 @@ fn any_new_action() -> impl proptest::strategy::Strategy<Value = Action> {
         Just(Action::PopPbb),
         Just(Action::CopyTtlIn),
         Just(Action::CopyTtlOut),
-        (any::<u32>(), any::<u32>()).prop_map(|(itag, mask)| Action::Set(SetMasked::Pbb { itag, mask })),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(itag, mask)| Action::Set(SetMasked::Pbb { itag, mask })),
         tc.clone().prop_map(|t| Action::Set(SetMasked::Icmp(t))),
         tc.prop_map(|t| Action::Set(SetMasked::Icmpv6(t))),
-        (any::<u16>(), any::<u32>()).prop_map(|(ethertype, lse)| Action::PushMpls { ethertype, lse }),
+        (any::<u16>(), any::<u32>())
+            .prop_map(|(ethertype, lse)| Action::PushMpls { ethertype, lse }),
         any::<u16>().prop_map(|ethertype| Action::PopMpls { ethertype }),
         Just(Action::PopVlan),
         (0u32..3).prop_map(Action::Output),

@@ -270,10 +270,7 @@ pub fn check_actions(
                 facts.set_u64(Field::EthType, u64::from(*et));
                 facts.remove(Field::IpProto);
             }
-            Action::SetMplsTtl(_)
-            | Action::DecMplsTtl
-            | Action::CopyTtlOut
-            | Action::CopyTtlIn => {
+            Action::SetMplsTtl(_) | Action::DecMplsTtl | Action::CopyTtlOut | Action::CopyTtlIn => {
                 if !facts.prereq_ok(Prereq::Mpls) {
                     inconsistent(ctx)?;
                 }

@@ -1029,7 +1029,11 @@ impl Ctx<'_, '_> {
             self.wc.vlans[0].tci |= VLAN_CFI;
             0
         };
-        let isid = if f.dl_type == PBB { f.pbb_isid & ITAG_ISID } else { 0 };
+        let isid = if f.dl_type == PBB {
+            f.pbb_isid & ITAG_ISID
+        } else {
+            0
+        };
         if f.dl_type == PBB {
             self.wc.pbb_isid = !0;
         }
