@@ -1936,14 +1936,18 @@ fn commit_icmp(
     }
     wc.tp_src |= full(w.tp_src != 0, 0xff);
     wc.tp_dst |= full(w.tp_dst != 0, 0xff);
-    if (f.tp_src, f.tp_dst) == (b.tp_src, b.tp_dst) {
+    // Type and code are 8-bit fields.
+    let ty_mask = full((f.tp_src ^ b.tp_src) & 0xff != 0, u8::MAX);
+    let code_mask = full((f.tp_dst ^ b.tp_dst) & 0xff != 0, u8::MAX);
+    if ty_mask == 0 && code_mask == 0 {
         return;
     }
+    // Values outside the masks cleared, so equal writes compare equal.
     let t = IcmpTypeCode {
-        ty: f.tp_src as u8,
-        ty_mask: full(f.tp_src != b.tp_src, u8::MAX),
-        code: f.tp_dst as u8,
-        code_mask: full(f.tp_dst != b.tp_dst, u8::MAX),
+        ty: f.tp_src as u8 & ty_mask,
+        ty_mask,
+        code: f.tp_dst as u8 & code_mask,
+        code_mask,
     };
     acts.push(Dp::Set(if v6 {
         SetMasked::Icmpv6(t)
