@@ -673,3 +673,34 @@ fn clone_and_output_trunc_on_bytes() {
     let (_, out, _) = run(&["actions=output(port=2,max_len=20),output:3"], &f);
     assert_eq!(out, vec![(2, f[..20].to_vec()), (3, f.clone())]);
 }
+
+/// The text forms of the actions this work made usable round-trip.
+#[test]
+fn new_action_text_round_trips() {
+    for t in [
+        "push_pbb:0x88e7",
+        "pop_pbb",
+        "copy_ttl_in",
+        "copy_ttl_out",
+        "output(port=2,max_len=100)",
+        "clone(push_pbb:0x88e7,set_field:0x7->pbb_isid,output:2)",
+    ] {
+        let ins = ofproto::text::parse_actions(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        let back = ofproto::text::format_actions(&ins);
+        assert_eq!(
+            ofproto::text::parse_actions(&back).ok(),
+            Some(ins.clone()),
+            "{t} -> {back}"
+        );
+        let Instruction::ApplyActions(a) = &ins[0] else {
+            panic!("{t}: not apply-actions");
+        };
+        assert!(!matches!(a[0], Action::Experimenter { .. }), "{t}");
+    }
+    assert_eq!(
+        ofproto::text::format_actions(
+            &ofproto::text::parse_actions("push_pbb:0x88e7,pop_pbb").unwrap()
+        ),
+        "push_pbb:0x88e7,pop_pbb"
+    );
+}

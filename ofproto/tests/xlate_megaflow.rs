@@ -178,7 +178,10 @@ fn random_flow(rng: &mut Rng, table: u8) -> String {
                 .pick(&["set_field:0->icmpv4_type", "set_field:3->icmpv4_code"])
                 .into(),
             19 if ip => rng
-                .pick(&["clone(push_mpls:0x8847,output:2)", "push_mpls:0x8847,copy_ttl_in"])
+                .pick(&[
+                    "clone(push_mpls:0x8847,output:2)",
+                    "push_mpls:0x8847,copy_ttl_in",
+                ])
                 .into(),
             _ => format!("output:{}", 1 + rng.below(4)),
         };
