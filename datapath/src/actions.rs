@@ -14,7 +14,11 @@
 //! * Actions run in order on the packet as modified by the previous ones;
 //!   `Output` sends a copy of the packet as it is at that point.
 //! * A [`SetMasked`] write changes only the bits set in its mask, and the
-//!   executor keeps IPv4, TCP, UDP, ICMPv6 and SCTP checksums valid.
+//!   executor keeps IPv4, TCP, UDP, ICMPv4, ICMPv6 and SCTP checksums valid.
+//! * Beyond Open vSwitch's datapath, for OpenFlow 1.3: `push_pbb(...)`,
+//!   `pop_pbb`, `copy_ttl_in`, `copy_ttl_out`, `set(pbb(...))`,
+//!   `set(icmp(...))` and `set(icmpv6(...))` (the last two are Open
+//!   vSwitch's syntax for the ICMP writes its own userspace datapath does).
 //!
 //! The [`Display`](core::fmt::Display) form follows Open vSwitch's datapath
 //! action syntax (`set(ipv4(src=10.0.0.1))`, `push_vlan(vid=10,pcp=0)`,

@@ -16,7 +16,9 @@
 //! * Checksums stay valid: IPv4 header checksum on IPv4 writes; the TCP and
 //!   UDP checksums (pseudo-header) on IPv4/IPv6 address and port writes
 //!   (a zero UDP checksum over IPv4 means "none" and stays zero); the ICMPv6
-//!   checksum on IPv6 address and ND writes; SCTP's CRC32c is recomputed.
+//!   checksum on IPv6 address and ND writes; SCTP's CRC32c is recomputed;
+//!   ICMPv4/ICMPv6 checksums on type/code writes (module `icmp`; PBB in
+//!   `pbb`, the MPLS TTL copies in `ttl`).
 //!   Updates are incremental (RFC 1624) except SCTP's.
 //! * Offload: a packet whose L4 checksum is still partial (`offload.csum`,
 //!   CHECKSUM_PARTIAL) keeps it partial: address writes update the
