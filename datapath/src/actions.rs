@@ -14,7 +14,11 @@
 //! * Actions run in order on the packet as modified by the previous ones;
 //!   `Output` sends a copy of the packet as it is at that point.
 //! * A [`SetMasked`] write changes only the bits set in its mask, and the
-//!   executor keeps IPv4, TCP, UDP, ICMPv6 and SCTP checksums valid.
+//!   executor keeps IPv4, TCP, UDP, ICMPv4, ICMPv6 and SCTP checksums valid.
+//! * Beyond Open vSwitch's datapath, for OpenFlow 1.3: `push_pbb(...)`,
+//!   `pop_pbb`, `copy_ttl_in`, `copy_ttl_out`, `set(pbb(...))`,
+//!   `set(icmp(...))` and `set(icmpv6(...))` (the last two are Open
+//!   vSwitch's syntax for the ICMP writes its own userspace datapath does).
 //!
 //! The [`Display`](core::fmt::Display) form follows Open vSwitch's datapath
 //! action syntax (`set(ipv4(src=10.0.0.1))`, `push_vlan(vid=10,pcp=0)`,
@@ -52,6 +56,24 @@ pub enum Action {
         /// EtherType of what follows the popped entry.
         ethertype: u16,
     },
+    /// Push an 802.1ah PBB service instance header (EtherType 0x88e7 and
+    /// I-TAG) after the Ethernet addresses: the frame's addresses stay as
+    /// the new backbone addresses and are copied into the customer
+    /// addresses after the I-TAG; existing VLAN tags end up inside.
+    PushPbb {
+        /// The I-TAG TCI: PCP(3) DEI(1) UCA(1) reserved(3) I-SID(24).
+        itag: u32,
+    },
+    /// Remove the outermost PBB header: the backbone addresses, any
+    /// backbone VLAN tag and the I-TAG; the customer addresses become the
+    /// frame's addresses.
+    PopPbb,
+    /// Copy the top MPLS entry's TTL inwards: into the next entry, or into
+    /// the IPv4 TTL / IPv6 hop limit below the bottom of the stack.
+    CopyTtlIn,
+    /// Copy the TTL outwards into the top MPLS entry: from the next entry,
+    /// or from the IPv4 TTL / IPv6 hop limit below the bottom of the stack.
+    CopyTtlOut,
     /// Masked write of header fields.
     Set(SetMasked),
     /// Run the packet through a meter; it may be dropped.
@@ -192,7 +214,39 @@ pub enum SetMasked {
     },
     /// Tunnel ID for a following output to a tunnel port.
     TunnelId(u64),
+    /// ICMPv4 type and code (the executor keeps the ICMP checksum valid).
+    Icmp(IcmpTypeCode),
+    /// ICMPv6 type and code (the executor keeps the ICMPv6 checksum valid).
+    Icmpv6(IcmpTypeCode),
+    /// The outermost PBB I-TAG TCI: PCP(3) DEI(1) UCA(1) reserved(3)
+    /// I-SID(24).
+    Pbb {
+        /// Value.
+        itag: u32,
+        /// Mask.
+        mask: u32,
+    },
 }
+
+/// Type and code of a masked ICMP write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct IcmpTypeCode {
+    /// Type.
+    pub ty: u8,
+    /// Type mask.
+    pub ty_mask: u8,
+    /// Code.
+    pub code: u8,
+    /// Code mask.
+    pub code_mask: u8,
+}
+
+/// Bits of the I-SID in an I-TAG TCI.
+pub const ITAG_ISID: u32 = 0x00ff_ffff;
+/// The UCA (use customer addresses) bit of an I-TAG TCI.
+pub const ITAG_UCA: u32 = 1 << 27;
+/// The PCP bits of an I-TAG TCI.
+pub const ITAG_PCP: u32 = 7 << 29;
 
 /// Source and destination ports of a masked L4 write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -250,6 +304,16 @@ impl Display for Action {
                 ethertype
             ),
             Action::PopMpls { ethertype } => write!(f, "pop_mpls(eth_type={ethertype:#x})"),
+            Action::PushPbb { itag } => write!(
+                f,
+                "push_pbb(isid={:#x},uca={},pcp={})",
+                itag & ITAG_ISID,
+                (itag >> 27) & 1,
+                itag >> 29
+            ),
+            Action::PopPbb => f.write_str("pop_pbb"),
+            Action::CopyTtlIn => f.write_str("copy_ttl_in"),
+            Action::CopyTtlOut => f.write_str("copy_ttl_out"),
             Action::Set(s) => write!(f, "set({s})"),
             Action::Meter(m) => write!(f, "meter({m})"),
             Action::Recirc(r) => write!(f, "recirc({r:#x})"),
@@ -329,6 +393,9 @@ impl Display for SetMasked {
             SetMasked::SkbPriority(_) => "skb_priority",
             SetMasked::PktMark { .. } => "skb_mark",
             SetMasked::TunnelId(_) => "tunnel",
+            SetMasked::Icmp(_) => "icmp",
+            SetMasked::Icmpv6(_) => "icmpv6",
+            SetMasked::Pbb { .. } => "pbb",
         };
         write!(f, "{name}(")?;
         let mut w = Fields { f, first: true };
@@ -425,6 +492,22 @@ impl Display for SetMasked {
                 }
             }
             SetMasked::TunnelId(id) => write!(w.f, "tun_id={id:#x}")?,
+            SetMasked::Icmp(t) | SetMasked::Icmpv6(t) => {
+                w.field("type", t.ty, t.ty_mask, 0, u8::MAX, dec)?;
+                w.field("code", t.code, t.code_mask, 0, u8::MAX, dec)?;
+            }
+            SetMasked::Pbb { itag, mask } => {
+                w.field(
+                    "isid",
+                    itag & ITAG_ISID,
+                    mask & ITAG_ISID,
+                    0,
+                    ITAG_ISID,
+                    hex32,
+                )?;
+                w.field("uca", (itag >> 27) & 1, (mask >> 27) & 1, 0, 1, dec)?;
+                w.field("pcp", itag >> 29, mask >> 29, 0, 7, dec)?;
+            }
         }
         f.write_char(')')
     }
@@ -499,6 +582,43 @@ mod tests {
         assert_eq!(
             text(&acts),
             "set(eth(src=00:00:00:00:00:01)),push_vlan(tpid=0x88a8,vid=20,pcp=3)"
+        );
+    }
+
+    #[test]
+    fn pbb_icmp_and_ttl_copies() {
+        let acts = [
+            Action::PushPbb {
+                itag: (3 << 29) | ITAG_UCA | 0x10,
+            },
+            Action::Set(SetMasked::Pbb {
+                itag: 0xabc,
+                mask: ITAG_ISID,
+            }),
+            Action::Set(SetMasked::Pbb {
+                itag: ITAG_UCA,
+                mask: ITAG_UCA | ITAG_PCP,
+            }),
+            Action::PopPbb,
+            Action::CopyTtlIn,
+            Action::CopyTtlOut,
+            Action::Set(SetMasked::Icmp(IcmpTypeCode {
+                ty: 0,
+                ty_mask: 0xff,
+                code: 3,
+                code_mask: 0xff,
+            })),
+            Action::Set(SetMasked::Icmpv6(IcmpTypeCode {
+                ty: 0,
+                ty_mask: 0,
+                code: 4,
+                code_mask: 0x0f,
+            })),
+        ];
+        assert_eq!(
+            text(&acts),
+            "push_pbb(isid=0x10,uca=1,pcp=3),set(pbb(isid=0xabc)),set(pbb(uca=1,pcp=0)),\
+             pop_pbb,copy_ttl_in,copy_ttl_out,set(icmp(type=0,code=3)),set(icmpv6(code=4/15))"
         );
     }
 }

@@ -16,7 +16,9 @@
 //! * Checksums stay valid: IPv4 header checksum on IPv4 writes; the TCP and
 //!   UDP checksums (pseudo-header) on IPv4/IPv6 address and port writes
 //!   (a zero UDP checksum over IPv4 means "none" and stays zero); the ICMPv6
-//!   checksum on IPv6 address and ND writes; SCTP's CRC32c is recomputed.
+//!   checksum on IPv6 address and ND writes; SCTP's CRC32c is recomputed;
+//!   ICMPv4/ICMPv6 checksums on type/code writes (module `icmp`; PBB in
+//!   `pbb`, the MPLS TTL copies in `ttl`).
 //!   Updates are incremental (RFC 1624) except SCTP's.
 //! * Offload: a packet whose L4 checksum is still partial (`offload.csum`,
 //!   CHECKSUM_PARTIAL) keeps it partial: address writes update the
@@ -37,6 +39,10 @@ use crate::packet::{Packet, PacketMeta, insert_gap, remove_range};
 use crate::stats::DropReason;
 use crate::wire::checksum;
 use crate::wire::sctp::crc32c;
+
+mod icmp;
+mod pbb;
+mod ttl;
 
 /// Where the executor sends a packet's fate. Implemented by the polling
 /// thread (batched transmit, upcall handler) and by test recorders.
@@ -177,6 +183,24 @@ pub fn execute<S: ExecSink + ?Sized>(
                     pkt.offload.shift(-4);
                     stale = true;
                 }
+            }
+            Action::PushPbb { itag } => {
+                if pbb::push(pkt, *itag) {
+                    pkt.offload.shift(pbb::PUSH_LEN as isize);
+                    stale = true;
+                }
+            }
+            Action::PopPbb => {
+                if let Some(n) = pbb::pop(pkt) {
+                    pkt.offload.shift(-(n as isize));
+                    stale = true;
+                }
+            }
+            Action::CopyTtlIn => {
+                ttl::copy_in(pkt);
+            }
+            Action::CopyTtlOut => {
+                ttl::copy_out(pkt);
             }
             Action::Set(s) => {
                 if stale && needs_headers(s) {
@@ -406,6 +430,15 @@ fn set(pkt: &mut Packet, meta: &mut PacketMeta, h: &Hdrs, s: &SetMasked) {
             if let Some(b) = field::<6>(d, 6) {
                 masked_bytes(b, &src, &src_mask);
             }
+        }
+        SetMasked::Icmp(t) => {
+            icmp::set(pkt.data_mut(), h, &t, false, partial);
+        }
+        SetMasked::Icmpv6(t) => {
+            icmp::set(pkt.data_mut(), h, &t, true, partial);
+        }
+        SetMasked::Pbb { itag, mask } => {
+            pbb::set(pkt, itag, mask);
         }
         SetMasked::Mpls { lse, lse_mask } => {
             if h.offs.l2_5 != NONE
@@ -682,3 +715,5 @@ fn set_nd(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ext;

@@ -37,13 +37,16 @@ fn random_key(rng: &mut Rng) -> FlowKey {
         k.vlans[0].tpid = 0x8100;
         k.vlans[0].tci = 0x1000 | [10, 20][rng.below(2) as usize] | ((rng.below(2) as u16) << 13);
     }
-    k.dl_type = [0x0800, 0x0800, 0x0806, 0x86dd, 0x8847][rng.below(5) as usize];
+    k.dl_type = [0x0800, 0x0800, 0x0806, 0x86dd, 0x8847, 0x88e7][rng.below(6) as usize];
     match k.dl_type {
         0x0800 | 0x86dd => {
             k.nw_src = [0x0a00_0001, 0x0a00_0002, 0x0b00_0001][rng.below(3) as usize];
             k.nw_dst = [0x0a00_0001, 0x0a01_0001, 0xc0a8_0001][rng.below(3) as usize];
             k.ipv6_src[15] = rng.below(3) as u8;
             k.nw_proto = [6, 17, 1][rng.below(3) as usize];
+            if k.dl_type == 0x86dd && k.nw_proto == 1 {
+                k.nw_proto = 58;
+            }
             k.nw_ttl = [1, 2, 64][rng.below(3) as usize];
             k.nw_tos = [0, 0xb8][rng.below(2) as usize];
             k.tp_src = [1000, 2000][rng.below(2) as usize];
@@ -53,6 +56,10 @@ fn random_key(rng: &mut Rng) -> FlowKey {
             k.nw_src = 0x0a00_0001;
             k.nw_dst = [0x0a00_0002, 0x0a00_0003][rng.below(2) as usize];
             k.arp_op = 1 + rng.below(2) as u16;
+        }
+        0x88e7 => {
+            k.pbb_isid = [5, 6][rng.below(2) as usize];
+            k.pbb_uca = rng.below(2) as u8;
         }
         _ => {
             k.mpls_lse =
@@ -67,7 +74,17 @@ fn random_flow(rng: &mut Rng, table: u8) -> String {
         format!("table={table}"),
         format!("priority={}", rng.below(4) * 10),
     ];
-    let proto = rng.pick(&["", "ip", "tcp", "udp", "arp", "mpls", "ipv6"]);
+    let proto = rng.pick(&[
+        "",
+        "ip",
+        "tcp",
+        "udp",
+        "arp",
+        "mpls",
+        "ipv6",
+        "icmp",
+        "dl_type=0x88e7",
+    ]);
     if !proto.is_empty() {
         m.push(proto.to_string());
     }
@@ -101,15 +118,19 @@ fn random_flow(rng: &mut Rng, table: u8) -> String {
         ),
         "arp" if rng.chance(50) => m.push("arp_tpa=10.0.0.2".to_string()),
         "mpls" if rng.chance(50) => m.push("mpls_label=5".to_string()),
+        "dl_type=0x88e7" if rng.chance(50) => {
+            m.push(rng.pick(&["pbb_isid=5", "pbb_uca=1"]).to_string())
+        }
+        "icmp" if rng.chance(50) => m.push("icmp_type=8".to_string()),
         _ => {}
     }
     if proto == "tcp" && rng.chance(50) {
         m.push(rng.pick(&["tp_dst=80", "tp_dst=443"]).to_string());
     }
-    let ip = matches!(proto, "ip" | "tcp" | "udp");
+    let ip = matches!(proto, "ip" | "tcp" | "udp" | "icmp");
     let mut acts: Vec<String> = Vec::new();
     for _ in 0..1 + rng.below(3) {
-        let a = match rng.below(16) {
+        let a = match rng.below(20) {
             0 => format!("output:{}", 1 + rng.below(4)),
             1 => "in_port".into(),
             2 => "flood".into(),
@@ -132,6 +153,36 @@ fn random_flow(rng: &mut Rng, table: u8) -> String {
             12 => "write_actions(output:2)".into(),
             13 if ip => "push_mpls:0x8847".into(),
             14 => "move:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15],output:NXM_NX_REG1[0..15]".into(),
+            // OpenFlow 1.3 actions beyond Open vSwitch's datapath, clone and
+            // output_trunc.
+            15 => rng
+                .pick(&[
+                    "push_pbb:0x88e7",
+                    "clone(push_pbb:0x88e7,set_field:7->pbb_isid,output:2)",
+                    "output(port=3,max_len=64)",
+                    "clone(mod_dl_src:00:00:00:00:00:0a,output:4)",
+                ])
+                .into(),
+            16 if proto == "mpls" => rng
+                .pick(&[
+                    "copy_ttl_in",
+                    "copy_ttl_out",
+                    "clone(pop_mpls:0x0800,output:3)",
+                    "set_mpls_ttl(9)",
+                ])
+                .into(),
+            17 if proto == "dl_type=0x88e7" => rng
+                .pick(&["pop_pbb", "set_field:9->pbb_isid", "set_field:1->pbb_uca"])
+                .into(),
+            18 if proto == "icmp" => rng
+                .pick(&["set_field:0->icmpv4_type", "set_field:3->icmpv4_code"])
+                .into(),
+            19 if ip => rng
+                .pick(&[
+                    "clone(push_mpls:0x8847,output:2)",
+                    "push_mpls:0x8847,copy_ttl_in",
+                ])
+                .into(),
             _ => format!("output:{}", 1 + rng.below(4)),
         };
         acts.push(a);

@@ -15,8 +15,9 @@
 //!   express.
 //! * [`Match::to_flow`] maps onto the datapath representation (VLAN CFI =
 //!   present, ICMP type/code in `tp_src`/`tp_dst`, ARP addresses in
-//!   `nw_src`/`nw_dst`, ND link-layer addresses in `arp_sha`/`arp_tha`);
-//!   fields the datapath cannot hold (`in_phy_port`, `actset_output`,
+//!   `nw_src`/`nw_dst`, ND link-layer addresses in `arp_sha`/`arp_tha`,
+//!   `in_phy_port` in `in_port`: every port is physical);
+//!   fields the datapath cannot hold (`actset_output`,
 //!   `conj_id`, non-Ethernet `packet_type`) are `BadMatchBadField`.
 //!   [`Match::from_flow`] is the inverse for every field that has storage;
 //!   fields whose meaning depends on an unmatched `eth_type`/`ip_proto` are
@@ -567,6 +568,15 @@ impl Match {
             }
             match e.field {
                 Field::InPort => int!(in_port, u32),
+                // Every port of this switch is physical: the physical input
+                // port is the input port. Both with different values can
+                // never match.
+                Field::InPhyPort => {
+                    if (k.in_port ^ v as u32) & m.in_port & mk as u32 != 0 {
+                        return Err(ErrorKind::BadMatchBadValue);
+                    }
+                    int!(in_port, u32)
+                }
                 Field::NxInPort => {
                     k.in_port = port_from_of10(v as u16);
                     m.in_port = u32::MAX;
@@ -657,7 +667,6 @@ impl Match {
                 // Not in the datapath's flow key (yet): a flow matching them
                 // cannot be installed.
                 Field::PacketType
-                | Field::InPhyPort
                 | Field::ActsetOutput
                 | Field::ConjId
                 | Field::CtNwProto

@@ -3,7 +3,7 @@
 //!
 //! Contract: [`check_instructions`] returns the OpenFlow error a switch
 //! must answer with, or `Ok`; it never panics. It walks the actions in
-//! order, tracking what the match (as changed by earlier push/pop actions)
+//! order (an action set in its execution order), tracking what the match (as changed by earlier push/pop actions)
 //! guarantees about the packet, so a `set_field` whose prerequisite is not
 //! guaranteed (`tp_dst` without `tcp`, `vlan_vid` without a VLAN tag) is
 //! `OFPBAC_MATCH_INCONSISTENT`. Other errors: output to an invalid port
@@ -11,9 +11,16 @@
 //! reserved ports, and `TABLE` outside packet-out); a missing group
 //! `OFPBAC_BAD_OUT_GROUP`; a missing meter `OFPMMFC_UNKNOWN_METER`;
 //! `goto_table` not to a later table `OFPBIC_BAD_TABLE_ID`; bad push/pop
-//! EtherTypes `OFPBAC_BAD_ARGUMENT`; fields the datapath cannot write
-//! `OFPBAC_BAD_SET_TYPE`; actions this switch does not implement
-//! `OFPBAC_BAD_TYPE` / `OFPBAC_BAD_VENDOR_TYPE` (PBB push/pop, copy_ttl_in,
+//! EtherTypes (`push_pbb` other than 0x88e7 included)
+//! `OFPBAC_BAD_ARGUMENT`; fields the datapath cannot write
+//! `OFPBAC_BAD_SET_TYPE` (of the OpenFlow 1.3 fields: `in_phy_port`,
+//! `eth_type`, `ip_proto` and `ipv6_exthdr`, which the specification does
+//! not make writable either); actions this switch does not implement
+//! `OFPBAC_BAD_TYPE` / `OFPBAC_BAD_VENDOR_TYPE`: none of OpenFlow 1.3's
+//! (every one of them, PBB push/pop and both TTL copies included, is
+//! translated), only the Nicira `ct`, `nat`, `ct_clear`, `multipath`,
+//! `bundle` and `controller2` (`clone` and `output_trunc` are translated),
+//! and
 //! experimenter actions not modelled by the codec except
 //! `learn`, which is decoded and checked here);
 //! experimenter instructions `OFPBIC_UNSUP_INST`; `conjunction` mixed with
@@ -102,6 +109,12 @@ pub fn is_settable(f: Field) -> bool {
             | F::MplsLabel
             | F::MplsTc
             | F::MplsBos
+            | F::Icmpv4Type
+            | F::Icmpv4Code
+            | F::Icmpv6Type
+            | F::Icmpv6Code
+            | F::PbbIsid
+            | F::PbbUca
     )
 }
 
@@ -159,6 +172,23 @@ pub fn check_actions(
         match a {
             Action::Output { port, .. } => check_port(*port, ctx)?,
             Action::Enqueue { port, .. } => check_port(*port, ctx)?,
+            Action::Clone(inner) => {
+                // Runs on a copy: what it pushes or pops does not carry on.
+                let mut f = facts.clone();
+                check_actions(inner, &mut f, ctx)?;
+            }
+            Action::OutputTrunc { port, max_len } => {
+                // A real port (or the input port): truncating a flood, a
+                // table lookup or a packet-in is not defined.
+                if !(*port == ports::IN_PORT || *port == ports::LOCAL || *port <= ports::MAX) {
+                    return Err(E::BadActionBadOutPort);
+                }
+                check_port(*port, ctx)?;
+                // At least an Ethernet header.
+                if *max_len < 14 {
+                    return Err(E::BadActionBadArgument);
+                }
+            }
             Action::Group(g) => {
                 if !(ctx.group_exists)(*g) {
                     return Err(E::BadActionBadOutGroup);
@@ -240,7 +270,7 @@ pub fn check_actions(
                 facts.set_u64(Field::EthType, u64::from(*et));
                 facts.remove(Field::IpProto);
             }
-            Action::SetMplsTtl(_) | Action::DecMplsTtl | Action::CopyTtlOut => {
+            Action::SetMplsTtl(_) | Action::DecMplsTtl | Action::CopyTtlOut | Action::CopyTtlIn => {
                 if !facts.prereq_ok(Prereq::Mpls) {
                     inconsistent(ctx)?;
                 }
@@ -260,14 +290,28 @@ pub fn check_actions(
                     return Err(E::BadActionBadArgument);
                 }
             }
-            Action::PushPbb(_)
-            | Action::PopPbb
-            | Action::CopyTtlIn
-            | Action::Ct(_)
+            Action::PushPbb(et) => {
+                if *et != 0x88e7 {
+                    return Err(E::BadActionBadArgument);
+                }
+                // The tags and the customer headers go inside the I-TAG.
+                vlan_facts(facts, false);
+                facts.remove(Field::IpProto);
+                facts.set_u64(Field::EthType, u64::from(*et));
+            }
+            Action::PopPbb => {
+                if !facts.prereq_ok(Prereq::Pbb) {
+                    inconsistent(ctx)?;
+                }
+                // The customer frame's tags and EtherType are unknown.
+                facts.remove(Field::VlanVid);
+                facts.remove(Field::VlanTci);
+                facts.remove(Field::EthType);
+                facts.remove(Field::IpProto);
+            }
+            Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
-            | Action::OutputTrunc { .. }
-            | Action::Clone(_)
             | Action::Controller2(_)
             | Action::Multipath(_)
             | Action::Bundle(_) => {
@@ -344,9 +388,14 @@ pub fn check_instructions(
             Instruction::ApplyActions(a) => check_actions(a, &mut facts, ctx)?,
             Instruction::WriteActions(a) => {
                 // The action set runs after the apply-actions, in its own
-                // order; check it against what apply-actions leave.
+                // order (push_pbb before set_field pbb_isid, copy_ttl_in
+                // before pop_mpls); check it in that order against what
+                // apply-actions leave.
+                let mut sorted: Vec<&Action> = a.iter().collect();
+                sorted.sort_by_key(|x| super::xlate::set_rank(x));
+                let sorted: Vec<Action> = sorted.into_iter().cloned().collect();
                 let mut f = facts.clone();
-                check_actions(a, &mut f, ctx)?;
+                check_actions(&sorted, &mut f, ctx)?;
             }
             Instruction::WriteMetadata { .. } | Instruction::ClearActions => {}
             Instruction::Experimenter { .. } => return Err(ErrorKind::BadInstructionUnsupInst),

@@ -68,7 +68,7 @@ pub fn storage(f: Field) -> Option<FlowMask> {
 pub fn read(k: &FlowKey, f: Field) -> Option<u128> {
     use Field as F;
     Some(match f {
-        F::InPort => k.in_port.into(),
+        F::InPort | F::InPhyPort => k.in_port.into(),
         F::NxInPort => (k.in_port & 0xffff).into(),
         F::Metadata => k.metadata.into(),
         F::Reg(n) => k.regs[usize::from(n & 15)].into(),
@@ -122,8 +122,7 @@ pub fn read(k: &FlowKey, f: Field) -> Option<u128> {
         F::CtMark => k.ct_mark.into(),
         F::CtLabel => to_u128(&k.ct_label),
         // No storage in the key (yet): the conntrack original-tuple fields.
-        F::InPhyPort
-        | F::ActsetOutput
+        F::ActsetOutput
         | F::PacketType
         | F::ConjId
         | F::CtNwProto

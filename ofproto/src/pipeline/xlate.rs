@@ -49,8 +49,15 @@
 //! group). `resubmit` looks the packet up in a table and runs the rule's
 //! instructions in place, up to [`MAX_DEPTH`] nested and [`MAX_RESUBMITS`]
 //! in all; beyond, translation fails and the packet is dropped. Group
-//! buckets and ALL-group copies run on a copy of the flow, so one bucket's
-//! changes do not leak into the next.
+//! buckets and `clone` run isolated, on a copy of the flow, so one
+//! bucket's changes do not leak into the next: header writes are undone by
+//! the next commit, encapsulations pushed inside are popped, the packet's
+//! own MPLS label popped inside is pushed back; what cannot be undone (a
+//! PBB header of the packet's own popped, a TTL copied in the datapath)
+//! fails translation if the packet is used afterwards
+//! ([`XlateError::CannotUndo`]). `clone` also keeps the action set.
+//! Nicira `output_trunc` is `trunc(N)` before the output. Header changes
+//! after the last output are dropped from the action list.
 //!
 //! # Deviations from Open vSwitch, on purpose
 //!
@@ -60,8 +67,22 @@
 //!   for protocol 0).
 //! * SELECT groups hash the 5-tuple during translation (un-wildcarding it)
 //!   instead of recirculating on `dp_hash`.
-//! * After `pop_mpls` the inner headers are unknown (all zero) to later
-//!   tables; Open vSwitch recirculates to parse them.
+//! * After `pop_mpls` (and `pop_pbb`) the inner headers are unknown (all
+//!   zero) to later tables; Open vSwitch recirculates to parse them.
+//!
+//! # Actions beyond Open vSwitch's datapath
+//!
+//! `push_pbb` / `pop_pbb` become the datapath's own `push_pbb(...)` /
+//! `pop_pbb` (a `set_field` of `pbb_isid` / `pbb_uca` right after the push
+//! is folded into the pushed I-TAG, later ones are `set(pbb(...))`);
+//! ICMP type and code writes are `set(icmp(...))` / `set(icmpv6(...))`.
+//! `copy_ttl_in` / `copy_ttl_out` under an MPLS push still pending in the
+//! flow are IP TTL / label writes; on a packet already MPLS the inner TTL
+//! is not in the key, so the datapath copies it (`copy_ttl_in`,
+//! `copy_ttl_out`). After such a copy the top entry's TTL is unknown here:
+//! a later `set_mpls_ttl` is always emitted, a `push_mpls` copies the TTL
+//! again in the datapath, and a `dec_mpls_ttl` (which would have to test
+//! the TTL) ends translation with [`XlateError::UnknownMplsTtl`] (drop).
 
 use super::group::{Group, GroupType};
 use super::meter::MeterTable;
@@ -74,7 +95,9 @@ use crate::ofp::messages::GROUP_ANY;
 use crate::ofp::oxm::Field;
 use crate::ofp::port::{PortNo, ports};
 use crate::text::format_actions;
-use datapath::actions::{Action as Dp, DpPort, L4Ports, SetMasked};
+use datapath::actions::{
+    Action as Dp, DpPort, ITAG_ISID, ITAG_UCA, IcmpTypeCode, L4Ports, SetMasked,
+};
 use datapath::flow::key::{FRAG_LATER, VLAN_CFI, Vlan};
 use datapath::flow::{FlowKey, FlowMask};
 use std::collections::{BTreeMap, HashMap};
@@ -250,6 +273,12 @@ pub enum XlateError {
     TooManyResubmits,
     /// More than [`MAX_ACTIONS`] datapath actions.
     TooManyActions,
+    /// A `clone` or group bucket popped an encapsulation or copied a TTL in
+    /// the datapath, and the packet was used again afterwards.
+    CannotUndo,
+    /// `dec_mpls_ttl` on a TTL the datapath copied (`copy_ttl_out` on a
+    /// received MPLS packet): translation cannot test it for expiry.
+    UnknownMplsTtl,
 }
 
 /// The result of a translation.
@@ -326,6 +355,9 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
         packet_out: false,
         origin: Origin::Apply,
         trace,
+        mpls_ttl_unknown: false,
+        iso: None,
+        diverged: None,
     };
     match start {
         Start::Pipeline => cx.run_pipeline(),
@@ -337,6 +369,25 @@ pub fn xlate(env: &XlateEnv<'_>, key: &FlowKey, start: Start<'_>, trace: bool) -
     }
     if cx.out.error.is_some() {
         cx.out.actions.clear();
+    }
+    // Header changes after the last output (the pops that undo a clone's
+    // or a bucket's encapsulation) reach no one.
+    while matches!(
+        cx.out.actions.last(),
+        Some(
+            Dp::PushVlan { .. }
+                | Dp::PopVlan
+                | Dp::PushMpls { .. }
+                | Dp::PopMpls { .. }
+                | Dp::PushPbb { .. }
+                | Dp::PopPbb
+                | Dp::CopyTtlIn
+                | Dp::CopyTtlOut
+                | Dp::Set(_)
+                | Dp::Trunc(_)
+        )
+    ) {
+        cx.out.actions.pop();
     }
     let mut out = cx.out;
     // Metadata and registers are pipeline state, zero when a packet enters
@@ -372,11 +423,31 @@ struct Ctx<'e, 'a> {
     /// Where actions are running now (for packet-in reasons).
     origin: Origin,
     trace: bool,
+    /// The top MPLS entry's TTL was copied by the datapath (`copy_ttl_out`
+    /// from headers the key does not hold): `flow` and `base` do not know
+    /// it.
+    mpls_ttl_unknown: bool,
+    /// The isolated action list running now (see `run_isolated`).
+    iso: Option<Isolation>,
+    /// Set when an isolated action list changed the packet irreversibly.
+    diverged: Option<&'static str>,
+}
+
+/// Book-keeping of one isolated action list.
+struct Isolation {
+    /// Index of its first datapath action.
+    start: usize,
+    /// `base` before the first encapsulation it pushed, and whether that
+    /// was PBB.
+    snap: Option<(FlowKey, bool)>,
 }
 
 fn is_ip(dl_type: u16) -> bool {
     dl_type == 0x0800 || dl_type == 0x86dd
 }
+
+/// The PBB EtherType.
+const PBB: u16 = 0x88e7;
 
 fn is_mpls(dl_type: u16) -> bool {
     dl_type == 0x8847 || dl_type == 0x8848
@@ -412,7 +483,7 @@ fn mac_text(m: [u8; 6]) -> String {
 }
 
 /// Rank of an action in the action set's execution order.
-fn set_rank(a: &Action) -> u8 {
+pub(super) fn set_rank(a: &Action) -> u8 {
     match a {
         Action::CopyTtlIn => 0,
         Action::PopVlan | Action::PopMpls(_) | Action::PopPbb => 1,
@@ -423,7 +494,10 @@ fn set_rank(a: &Action) -> u8 {
         Action::DecNwTtl | Action::DecMplsTtl | Action::DecTtlIds(_) => 6,
         Action::SetQueue(_) | Action::PopQueue => 8,
         Action::Group(_) => 9,
-        Action::Output { .. } | Action::Enqueue { .. } | Action::OutputReg { .. } => 10,
+        Action::Output { .. }
+        | Action::Enqueue { .. }
+        | Action::OutputReg { .. }
+        | Action::OutputTrunc { .. } => 10,
         _ => 7,
     }
 }
@@ -664,6 +738,12 @@ impl Ctx<'_, '_> {
     fn exec_action(&mut self, a: &Action, indent: usize) {
         match a {
             Action::Output { port, max_len } => self.output(*port, *max_len, indent),
+            Action::OutputTrunc { port, max_len } => self.output_trunc(*port, *max_len, indent),
+            Action::Clone(acts) => {
+                let set = self.action_set.clone();
+                self.run_isolated(acts, indent + 4);
+                self.action_set = set;
+            }
             Action::Enqueue { port, queue } => {
                 let saved = self.flow.skb_priority;
                 self.set_queue(*queue);
@@ -747,7 +827,18 @@ impl Ctx<'_, '_> {
                 if is_mpls(self.flow.dl_type) {
                     self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(*t);
                     self.written.mpls_lse |= 0xff;
+                    if std::mem::take(&mut self.mpls_ttl_unknown) {
+                        // Whatever the packet holds, the set must be emitted.
+                        self.base.mpls_lse = (self.base.mpls_lse & !0xff) | u32::from(!*t);
+                    }
                 }
+            }
+            Action::DecMplsTtl if self.mpls_ttl_unknown && is_mpls(self.flow.dl_type) => {
+                self.line(
+                    indent + 1,
+                    "-> MPLS TTL copied by the datapath is unknown here, packet dropped",
+                );
+                self.out.error = Some(XlateError::UnknownMplsTtl);
             }
             Action::DecMplsTtl => {
                 if is_mpls(self.flow.dl_type) {
@@ -761,13 +852,10 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
-            Action::CopyTtlOut => {
-                if is_mpls(self.flow.dl_type) {
-                    self.wc.nw_ttl = !0;
-                    self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(self.flow.nw_ttl);
-                    self.written.mpls_lse |= 0xff;
-                }
-            }
+            Action::CopyTtlOut => self.copy_ttl_out(),
+            Action::CopyTtlIn => self.copy_ttl_in(),
+            Action::PushPbb(_) => self.push_pbb(),
+            Action::PopPbb => self.pop_pbb(),
             Action::PushMpls(et) => self.push_mpls(*et),
             Action::PopMpls(et) => self.pop_mpls(*et),
             Action::Meter(m) => self.meter(*m),
@@ -798,15 +886,10 @@ impl Ctx<'_, '_> {
             }
             // Refused at flow_mod time (see `check`); nothing to do if one
             // arrives some other way.
-            Action::PushPbb(_)
-            | Action::PopPbb
-            | Action::CopyTtlIn
-            | Action::Conjunction { .. }
+            Action::Conjunction { .. }
             | Action::Ct(_)
             | Action::Nat(_)
             | Action::CtClear
-            | Action::OutputTrunc { .. }
-            | Action::Clone(_)
             | Action::Controller2(_)
             | Action::Multipath(_)
             | Action::Bundle(_)
@@ -855,6 +938,7 @@ impl Ctx<'_, '_> {
         let lazy = !is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type);
         if !lazy {
             self.commit();
+            self.note_push(false);
         }
         let f = &self.flow;
         let lse = if is_mpls(f.dl_type) {
@@ -883,9 +967,108 @@ impl Ctx<'_, '_> {
             return;
         }
         self.out.actions.push(Dp::PushMpls { ethertype: et, lse });
+        if self.mpls_ttl_unknown {
+            // The copied entry's TTL is the datapath's: copy it again.
+            self.out.actions.push(Dp::CopyTtlOut);
+        }
         for k in [&mut self.flow, &mut self.base] {
             k.dl_type = et;
             k.mpls_lse = lse;
+        }
+    }
+
+    /// OpenFlow 1.3 copy_ttl_out: the TTL of the header under the top MPLS
+    /// entry into that entry. Under a push still pending in `flow` the IP
+    /// header is the base's, whose TTL the key holds; on a packet that is
+    /// already MPLS the datapath copies it.
+    fn copy_ttl_out(&mut self) {
+        if !is_mpls(self.flow.dl_type) {
+            return;
+        }
+        if is_mpls(self.base.dl_type) {
+            self.commit();
+            self.out.actions.push(Dp::CopyTtlOut);
+            self.mpls_ttl_unknown = true;
+        } else if is_ip(self.base.dl_type) {
+            self.wc.nw_ttl = !0;
+            self.flow.mpls_lse = (self.flow.mpls_lse & !0xff) | u32::from(self.flow.nw_ttl);
+            self.written.mpls_lse |= 0xff;
+        }
+    }
+
+    /// OpenFlow 1.3 copy_ttl_in: the top MPLS entry's TTL into the header
+    /// under it. Under a pending push that is the base's IP header (an IP
+    /// TTL set); otherwise the datapath copies it.
+    fn copy_ttl_in(&mut self) {
+        if !is_mpls(self.flow.dl_type) {
+            return;
+        }
+        if is_mpls(self.base.dl_type) {
+            self.commit();
+            self.out.actions.push(Dp::CopyTtlIn);
+        } else if is_ip(self.base.dl_type) {
+            self.flow.nw_ttl = (self.flow.mpls_lse & 0xff) as u8;
+            self.written.nw_ttl = !0;
+        }
+    }
+
+    /// OpenFlow 1.3 push_pbb: pending changes are committed (they apply to
+    /// the customer frame), then an I-TAG is pushed whose I-SID is the
+    /// packet's current one (0 when not PBB) and whose PCP is the outer
+    /// VLAN tag's (0 when untagged), as the specification's table of
+    /// fields copied on push says. The packet then has no VLAN tag and
+    /// EtherType 0x88e7; the customer headers are out of the key's reach.
+    fn push_pbb(&mut self) {
+        self.commit();
+        self.note_push(true);
+        let f = self.flow;
+        let pcp = if f.vlans[0].present() {
+            self.wc.vlans[0].tci |= VLAN_CFI | 0xe000;
+            u32::from(f.vlans[0].pcp())
+        } else {
+            self.wc.vlans[0].tci |= VLAN_CFI;
+            0
+        };
+        let isid = if f.dl_type == PBB {
+            f.pbb_isid & ITAG_ISID
+        } else {
+            0
+        };
+        if f.dl_type == PBB {
+            self.wc.pbb_isid = !0;
+        }
+        self.out.actions.push(Dp::PushPbb {
+            itag: (pcp << 29) | isid,
+        });
+        for k in [&mut self.flow, &mut self.base] {
+            k.vlans = [Vlan::default(); 2];
+            k.dl_type = PBB;
+            k.mpls_lse = 0;
+            k.pbb_isid = isid;
+            k.pbb_uca = 0;
+            k.clear_l3_l4();
+        }
+        self.mpls_ttl_unknown = false;
+    }
+
+    /// OpenFlow 1.3 pop_pbb: removes the backbone header. What follows (the
+    /// customer addresses, tags and EtherType) is not in the key: later
+    /// tables see it as all zero (as after `pop_mpls`).
+    fn pop_pbb(&mut self) {
+        if self.flow.dl_type != PBB {
+            return;
+        }
+        self.commit();
+        self.out.actions.push(Dp::PopPbb);
+        for k in [&mut self.flow, &mut self.base] {
+            k.dl_src = [0; 6];
+            k.dl_dst = [0; 6];
+            k.vlans = [Vlan::default(); 2];
+            k.dl_type = 0;
+            k.mpls_lse = 0;
+            k.pbb_isid = 0;
+            k.pbb_uca = 0;
+            k.clear_l3_l4();
         }
     }
 
@@ -893,6 +1076,7 @@ impl Ctx<'_, '_> {
         if !is_mpls(self.flow.dl_type) {
             return;
         }
+        self.mpls_ttl_unknown = false;
         self.commit();
         self.out.actions.push(Dp::PopMpls { ethertype: et });
         for k in [&mut self.flow, &mut self.base] {
@@ -993,6 +1177,24 @@ impl Ctx<'_, '_> {
     }
 
     fn emit_output(&mut self, port: PortNo, indent: usize) {
+        self.emit_output_trunc(port, None, indent);
+    }
+
+    /// Nicira output_trunc: the copy sent to `port` is cut to `max_len`
+    /// bytes (`trunc(N)` before the output); the packet itself is not.
+    fn output_trunc(&mut self, port: PortNo, max_len: u32, indent: usize) {
+        let p = if port == ports::IN_PORT {
+            self.flow.in_port
+        } else if port == self.flow.in_port {
+            self.line(indent + 1, "-> skipping output to input port");
+            return;
+        } else {
+            port
+        };
+        self.emit_output_trunc(p, Some(max_len), indent);
+    }
+
+    fn emit_output_trunc(&mut self, port: PortNo, trunc: Option<u32>, indent: usize) {
         let env = self.env;
         let Some(p) = env.ports.get(&port) else {
             self.line(
@@ -1016,6 +1218,9 @@ impl Ctx<'_, '_> {
             );
             self.out.error = Some(XlateError::TooManyActions);
             return;
+        }
+        if let Some(n) = trunc {
+            self.out.actions.push(Dp::Trunc(n));
         }
         self.out.actions.push(Dp::Output(p.dp_port));
     }
@@ -1183,13 +1388,9 @@ impl Ctx<'_, '_> {
                 self.line(indent, format!("bucket {i}"));
                 self.depth += 1;
             }
-            let saved = self.flow;
-            let saved_exit = self.exit;
             let origin = std::mem::replace(&mut self.origin, Origin::Group);
-            self.exec_actions(&g.buckets[i].actions, indent + 4);
+            self.run_isolated(&g.buckets[i].actions, indent + 4);
             self.origin = origin;
-            self.flow = saved;
-            self.exit = saved_exit;
             if self.stop || self.out.error.is_some() {
                 break;
             }
@@ -1299,9 +1500,116 @@ impl Ctx<'_, '_> {
     /// module documentation) and un-wildcards the fields compared. Order:
     /// tunnel, Ethernet, L3, L4, MPLS, VLAN, priority, mark.
     fn commit(&mut self) {
+        if let Some(what) = self.diverged {
+            // An isolated action list (clone, group bucket) changed the
+            // packet in a way header writes cannot undo, and the packet is
+            // used again.
+            self.line(
+                4,
+                format!(">>>> {what} in a clone or group bucket cannot be undone <<<<"),
+            );
+            self.out.error = Some(XlateError::CannotUndo);
+            return;
+        }
         self.commit_headers();
+        if is_mpls(self.flow.dl_type) && !is_mpls(self.base.dl_type) {
+            self.note_push(false);
+        }
         self.commit_tags();
         self.commit_meta();
+    }
+
+    /// Records the packet before the first encapsulation pushed inside the
+    /// current isolated action list.
+    fn note_push(&mut self, pbb: bool) {
+        if let Some(iso) = &mut self.iso
+            && iso.snap.is_none()
+        {
+            iso.snap = Some((self.base, pbb));
+        }
+    }
+
+    /// Runs `acts` in isolation (a `clone`, a group bucket): afterwards the
+    /// flow is as before. Header writes made inside are undone by the next
+    /// commit (`base` keeps what the packet holds); encapsulations pushed
+    /// inside (MPLS, PBB) are popped at once. Pops and datapath TTL copies
+    /// inside cannot be undone: the packet is then marked diverged, and
+    /// translation fails if anything later uses it.
+    fn run_isolated(&mut self, acts: &[Action], indent: usize) {
+        let saved = self.flow;
+        let saved_exit = self.exit;
+        let saved_unknown = self.mpls_ttl_unknown;
+        let outer = self.iso.replace(Isolation {
+            start: self.out.actions.len(),
+            snap: None,
+        });
+        self.exec_actions(acts, indent);
+        let iso = std::mem::replace(&mut self.iso, outer);
+        self.flow = saved;
+        self.exit = saved_exit;
+        let Some(iso) = iso else { return };
+        if self.out.error.is_some() || self.stop {
+            return;
+        }
+        let inside = &self.out.actions[iso.start.min(self.out.actions.len())..];
+        // What is still pushed at the end, innermost last, as the pops that
+        // undo it; pops of encapsulations the packet came with.
+        let mut undo = Vec::new();
+        let mut dl = iso.snap.map_or(self.base.dl_type, |(k, _)| k.dl_type);
+        let mut lossy = None;
+        let mut popped_own = false;
+        for a in inside {
+            match a {
+                Dp::PushMpls { ethertype, .. } => {
+                    undo.push((Dp::PopMpls { ethertype: dl }, dl));
+                    dl = *ethertype;
+                }
+                Dp::PushPbb { .. } => {
+                    undo.push((Dp::PopPbb, dl));
+                    dl = PBB;
+                }
+                Dp::PopMpls { ethertype } => match undo.pop() {
+                    Some((Dp::PopMpls { .. }, prev)) => dl = prev,
+                    Some(_) => lossy = Some("pop_mpls"),
+                    // The packet's own label: the next commit pushes the
+                    // flow's entry back.
+                    None => {
+                        popped_own = true;
+                        dl = *ethertype;
+                    }
+                },
+                Dp::PopPbb => match undo.pop() {
+                    Some((Dp::PopPbb, prev)) => dl = prev,
+                    _ => lossy = Some("pop_pbb"),
+                },
+                Dp::CopyTtlIn => lossy = Some("copy_ttl_in"),
+                Dp::CopyTtlOut => lossy = Some("copy_ttl_out"),
+                _ => {}
+            }
+        }
+        if popped_own && iso.snap.is_some() {
+            lossy = Some("pop_mpls");
+        }
+        if let Some(what) = lossy {
+            self.diverged = Some(what);
+            return;
+        }
+        self.mpls_ttl_unknown = saved_unknown;
+        let Some((snap, pbb)) = iso.snap else { return };
+        let undo: Vec<Dp> = undo.into_iter().map(|(a, _)| a).collect();
+        self.out.actions.extend(undo.into_iter().rev());
+        // The packet is now what it was before the first push, except what
+        // lies outside an MPLS stack (addresses, tags) and the metadata.
+        let cur = self.base;
+        self.base = snap;
+        if !pbb {
+            self.base.dl_src = cur.dl_src;
+            self.base.dl_dst = cur.dl_dst;
+            self.base.vlans = cur.vlans;
+        }
+        self.base.tun_id = cur.tun_id;
+        self.base.skb_priority = cur.skb_priority;
+        self.base.pkt_mark = cur.pkt_mark;
     }
 
     /// The MPLS entry and the VLAN tags, after the L2-L4 fields (as Open
@@ -1342,6 +1650,25 @@ impl Ctx<'_, '_> {
                     lse_mask: mask,
                 }));
                 b.mpls_lse = f.mpls_lse;
+            }
+        }
+        if f.dl_type == PBB && b.dl_type == PBB && (w.pbb_isid != 0 || w.pbb_uca != 0) {
+            wc.pbb_isid |= full(w.pbb_isid != 0, ITAG_ISID);
+            wc.pbb_uca |= full(w.pbb_uca != 0, 1);
+            if (f.pbb_isid, f.pbb_uca) != (b.pbb_isid, b.pbb_uca) {
+                let mask = full(f.pbb_isid != b.pbb_isid, ITAG_ISID)
+                    | full(f.pbb_uca != b.pbb_uca, ITAG_UCA);
+                let itag = (f.pbb_isid & ITAG_ISID) | (u32::from(f.pbb_uca & 1) << 27);
+                match acts.last_mut() {
+                    // Straight after the push: write it into the pushed tag.
+                    Some(Dp::PushPbb { itag: t }) => *t = (*t & !mask) | (itag & mask),
+                    _ => acts.push(Dp::Set(SetMasked::Pbb {
+                        itag: itag & mask,
+                        mask,
+                    })),
+                }
+                b.pbb_isid = f.pbb_isid;
+                b.pbb_uca = f.pbb_uca;
             }
         }
         if touched!(vlans) {
@@ -1562,6 +1889,7 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
+            1 if b.dl_type == 0x0800 => commit_icmp(&f, &w, b, wc, acts, false),
             58 if b.dl_type == 0x86dd => {
                 if touched!(nd_target, arp_sha, arp_tha) {
                     if w.nd_target != [0; 16] {
@@ -1587,10 +1915,47 @@ impl Ctx<'_, '_> {
                         b.arp_tha = f.arp_tha;
                     }
                 }
+                commit_icmp(&f, &w, b, wc, acts, true);
             }
             _ => {}
         }
     }
+}
+
+/// Commits the ICMP type and code (kept in `tp_src` / `tp_dst`).
+fn commit_icmp(
+    f: &FlowKey,
+    w: &FlowMask,
+    b: &mut FlowKey,
+    wc: &mut FlowMask,
+    acts: &mut Vec<Dp>,
+    v6: bool,
+) {
+    if w.tp_src == 0 && w.tp_dst == 0 {
+        return;
+    }
+    wc.tp_src |= full(w.tp_src != 0, 0xff);
+    wc.tp_dst |= full(w.tp_dst != 0, 0xff);
+    // Type and code are 8-bit fields.
+    let ty_mask = full((f.tp_src ^ b.tp_src) & 0xff != 0, u8::MAX);
+    let code_mask = full((f.tp_dst ^ b.tp_dst) & 0xff != 0, u8::MAX);
+    if ty_mask == 0 && code_mask == 0 {
+        return;
+    }
+    // Values outside the masks cleared, so equal writes compare equal.
+    let t = IcmpTypeCode {
+        ty: f.tp_src as u8 & ty_mask,
+        ty_mask,
+        code: f.tp_dst as u8 & code_mask,
+        code_mask,
+    };
+    acts.push(Dp::Set(if v6 {
+        SetMasked::Icmpv6(t)
+    } else {
+        SetMasked::Icmp(t)
+    }));
+    b.tp_src = f.tp_src;
+    b.tp_dst = f.tp_dst;
 }
 
 fn and6(v: [u8; 6], m: [u8; 6]) -> [u8; 6] {
