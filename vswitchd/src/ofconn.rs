@@ -79,6 +79,8 @@ pub enum Reply {
     Msg(Message, u32),
     /// A multipart reply, split at the 64 KiB message limit.
     Multipart(MultipartReply, u32),
+    /// Messages already encoded (whole messages, written as they are).
+    Raw(Vec<u8>),
 }
 
 /// The error reply for `raw` (a request with header `h`).
@@ -225,6 +227,7 @@ where
                             Reply::Msg(m, xid) => {
                                 write_msg(&mut wr, &m, version, xid).await.is_ok()
                             }
+                            Reply::Raw(bytes) => wr.write_all(&bytes).await.is_ok(),
                             Reply::Multipart(m, xid) => match m.encode_split(version, xid) {
                                 Ok(parts) => {
                                     let mut ok = true;
