@@ -277,8 +277,8 @@ impl OfBridge {
                     cookie_mask: 0,
                     idle_timeout: e.idle_timeout,
                     hard_timeout: e.hard_timeout,
-                    match_: e.match_.clone(),
-                    instructions: e.instructions.clone(),
+                    match_: e.match_(),
+                    instructions: e.instructions.to_vec(),
                 };
                 out.push_str(&f.to_string());
                 out.push('\n');
@@ -586,7 +586,7 @@ impl OfBridge {
                 // Loose match: the flow is at least as specific as the
                 // request and agrees with it on the request's bits.
                 && (any_match
-                    || e.match_
+                    || e.match_()
                         .to_flow()
                         .is_ok_and(|(fk, fm)| rm.is_subset_of(&fm) && fk.equal_masked(&rk, &rm)))
         });
@@ -616,8 +616,8 @@ impl OfBridge {
             cookie: e.cookie,
             packet_count: e.counters.packets.load(Ordering::Relaxed),
             byte_count: e.counters.bytes.load(Ordering::Relaxed),
-            match_: e.match_.clone(),
-            instructions: e.instructions.clone(),
+            match_: e.match_(),
+            instructions: e.instructions.to_vec(),
         }
     }
 
@@ -946,6 +946,8 @@ impl OfBridge {
                     .bundle_commit(ctx.id, bc.bundle_id, now);
                 match r {
                     Ok(removed) => {
+                        // The bundle's flow_mods are freed now.
+                        crate::mem::trim_soon();
                         self.tables_changed();
                         self.sync_tables();
                         for fr in removed {
@@ -1045,7 +1047,23 @@ impl Handler for OfBridge {
                     return vec![error_reply(ErrorKind::BadRequestBadTableId, v, h, raw)];
                 }
                 let now = self.now_ms();
-                let r = lock(&self.state).bridge.flow_mod(&fm, now);
+                let r = {
+                    let mut st = lock(&self.state);
+                    let deletes = matches!(
+                        fm.command,
+                        ofproto::ofp::FlowModCommand::Delete
+                            | ofproto::ofp::FlowModCommand::DeleteStrict
+                    );
+                    let before = deletes.then(|| st.bridge.tables().n_stored());
+                    let r = st.bridge.flow_mod(&fm, now);
+                    if before.is_some_and(|b| {
+                        b.saturating_sub(st.bridge.tables().n_stored())
+                            >= crate::mem::TRIM_AFTER_FLOWS
+                    }) {
+                        crate::mem::trim_soon();
+                    }
+                    r
+                };
                 match r {
                     Ok(removed) => {
                         self.tables_changed();

@@ -54,8 +54,10 @@ pub const N_TABLES: usize = 255;
 /// Table id meaning "all tables".
 pub const TABLE_ALL: u8 = 255;
 
-/// Counters of one flow, shared between a rule and the rule that replaces
-/// it when counters are kept.
+/// Counters of one flow. A rule that replaces another and keeps its
+/// counters starts from a copy of them: nothing credits the old rule after
+/// that (the datapath's statistics sweep translates again once the tables
+/// changed, and upcalls translate under the bridge lock).
 #[derive(Debug, Default)]
 pub struct FlowCounters {
     /// Packets matched.
@@ -66,15 +68,116 @@ pub struct FlowCounters {
     pub used_ms: AtomicU64,
 }
 
-/// A flow as stored in a table.
+impl FlowCounters {
+    fn snapshot(&self) -> FlowCounters {
+        FlowCounters {
+            packets: AtomicU64::new(self.packets.load(Ordering::Relaxed)),
+            bytes: AtomicU64::new(self.bytes.load(Ordering::Relaxed)),
+            used_ms: AtomicU64::new(self.used_ms.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// A [`Match`] packed into a few bytes per field (a rule's match is only
+/// read back for dumps, FLOW_REMOVED and traces; lookups use the
+/// classifier's key and mask). Per entry: the field's number, a byte with
+/// the value's length (bit 7: a mask follows), the value, the mask.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedMatch(Box<[u8]>);
+
+/// Field numbers for [`PackedMatch`]: positions in [`Field::all`] (fewer
+/// than 255 fields; 255 marks a field without a number, which is kept in
+/// the escape form: 255, then the field's index as two bytes).
+static FIELD_NUMBERS: std::sync::LazyLock<std::collections::HashMap<Field, u16>> =
+    std::sync::LazyLock::new(|| {
+        Field::all()
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| (f, i as u16))
+            .collect()
+    });
+
+impl PackedMatch {
+    /// Packs `m`.
+    pub fn new(m: &Match) -> PackedMatch {
+        let mut b = Vec::with_capacity(m.len() * 8);
+        for e in m.entries() {
+            let v = e.value.as_bytes();
+            let n = FIELD_NUMBERS.get(&e.field).copied().unwrap_or(u16::MAX);
+            if n < 255 {
+                b.push(n as u8);
+            } else {
+                b.push(255);
+                b.extend_from_slice(&n.to_be_bytes());
+            }
+            b.push(v.len() as u8 | if e.mask.is_some() { 0x80 } else { 0 });
+            b.extend_from_slice(v);
+            if let Some(mask) = &e.mask {
+                // Same width as the value.
+                let mb = mask.as_bytes();
+                b.extend_from_slice(&mb[..v.len().min(mb.len())]);
+                b.extend(std::iter::repeat_n(0, v.len().saturating_sub(mb.len())));
+            }
+        }
+        PackedMatch(b.into_boxed_slice())
+    }
+
+    /// True for the match of every packet.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The match, unpacked.
+    pub fn unpack(&self) -> Match {
+        use crate::ofp::oxm::Value;
+        let mut m = Match::new();
+        let b = &self.0;
+        let mut i = 0;
+        while i + 2 <= b.len() {
+            let mut n = usize::from(b[i]);
+            if n == 255 {
+                let Some(&[hi, lo]) = b.get(i + 1..i + 3) else {
+                    break;
+                };
+                n = usize::from(u16::from_be_bytes([hi, lo]));
+                i += 2;
+            }
+            let field = Field::all().get(n).copied();
+            let Some(&lenb) = b.get(i + 1) else {
+                break;
+            };
+            let len = usize::from(lenb & 0x7f);
+            let masked = lenb & 0x80 != 0;
+            let end = i + 2 + len * if masked { 2 } else { 1 };
+            let Some(bytes) = b.get(i + 2..end) else {
+                break;
+            };
+            if let Some(f) = field {
+                let value = Value::from_bytes(&bytes[..len]);
+                let mask = masked.then(|| Value::from_bytes(&bytes[len..]));
+                m.set(f, value, mask);
+            }
+            i = end;
+        }
+        m
+    }
+}
+
+impl std::fmt::Debug for PackedMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.unpack())
+    }
+}
+
+/// A flow as stored in a table. Kept small (100,000 flows are common):
+/// the match packed, the instructions shared with other flows that have
+/// the same ones, the counters inline.
 #[derive(Debug)]
 pub struct FlowEntry {
     /// Table id.
     pub table_id: u8,
     /// Priority.
     pub priority: u16,
-    /// Cookie.
-    pub cookie: u64,
     /// Idle timeout (s, 0 = none).
     pub idle_timeout: u16,
     /// Hard timeout (s, 0 = none).
@@ -83,17 +186,24 @@ pub struct FlowEntry {
     pub flags: u16,
     /// Eviction importance.
     pub importance: u16,
-    /// The match as given.
-    pub match_: Match,
-    /// The instructions.
-    pub instructions: Vec<Instruction>,
+    /// Cookie.
+    pub cookie: u64,
+    /// The match as given, packed (see [`FlowEntry::match_`]).
+    pub packed_match: PackedMatch,
+    /// The instructions (shared between flows with the same ones).
+    pub instructions: Arc<[Instruction]>,
     /// Creation time (ms); not changed by modify.
     pub created_ms: u64,
     /// Counters.
-    pub counters: Arc<FlowCounters>,
+    pub counters: FlowCounters,
 }
 
 impl FlowEntry {
+    /// The match as given.
+    pub fn match_(&self) -> Match {
+        self.packed_match.unpack()
+    }
+
     /// Credits `packets`/`bytes` hits at `now_ms`.
     pub fn credit(&self, packets: u64, bytes: u64, now_ms: u64) {
         self.counters.packets.fetch_add(packets, Ordering::Relaxed);
@@ -108,7 +218,7 @@ impl FlowEntry {
 
     /// True for a table-miss flow (priority 0, matches everything).
     pub fn is_table_miss(&self) -> bool {
-        self.priority == 0 && self.match_.is_empty()
+        self.priority == 0 && self.packed_match.is_empty()
     }
 
     /// Every action of the apply and write instructions.
@@ -151,7 +261,7 @@ impl FlowEntry {
             hard_timeout: self.hard_timeout,
             packet_count: self.counters.packets.load(Ordering::Relaxed),
             byte_count: self.counters.bytes.load(Ordering::Relaxed),
-            match_: self.match_.clone(),
+            match_: self.match_(),
         }
     }
 }
@@ -242,7 +352,13 @@ pub struct FlowTables {
     counters: Vec<TableCounters>,
     miss: Vec<TableMiss>,
     version: Version,
+    /// Instruction lists of recent flow_mods, to share (see [`FlowTables::share`]).
+    recent: Vec<Arc<[Instruction]>>,
+    next_recent: usize,
 }
+
+/// How many recent instruction lists [`FlowTables::share`] remembers.
+const RECENT_INSTRUCTIONS: usize = 8;
 
 impl std::fmt::Debug for FlowTables {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -271,7 +387,26 @@ impl FlowTables {
             counters: (0..N_TABLES).map(|_| TableCounters::default()).collect(),
             miss: vec![TableMiss::Drop; N_TABLES],
             version: 0,
+            recent: Vec::new(),
+            next_recent: 0,
         }
+    }
+
+    /// `ins` as a shared list: the same allocation as a recent flow_mod's
+    /// when equal (a file of flows usually repeats a few action lists), so
+    /// 100,000 flows with `actions=output:2` store that list once.
+    fn share(&mut self, ins: &[Instruction]) -> Arc<[Instruction]> {
+        if let Some(a) = self.recent.iter().find(|a| ***a == *ins) {
+            return Arc::clone(a);
+        }
+        let a: Arc<[Instruction]> = Arc::from(ins);
+        if self.recent.len() < RECENT_INSTRUCTIONS {
+            self.recent.push(Arc::clone(&a));
+        } else {
+            self.recent[self.next_recent] = Arc::clone(&a);
+            self.next_recent = (self.next_recent + 1) % RECENT_INSTRUCTIONS;
+        }
+        a
     }
 
     /// The version lookups should use.
@@ -417,6 +552,12 @@ impl FlowTables {
                 .then(b.priority.cmp(&a.priority))
         });
         out
+    }
+
+    /// Number of rules stored in every table, including rules an
+    /// unpublished change added or removed (`O(tables)`, not `O(rules)`).
+    pub fn n_stored(&self) -> usize {
+        self.tables.iter().map(Classifier::len).sum()
     }
 
     /// Number of visible flows in every table.
@@ -579,26 +720,23 @@ impl FlowTables {
                     }
                 }
                 // An identical flow of the other class (ordinary versus
-                // conjunctive) is replaced too.
+                // conjunctive) is replaced too; one of the same class by
+                // `replace` (no lookup here: hashing the mask is not free).
                 let mut old = None;
                 for &c in classes {
                     let other = slot(c, t);
+                    if other == sl || self.tables[other].is_empty() {
+                        continue;
+                    }
                     let Some(r) = self.tables[other].find_exact(&m, prio, v) else {
                         continue;
                     };
                     let (id, e) = (r.id(), Arc::clone(r.payload()));
-                    if other != sl {
-                        self.tables[other].remove(id, v);
-                        undo.push(Undo::Removed(other, id));
-                    }
+                    self.tables[other].remove(id, v);
+                    undo.push(Undo::Removed(other, id));
                     old = Some(e);
                 }
-                let counters = match &old {
-                    Some(o) if fm.flags & flow_mod_flags::RESET_COUNTS == 0 => {
-                        Arc::clone(&o.counters)
-                    }
-                    _ => Arc::default(),
-                };
+                let instructions = self.share(&fm.instructions);
                 let entry = Arc::new(FlowEntry {
                     table_id: fm.table_id,
                     priority: fm.priority,
@@ -607,16 +745,22 @@ impl FlowTables {
                     hard_timeout: fm.hard_timeout,
                     flags: fm.flags,
                     importance: fm.importance,
-                    match_: fm.match_.clone(),
-                    instructions: fm.instructions.clone(),
+                    packed_match: PackedMatch::new(&fm.match_),
+                    instructions,
                     created_ms: now_ms,
-                    counters,
+                    counters: FlowCounters::default(),
                 });
                 let r = self.tables[sl]
                     .replace(m, prio, entry, v)
                     .map_err(|_| ErrorKind::FlowModFailedUnknown)?;
                 if let Some(o) = r.old {
                     undo.push(Undo::Removed(sl, o));
+                    old = self.tables[sl].get(o).map(|r| Arc::clone(r.payload()));
+                }
+                if let Some(o) = old.filter(|_| fm.flags & flow_mod_flags::RESET_COUNTS == 0)
+                    && let Some(e) = self.tables[sl].payload_mut(r.id).and_then(Arc::get_mut)
+                {
+                    e.counters = o.counters.snapshot();
                 }
                 undo.push(Undo::Added(sl, r.id));
                 result.n_changed += 1;
@@ -633,9 +777,9 @@ impl FlowTables {
                     };
                     let (rm, rp, old) = (r.to_match(), r.priority(), Arc::clone(r.payload()));
                     let counters = if fm.flags & flow_mod_flags::RESET_COUNTS != 0 {
-                        Arc::default()
+                        FlowCounters::default()
                     } else {
-                        Arc::clone(&old.counters)
+                        old.counters.snapshot()
                     };
                     let entry = Arc::new(FlowEntry {
                         table_id: old.table_id,
@@ -645,8 +789,8 @@ impl FlowTables {
                         hard_timeout: old.hard_timeout,
                         flags: old.flags,
                         importance: old.importance,
-                        match_: old.match_.clone(),
-                        instructions: fm.instructions.clone(),
+                        packed_match: old.packed_match.clone(),
+                        instructions: self.share(&fm.instructions),
                         created_ms: old.created_ms,
                         counters,
                     });
@@ -976,5 +1120,77 @@ mod tests {
             .unwrap();
         assert_eq!(out_of(&t, 1, 2), Some(3));
         assert_eq!(t.n_flows(), 1);
+    }
+
+    #[test]
+    fn packed_match_round_trips_every_field() {
+        use crate::ofp::oxm::Value;
+        assert!(Field::all().len() < 255 * 256);
+        // Every field exactly, then every field under a mask of its width.
+        for masked in [false, true] {
+            let mut m = Match::new();
+            for (i, &f) in Field::all().iter().enumerate() {
+                let w = f.info().width;
+                let v = Value::from_u64(w, 0x0102_0304_0506_0708 ^ i as u64);
+                if masked {
+                    m.set(f, v, Some(Value::from_u64(w, 0xff00_ff00_ff00_ff0f)));
+                } else {
+                    m.set(f, v, None);
+                }
+            }
+            let p = PackedMatch::new(&m);
+            assert_eq!(p.unpack(), m);
+            assert_eq!(
+                p.unpack().entries().iter().map(|e| e.field).collect::<Vec<_>>(),
+                m.entries().iter().map(|e| e.field).collect::<Vec<_>>(),
+                "order kept"
+            );
+        }
+        assert!(PackedMatch::new(&Match::new()).is_empty());
+        assert_eq!(PackedMatch::new(&Match::new()).unpack(), Match::new());
+    }
+
+    #[test]
+    fn entries_share_instructions_and_keep_counters() {
+        let mut t = FlowTables::new();
+        for i in 0..100u64 {
+            t.flow_mod(&fm(FlowModCommand::Add, 0, 100, Some(i + 1), 2), 0, &ok)
+                .unwrap();
+        }
+        let flows = t.flows(0);
+        assert_eq!(flows.len(), 100);
+        assert!(
+            flows
+                .iter()
+                .all(|e| Arc::ptr_eq(&e.instructions, &flows[0].instructions))
+        );
+        assert_eq!(flows[0].match_().exact(Field::InPort), Some(1));
+        // Counters survive a replacing add and a modify, unless reset.
+        let e = flows.iter().find(|e| e.match_().exact(Field::InPort) == Some(7)).unwrap();
+        e.credit(3, 300, 5);
+        drop(flows);
+        t.flow_mod(&fm(FlowModCommand::Add, 0, 100, Some(7), 4), 10, &ok)
+            .unwrap();
+        let find = |t: &FlowTables| {
+            t.flows(0)
+                .into_iter()
+                .find(|e| e.match_().exact(Field::InPort) == Some(7))
+                .unwrap()
+        };
+        let e = find(&t);
+        assert_eq!(e.counters.packets.load(Ordering::Relaxed), 3);
+        assert_eq!(e.counters.bytes.load(Ordering::Relaxed), 300);
+        assert_eq!(out_of(&t, 0, 7), Some(4));
+        t.flow_mod(&fm(FlowModCommand::ModifyStrict, 0, 100, Some(7), 5), 20, &ok)
+            .unwrap();
+        let e = find(&t);
+        assert_eq!(e.counters.packets.load(Ordering::Relaxed), 3);
+        assert_eq!(e.created_ms, 10);
+        assert_eq!(out_of(&t, 0, 7), Some(5));
+        let mut reset = fm(FlowModCommand::Add, 0, 100, Some(7), 5);
+        reset.flags = flow_mod_flags::RESET_COUNTS;
+        t.flow_mod(&reset, 30, &ok).unwrap();
+        assert_eq!(find(&t).counters.packets.load(Ordering::Relaxed), 0);
+        assert_eq!(t.n_flows(), 100);
     }
 }
