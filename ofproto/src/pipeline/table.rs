@@ -88,14 +88,16 @@ pub struct PackedMatch(Box<[u8]>);
 /// Field numbers for [`PackedMatch`]: positions in [`Field::all`] (fewer
 /// than 255 fields; 255 marks a field without a number, which is kept in
 /// the escape form: 255, then the field's index as two bytes).
-static FIELD_NUMBERS: std::sync::LazyLock<std::collections::HashMap<Field, u16>> =
-    std::sync::LazyLock::new(|| {
-        Field::all()
-            .iter()
-            .enumerate()
-            .map(|(i, &f)| (f, i as u16))
-            .collect()
-    });
+/// Sorted by field, for a binary search (cheaper than hashing).
+static FIELD_NUMBERS: std::sync::LazyLock<Vec<(Field, u16)>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<(Field, u16)> = Field::all()
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| (f, i as u16))
+        .collect();
+    v.sort_unstable();
+    v
+});
 
 impl PackedMatch {
     /// Packs `m`.
@@ -103,7 +105,9 @@ impl PackedMatch {
         let mut b = Vec::with_capacity(m.len() * 8);
         for e in m.entries() {
             let v = e.value.as_bytes();
-            let n = FIELD_NUMBERS.get(&e.field).copied().unwrap_or(u16::MAX);
+            let n = FIELD_NUMBERS
+                .binary_search_by(|(f, _)| f.cmp(&e.field))
+                .map_or(u16::MAX, |i| FIELD_NUMBERS[i].1);
             if n < 255 {
                 b.push(n as u8);
             } else {
