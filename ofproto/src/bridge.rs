@@ -398,10 +398,12 @@ impl Bridge {
 
     /// Removes expired flows and aged MACs.
     pub fn expire(&mut self, now_ms: u64) -> Vec<FlowRemoved> {
-        let (macs, flows) = (self.macs.len(), self.tables.n_flows());
+        // Expired flows are purged at once, so the stored count tells
+        // (counting visible flows would walk every rule twice more).
+        let (macs, flows) = (self.macs.len(), self.tables.n_stored());
         self.macs.expire(now_ms);
         let removed = self.tables.expire(now_ms);
-        if self.macs.len() != macs || self.tables.n_flows() != flows {
+        if self.macs.len() != macs || self.tables.n_stored() != flows {
             self.changed();
         }
         removed

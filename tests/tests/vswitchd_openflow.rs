@@ -424,7 +424,10 @@ fn thousands_of_flows_dump_in_many_messages_and_delete_at_once() {
         let mut uniq = got.clone();
         uniq.dedup();
         assert_eq!(uniq.len(), got.len(), "{bin}: duplicates");
-        for l in ["nw_dst=10.0.7.1,tp_dst=7 ", "nw_dst=10.23.111.1,tp_dst=5999 "] {
+        for l in [
+            "nw_dst=10.0.7.1,tp_dst=7 ",
+            "nw_dst=10.23.111.1,tp_dst=5999 ",
+        ] {
             assert!(got.iter().any(|g| g.contains(l)), "{bin}: {l} missing");
         }
     }
@@ -433,7 +436,10 @@ fn thousands_of_flows_dump_in_many_messages_and_delete_at_once() {
     assert!(agg.contains(&format!("flow_count={n}")), "{agg}");
     sw.ok("ovs-ofctl", &["del-flows", br]);
     assert_eq!(count(&sw.ok("ofctl", &["dump-flows", br])), 0);
-    sw.ok("ovs-ofctl", &["-O", "OpenFlow14", "--bundle", "add-flows", br, file]);
+    sw.ok(
+        "ovs-ofctl",
+        &["-O", "OpenFlow14", "--bundle", "add-flows", br, file],
+    );
     assert_eq!(
         count(&sw.ok("ofctl", &["-O", "OpenFlow13", "dump-flows", br])),
         n as usize

@@ -14,15 +14,15 @@
 use crate::ofconn::{ConnCtx, Handler, Reply, error_reply};
 use datapath::netdev::Netdev;
 use ofproto::ofp::multipart::{
-    AggregateStats, DescStats, FlowStats, FlowStatsRequest, MORE, MultipartReply,
-    MultipartRequest, ReplyBody, RequestBody, TableStats,
+    AggregateStats, DescStats, FlowStats, FlowStatsRequest, MORE, MultipartReply, MultipartRequest,
+    ReplyBody, RequestBody, TableStats,
 };
-use ofproto::pipeline::table::FlowEntry;
 use ofproto::ofp::port::{Port, PortNo, ports};
 use ofproto::ofp::stats::{PortStats, TableFeatureProp, TableFeatures};
 use ofproto::ofp::{
     ErrorKind, FeaturesReply, Header, Instruction, Message, SwitchConfig, Version, VersionSet,
 };
+use ofproto::pipeline::table::FlowEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1043,8 +1043,10 @@ mod tests {
     }
 
     fn out_of(t: &FlowTables, table: u8, in_port: u32) -> Option<u32> {
-        let mut key = FlowKey::default();
-        key.in_port = in_port;
+        let key = FlowKey {
+            in_port,
+            ..FlowKey::default()
+        };
         let mut wc = FlowMask::default();
         let e = t.lookup_with(table, &key, &mut wc, false)?;
         e.actions().find_map(|a| match a {
@@ -1145,7 +1147,11 @@ mod tests {
             let p = PackedMatch::new(&m);
             assert_eq!(p.unpack(), m);
             assert_eq!(
-                p.unpack().entries().iter().map(|e| e.field).collect::<Vec<_>>(),
+                p.unpack()
+                    .entries()
+                    .iter()
+                    .map(|e| e.field)
+                    .collect::<Vec<_>>(),
                 m.entries().iter().map(|e| e.field).collect::<Vec<_>>(),
                 "order kept"
             );
@@ -1170,7 +1176,10 @@ mod tests {
         );
         assert_eq!(flows[0].match_().exact(Field::InPort), Some(1));
         // Counters survive a replacing add and a modify, unless reset.
-        let e = flows.iter().find(|e| e.match_().exact(Field::InPort) == Some(7)).unwrap();
+        let e = flows
+            .iter()
+            .find(|e| e.match_().exact(Field::InPort) == Some(7))
+            .unwrap();
         e.credit(3, 300, 5);
         drop(flows);
         t.flow_mod(&fm(FlowModCommand::Add, 0, 100, Some(7), 4), 10, &ok)
@@ -1185,8 +1194,12 @@ mod tests {
         assert_eq!(e.counters.packets.load(Ordering::Relaxed), 3);
         assert_eq!(e.counters.bytes.load(Ordering::Relaxed), 300);
         assert_eq!(out_of(&t, 0, 7), Some(4));
-        t.flow_mod(&fm(FlowModCommand::ModifyStrict, 0, 100, Some(7), 5), 20, &ok)
-            .unwrap();
+        t.flow_mod(
+            &fm(FlowModCommand::ModifyStrict, 0, 100, Some(7), 5),
+            20,
+            &ok,
+        )
+        .unwrap();
         let e = find(&t);
         assert_eq!(e.counters.packets.load(Ordering::Relaxed), 3);
         assert_eq!(e.created_ms, 10);
