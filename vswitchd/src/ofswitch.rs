@@ -621,61 +621,6 @@ impl OfBridge {
         }
     }
 
-    /// The flow-stats reply for `flows`, encoded: a chunk of flows at a
-    /// time is turned into `FlowStats` and encoded as one message (the
-    /// chunk size adapts so messages come out near the 64 KiB limit), so
-    /// the copies of the flows never all exist at once and nothing is
-    /// encoded twice. Flows this version cannot express are left out of the
-    /// dump rather than failing it.
-    fn encode_flow_stats(
-        flows: &[Arc<FlowEntry>],
-        version: Version,
-        xid: u32,
-        now: u64,
-    ) -> Result<Vec<u8>, ofproto::ofp::EncodeError> {
-        const TARGET: usize = 60_000;
-        let mut out = Vec::new();
-        let mut i = 0;
-        let mut k = 64usize;
-        loop {
-            let end = (i + k).min(flows.len());
-            let flags = if end < flows.len() { MORE } else { 0 };
-            let chunk: Vec<FlowStats> = flows[i..end]
-                .iter()
-                .map(|e| Self::flow_stats_of(e, now))
-                .filter(|f| version_can_carry(f, version))
-                .collect();
-            let msg = Message::MultipartReply(MultipartReply {
-                flags,
-                body: ReplyBody::Flow(chunk),
-            });
-            match msg.encode(version, xid) {
-                Ok(bytes) => {
-                    k = ((end - i).max(1) * TARGET / bytes.len().max(1)).clamp(1, 4096);
-                    out.extend_from_slice(&bytes);
-                }
-                Err(_) => {
-                    // Too long for one message, or a flow the version cannot
-                    // encode: check flow by flow and split where needed.
-                    let Message::MultipartReply(mut mr) = msg else {
-                        unreachable!("built above")
-                    };
-                    if let ReplyBody::Flow(fs) = &mut mr.body {
-                        fs.retain(|f| expressible(f, version));
-                    }
-                    for part in mr.encode_split(version, xid)? {
-                        out.extend_from_slice(&part);
-                    }
-                    k = (k / 2).max(1);
-                }
-            }
-            i = end;
-            if i >= flows.len() {
-                return Ok(out);
-            }
-        }
-    }
-
     fn multipart(
         &self,
         ctx: &ConnCtx,
@@ -707,13 +652,17 @@ impl OfBridge {
                     Ok(f) => f,
                     Err(k) => return vec![error_reply(k, v, h, raw)],
                 };
-                return match Self::encode_flow_stats(&flows, v, h.xid, self.now_ms()) {
-                    Ok(bytes) => vec![Reply::Raw(bytes)],
-                    Err(e) => {
-                        tracing::warn!("cannot encode a flow stats reply: {e:?}");
-                        vec![error_reply(ErrorKind::BadRequestBadLen, v, h, raw)]
-                    }
-                };
+                return vec![Reply::Stream(crate::ofconn::Encoded(Box::new(
+                    FlowStatsEncoder {
+                        flows,
+                        next: 0,
+                        chunk: 64,
+                        version: v,
+                        xid: h.xid,
+                        now: self.now_ms(),
+                        done: false,
+                    },
+                )))];
             }
             RequestBody::Aggregate(r) => match self.select_flows(&r) {
                 Ok(flows) => ReplyBody::Aggregate(Self::aggregate(&flows)),
@@ -978,6 +927,77 @@ impl OfBridge {
             }),
             h.xid,
         )]
+    }
+}
+
+/// A flow-stats reply, encoded a message at a time as the session writes
+/// it (so the peer reads and prints the first flows while the rest are
+/// encoded): a chunk of flows is turned into `FlowStats` and encoded as one
+/// message, the chunk size adapting so messages come out near the 64 KiB
+/// limit; the copies of the flows never all exist at once and nothing is
+/// encoded twice. Flows this version cannot express (or too long for a
+/// message of their own) are left out rather than failing the dump; the
+/// last message never has MORE set.
+struct FlowStatsEncoder {
+    flows: Vec<Arc<FlowEntry>>,
+    next: usize,
+    chunk: usize,
+    version: Version,
+    xid: u32,
+    now: u64,
+    done: bool,
+}
+
+impl Iterator for FlowStatsEncoder {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        const TARGET: usize = 60_000;
+        if self.done {
+            return None;
+        }
+        let (v, i) = (self.version, self.next);
+        let end = (i + self.chunk).min(self.flows.len());
+        self.next = end;
+        self.done = end >= self.flows.len();
+        let flags = if self.done { 0 } else { MORE };
+        let chunk: Vec<FlowStats> = self.flows[i..end]
+            .iter()
+            .map(|e| OfBridge::flow_stats_of(e, self.now))
+            .filter(|f| version_can_carry(f, v))
+            .collect();
+        let msg = Message::MultipartReply(MultipartReply {
+            flags,
+            body: ReplyBody::Flow(chunk),
+        });
+        match msg.encode(v, self.xid) {
+            Ok(bytes) => {
+                self.chunk = ((end - i).max(1) * TARGET / bytes.len().max(1)).clamp(1, 4096);
+                Some(bytes)
+            }
+            Err(_) => {
+                // Too long for one message, or a flow the version cannot
+                // encode: check flow by flow and split where needed.
+                self.chunk = (self.chunk / 2).max(1);
+                let Message::MultipartReply(mut mr) = msg else {
+                    unreachable!("built above")
+                };
+                if let ReplyBody::Flow(fs) = &mut mr.body {
+                    fs.retain(|f| expressible(f, v));
+                }
+                match mr.encode_split(v, self.xid) {
+                    Ok(parts) => Some(parts.concat()),
+                    Err(e) => {
+                        tracing::warn!("cannot encode flow stats: {e:?}");
+                        let empty = Message::MultipartReply(MultipartReply {
+                            flags,
+                            body: ReplyBody::Flow(Vec::new()),
+                        });
+                        empty.encode(v, self.xid).ok()
+                    }
+                }
+            }
+        }
     }
 }
 
