@@ -6,7 +6,12 @@
 //! * [`FlowTables::flow_mod`] applies one flow_mod atomically: every rule it
 //!   adds, replaces or removes becomes visible to lookups at once (the
 //!   change is made at the next classifier [`Version`] and then published
-//!   in every table). A failed flow_mod changes nothing.
+//!   in the classifiers it touched; lookups run at the tables' version, so
+//!   the others may lag behind). A failed flow_mod changes nothing. What a
+//!   lone flow_mod deletes is purged right away (it cannot fail after its
+//!   first change, and writes take `&mut self`, so no lookup sees a
+//!   half-done delete); batches keep removals pending until they publish,
+//!   for rollback.
 //! * [`FlowTables::apply_batch`] does the same for an ordered list of
 //!   flow_mods (an OpenFlow 1.4 bundle): either all of them take effect, in
 //!   order, in one version, or none does and the error names the index of
