@@ -235,7 +235,7 @@ impl Bridge {
         let filter = crate::classifier::Match::new(&key, &mask);
         let mut out = Vec::new();
         for f in self.tables.flows(req.table_id) {
-            let (fk, fmask) = crate::pipeline::table::match_to_flow(&f.match_)?;
+            let (fk, fmask) = crate::pipeline::table::match_to_flow(&f.match_())?;
             let fm = crate::classifier::Match::new(&fk, &fmask);
             if !fm.is_within(&filter)
                 || !f.outputs_to(req.out_port)
@@ -260,8 +260,8 @@ impl Bridge {
                     .packets
                     .load(std::sync::atomic::Ordering::Relaxed),
                 byte_count: f.counters.bytes.load(std::sync::atomic::Ordering::Relaxed),
-                match_: f.match_.clone(),
-                instructions: f.instructions.clone(),
+                match_: f.match_(),
+                instructions: f.instructions.to_vec(),
             });
         }
         Ok(out)
@@ -398,10 +398,12 @@ impl Bridge {
 
     /// Removes expired flows and aged MACs.
     pub fn expire(&mut self, now_ms: u64) -> Vec<FlowRemoved> {
-        let (macs, flows) = (self.macs.len(), self.tables.n_flows());
+        // Expired flows are purged at once, so the stored count tells
+        // (counting visible flows would walk every rule twice more).
+        let (macs, flows) = (self.macs.len(), self.tables.n_stored());
         self.macs.expire(now_ms);
         let removed = self.tables.expire(now_ms);
-        if self.macs.len() != macs || self.tables.n_flows() != flows {
+        if self.macs.len() != macs || self.tables.n_stored() != flows {
             self.changed();
         }
         removed

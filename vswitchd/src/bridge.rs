@@ -925,6 +925,10 @@ pub async fn run(
                         d.changed_and_wait();
                     }
                     d.housekeeping();
+                    crate::mem::trim_if_requested(
+                        u64::try_from(crate::ofswitch::EPOCH.elapsed().as_millis())
+                            .unwrap_or(u64::MAX),
+                    );
                 })
                 .await;
             }

@@ -32,6 +32,7 @@ mod controller;
 mod daemon;
 mod db;
 mod dp;
+mod mem;
 mod ofconn;
 mod ofswitch;
 mod vlog;

@@ -79,6 +79,18 @@ pub enum Reply {
     Msg(Message, u32),
     /// A multipart reply, split at the 64 KiB message limit.
     Multipart(MultipartReply, u32),
+    /// Encoded messages produced one batch at a time while they are
+    /// written (a long multipart reply).
+    Stream(Encoded),
+}
+
+/// Encoded messages made on demand (see [`Reply::Stream`]).
+pub struct Encoded(pub Box<dyn Iterator<Item = Vec<u8>> + Send>);
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Encoded(..)")
+    }
 }
 
 /// The error reply for `raw` (a request with header `h`).
@@ -224,6 +236,16 @@ where
                         let ok = match r {
                             Reply::Msg(m, xid) => {
                                 write_msg(&mut wr, &m, version, xid).await.is_ok()
+                            }
+                            Reply::Stream(parts) => {
+                                let mut ok = true;
+                                for p in parts.0 {
+                                    if wr.write_all(&p).await.is_err() {
+                                        ok = false;
+                                        break;
+                                    }
+                                }
+                                ok
                             }
                             Reply::Multipart(m, xid) => match m.encode_split(version, xid) {
                                 Ok(parts) => {

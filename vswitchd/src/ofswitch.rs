@@ -14,7 +14,7 @@
 use crate::ofconn::{ConnCtx, Handler, Reply, error_reply};
 use datapath::netdev::Netdev;
 use ofproto::ofp::multipart::{
-    AggregateStats, DescStats, FlowStats, FlowStatsRequest, MultipartReply, MultipartRequest,
+    AggregateStats, DescStats, FlowStats, FlowStatsRequest, MORE, MultipartReply, MultipartRequest,
     ReplyBody, RequestBody, TableStats,
 };
 use ofproto::ofp::port::{Port, PortNo, ports};
@@ -22,6 +22,7 @@ use ofproto::ofp::stats::{PortStats, TableFeatureProp, TableFeatures};
 use ofproto::ofp::{
     ErrorKind, FeaturesReply, Header, Instruction, Message, SwitchConfig, Version, VersionSet,
 };
+use ofproto::pipeline::table::FlowEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,6 +73,12 @@ pub struct OfBridge {
     restore: Mutex<Option<std::path::PathBuf>>,
     flows_dirty: AtomicBool,
     tables_dirty: AtomicBool,
+    /// Some translation of this bridge's tables went to the datapath
+    /// (which may cache it): table changes must revalidate the datapath.
+    /// Until then nothing of this bridge can be stale there, and flow_mods
+    /// followed by barriers (`ovs-ofctl add-flows` sends one per flow) need
+    /// no round trip to the polling threads.
+    translated: AtomicBool,
     last_save_ms: AtomicU64,
     fail: FailState,
     dp: std::sync::OnceLock<Arc<crate::dp::Dp>>,
@@ -117,6 +124,7 @@ impl OfBridge {
             restore: Mutex::new(None),
             flows_dirty: AtomicBool::new(false),
             tables_dirty: AtomicBool::new(false),
+            translated: AtomicBool::new(false),
             last_save_ms: AtomicU64::new(0),
             fail: FailState::default(),
             dp: std::sync::OnceLock::new(),
@@ -269,8 +277,8 @@ impl OfBridge {
                     cookie_mask: 0,
                     idle_timeout: e.idle_timeout,
                     hard_timeout: e.hard_timeout,
-                    match_: e.match_.clone(),
-                    instructions: e.instructions.clone(),
+                    match_: e.match_(),
+                    instructions: e.instructions.to_vec(),
                 };
                 out.push_str(&f.to_string());
                 out.push('\n');
@@ -355,6 +363,7 @@ impl OfBridge {
     /// waits); call without holding the bridge lock.
     pub fn sync_tables(&self) {
         if self.tables_dirty.swap(false, Ordering::AcqRel)
+            && self.translated.load(Ordering::Acquire)
             && let Some(dp) = self.dp.get()
         {
             dp.changed_and_wait();
@@ -368,16 +377,18 @@ impl OfBridge {
         key: &datapath::flow::FlowKey,
         now_ms: u64,
     ) -> ofproto::pipeline::xlate::XlateOutput {
+        let mut st = lock(&self.state);
+        // Under the bridge lock: a flow_mod after this translation sees the
+        // flag (and revalidates); one before it is in the translation.
+        self.translated.store(true, Ordering::Release);
         if self.fail.open.load(Ordering::Acquire) {
             let normal = [ofproto::ofp::Action::Output {
                 port: ports::NORMAL,
                 max_len: 0,
             }];
-            return lock(&self.state)
-                .bridge
-                .upcall_actions(key, &normal, now_ms);
+            return st.bridge.upcall_actions(key, &normal, now_ms);
         }
-        lock(&self.state).bridge.upcall(key, now_ms)
+        st.bridge.upcall(key, now_ms)
     }
 
     /// Credits the rules `key` goes through with traffic the datapath
@@ -557,65 +568,57 @@ impl OfBridge {
         }
     }
 
-    fn flow_stats(
-        &self,
-        req: &FlowStatsRequest,
-    ) -> Result<(Vec<FlowStats>, AggregateStats), ErrorKind> {
-        let (rk, rm) = req.match_.to_flow()?;
-        let now = self.now_ms();
-        let st = lock(&self.state);
-        let tables = st.bridge.tables();
-        let mut out = Vec::new();
-        let mut agg = AggregateStats::default();
-        let ids: Vec<u8> = if req.table_id == 0xff {
-            (0..N_TABLES).collect()
-        } else if req.table_id < N_TABLES {
-            vec![req.table_id]
-        } else {
+    /// The flows a flow-stats or aggregate request selects, in table and
+    /// priority order (the bridge lock is held only to collect them).
+    fn select_flows(&self, req: &FlowStatsRequest) -> Result<Vec<Arc<FlowEntry>>, ErrorKind> {
+        if req.table_id != 0xff && req.table_id >= N_TABLES {
             return Err(ErrorKind::BadRequestBadTableId);
-        };
-        for id in ids {
-            for e in tables.flows(id) {
-                if e.cookie & req.cookie_mask != req.cookie & req.cookie_mask
-                    || !e.outputs_to(req.out_port)
-                    || !e.uses_group(req.out_group)
-                {
-                    continue;
-                }
+        }
+        let (rk, rm) = req.match_.to_flow()?;
+        let any_match = req.match_.is_empty();
+        let mut flows = lock(&self.state).bridge.tables().flows(req.table_id);
+        flows.retain(|e| {
+            // Table 254 exists in the pipeline but is not offered.
+            e.table_id < N_TABLES
+                && e.cookie & req.cookie_mask == req.cookie & req.cookie_mask
+                && e.outputs_to(req.out_port)
+                && e.uses_group(req.out_group)
                 // Loose match: the flow is at least as specific as the
                 // request and agrees with it on the request's bits.
-                let Ok((fk, fm)) = e.match_.to_flow() else {
-                    continue;
-                };
-                if !rm.is_subset_of(&fm) || !fk.equal_masked(&rk, &rm) {
-                    continue;
-                }
-                let age = now.saturating_sub(e.created_ms);
-                let packets = e
-                    .counters
-                    .packets
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                let bytes = e.counters.bytes.load(std::sync::atomic::Ordering::Relaxed);
-                agg.packet_count += packets;
-                agg.byte_count += bytes;
-                agg.flow_count += 1;
-                out.push(FlowStats {
-                    table_id: e.table_id,
-                    duration_sec: u32::try_from(age / 1000).unwrap_or(u32::MAX),
-                    duration_nsec: ((age % 1000) * 1_000_000) as u32,
-                    priority: e.priority,
-                    idle_timeout: e.idle_timeout,
-                    hard_timeout: e.hard_timeout,
-                    flags: e.flags,
-                    cookie: e.cookie,
-                    packet_count: packets,
-                    byte_count: bytes,
-                    match_: e.match_.clone(),
-                    instructions: e.instructions.clone(),
-                });
-            }
+                && (any_match
+                    || e.match_()
+                        .to_flow()
+                        .is_ok_and(|(fk, fm)| rm.is_subset_of(&fm) && fk.equal_masked(&rk, &rm)))
+        });
+        Ok(flows)
+    }
+
+    fn aggregate(flows: &[Arc<FlowEntry>]) -> AggregateStats {
+        let mut agg = AggregateStats::default();
+        for e in flows {
+            agg.packet_count += e.counters.packets.load(Ordering::Relaxed);
+            agg.byte_count += e.counters.bytes.load(Ordering::Relaxed);
+            agg.flow_count += 1;
         }
-        Ok((out, agg))
+        agg
+    }
+
+    fn flow_stats_of(e: &FlowEntry, now: u64) -> FlowStats {
+        let age = now.saturating_sub(e.created_ms);
+        FlowStats {
+            table_id: e.table_id,
+            duration_sec: u32::try_from(age / 1000).unwrap_or(u32::MAX),
+            duration_nsec: ((age % 1000) * 1_000_000) as u32,
+            priority: e.priority,
+            idle_timeout: e.idle_timeout,
+            hard_timeout: e.hard_timeout,
+            flags: e.flags,
+            cookie: e.cookie,
+            packet_count: e.counters.packets.load(Ordering::Relaxed),
+            byte_count: e.counters.bytes.load(Ordering::Relaxed),
+            match_: e.match_(),
+            instructions: e.instructions.to_vec(),
+        }
     }
 
     fn multipart(
@@ -644,17 +647,25 @@ impl OfBridge {
                         .collect(),
                 )
             }
-            RequestBody::Flow(r) => match self.flow_stats(&r) {
-                Ok((flows, _)) => {
-                    // Flows this version cannot express are left out of
-                    // the dump rather than failing it.
-                    let flows = flows.into_iter().filter(|f| expressible(f, v)).collect();
-                    ReplyBody::Flow(flows)
-                }
-                Err(k) => return vec![error_reply(k, v, h, raw)],
-            },
-            RequestBody::Aggregate(r) => match self.flow_stats(&r) {
-                Ok((_, agg)) => ReplyBody::Aggregate(agg),
+            RequestBody::Flow(r) => {
+                let flows = match self.select_flows(&r) {
+                    Ok(f) => f,
+                    Err(k) => return vec![error_reply(k, v, h, raw)],
+                };
+                return vec![Reply::Stream(crate::ofconn::Encoded(Box::new(
+                    FlowStatsEncoder {
+                        flows,
+                        next: 0,
+                        chunk: 64,
+                        version: v,
+                        xid: h.xid,
+                        now: self.now_ms(),
+                        done: false,
+                    },
+                )))];
+            }
+            RequestBody::Aggregate(r) => match self.select_flows(&r) {
+                Ok(flows) => ReplyBody::Aggregate(Self::aggregate(&flows)),
                 Err(k) => return vec![error_reply(k, v, h, raw)],
             },
             RequestBody::Table => {
@@ -884,6 +895,8 @@ impl OfBridge {
                     .bundle_commit(ctx.id, bc.bundle_id, now);
                 match r {
                     Ok(removed) => {
+                        // The bundle's flow_mods are freed now.
+                        crate::mem::trim_soon();
                         self.tables_changed();
                         self.sync_tables();
                         for fr in removed {
@@ -917,6 +930,77 @@ impl OfBridge {
     }
 }
 
+/// A flow-stats reply, encoded a message at a time as the session writes
+/// it (so the peer reads and prints the first flows while the rest are
+/// encoded): a chunk of flows is turned into `FlowStats` and encoded as one
+/// message, the chunk size adapting so messages come out near the 64 KiB
+/// limit; the copies of the flows never all exist at once and nothing is
+/// encoded twice. Flows this version cannot express (or too long for a
+/// message of their own) are left out rather than failing the dump; the
+/// last message never has MORE set.
+struct FlowStatsEncoder {
+    flows: Vec<Arc<FlowEntry>>,
+    next: usize,
+    chunk: usize,
+    version: Version,
+    xid: u32,
+    now: u64,
+    done: bool,
+}
+
+impl Iterator for FlowStatsEncoder {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        const TARGET: usize = 60_000;
+        if self.done {
+            return None;
+        }
+        let (v, i) = (self.version, self.next);
+        let end = (i + self.chunk).min(self.flows.len());
+        self.next = end;
+        self.done = end >= self.flows.len();
+        let flags = if self.done { 0 } else { MORE };
+        let chunk: Vec<FlowStats> = self.flows[i..end]
+            .iter()
+            .map(|e| OfBridge::flow_stats_of(e, self.now))
+            .filter(|f| version_can_carry(f, v))
+            .collect();
+        let msg = Message::MultipartReply(MultipartReply {
+            flags,
+            body: ReplyBody::Flow(chunk),
+        });
+        match msg.encode(v, self.xid) {
+            Ok(bytes) => {
+                self.chunk = ((end - i).max(1) * TARGET / bytes.len().max(1)).clamp(1, 4096);
+                Some(bytes)
+            }
+            Err(_) => {
+                // Too long for one message, or a flow the version cannot
+                // encode: check flow by flow and split where needed.
+                self.chunk = (self.chunk / 2).max(1);
+                let Message::MultipartReply(mut mr) = msg else {
+                    unreachable!("built above")
+                };
+                if let ReplyBody::Flow(fs) = &mut mr.body {
+                    fs.retain(|f| expressible(f, v));
+                }
+                match mr.encode_split(v, self.xid) {
+                    Ok(parts) => Some(parts.concat()),
+                    Err(e) => {
+                        tracing::warn!("cannot encode flow stats: {e:?}");
+                        let empty = Message::MultipartReply(MultipartReply {
+                            flags,
+                            body: ReplyBody::Flow(Vec::new()),
+                        });
+                        empty.encode(v, self.xid).ok()
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A table's name, as Open vSwitch names them.
 fn table_name(id: u8) -> String {
     if id == 0 {
@@ -926,15 +1010,20 @@ fn table_name(id: u8) -> String {
     }
 }
 
+/// False when `version`'s flow-stats entries have no room for this flow's
+/// instructions (1.0: at most one apply-actions list).
+fn version_can_carry(f: &FlowStats, version: Version) -> bool {
+    version != Version::V1_0
+        || (f.instructions.len() <= 1
+            && f.instructions
+                .iter()
+                .all(|i| matches!(i, Instruction::ApplyActions(_))))
+}
+
 /// True when a flow-stats entry of `version` can carry this flow (in 1.0:
 /// one apply-actions list of 1.0 actions).
 fn expressible(f: &FlowStats, version: Version) -> bool {
-    if version == Version::V1_0
-        && (f.instructions.len() > 1
-            || f.instructions
-                .iter()
-                .any(|i| !matches!(i, Instruction::ApplyActions(_))))
-    {
+    if !version_can_carry(f, version) {
         return false;
     }
     Message::MultipartReply(MultipartReply {
@@ -978,7 +1067,23 @@ impl Handler for OfBridge {
                     return vec![error_reply(ErrorKind::BadRequestBadTableId, v, h, raw)];
                 }
                 let now = self.now_ms();
-                let r = lock(&self.state).bridge.flow_mod(&fm, now);
+                let r = {
+                    let mut st = lock(&self.state);
+                    let deletes = matches!(
+                        fm.command,
+                        ofproto::ofp::FlowModCommand::Delete
+                            | ofproto::ofp::FlowModCommand::DeleteStrict
+                    );
+                    let before = deletes.then(|| st.bridge.tables().n_stored());
+                    let r = st.bridge.flow_mod(&fm, now);
+                    if before.is_some_and(|b| {
+                        b.saturating_sub(st.bridge.tables().n_stored())
+                            >= crate::mem::TRIM_AFTER_FLOWS
+                    }) {
+                        crate::mem::trim_soon();
+                    }
+                    r
+                };
                 match r {
                     Ok(removed) => {
                         self.tables_changed();

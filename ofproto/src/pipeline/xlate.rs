@@ -600,7 +600,7 @@ impl Ctx<'_, '_> {
                 return;
             };
             if self.trace {
-                let m = crate::text::format_match(&rule.match_);
+                let m = crate::text::format_match(&rule.match_());
                 let mut head = format!("{table:2}. ");
                 if !m.is_empty() {
                     head.push_str(&m);
