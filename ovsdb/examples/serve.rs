@@ -2,7 +2,9 @@
 //! `vswitchd`: serves the shipped `Open_vSwitch` schema from
 //! `DIR/conf.rvsdb` on `DIR/db.sock`, with the same runtime as
 //! `vswitchd --db-only` (two worker threads), without fsync on commit
-//! (as `--no-db-sync`) unless `--sync` is given.
+//! (as `--no-db-sync`) unless `--sync` is given. `SERVE_THREADS` sets the
+//! number of runtime workers, `SERVE_OWN_THREAD=0` serves sessions on them
+//! rather than on the server's own thread.
 //!
 //! ```text
 //! cargo run --release -p ovsdb --example serve -- DIR [--sync]
@@ -37,7 +39,11 @@ fn main() {
         let mut core = Core::new();
         core.add_db(Box::new(store));
         core.add_db(Box::new(ServerDb::new(&served)));
-        let server = Server::new(core, ServerConfig::default());
+        let config = ServerConfig {
+            own_thread: std::env::var("SERVE_OWN_THREAD").as_deref() != Ok("0"),
+            ..ServerConfig::default()
+        };
+        let server = Server::new(core, config);
         server
             .listen_unix(&dir.join("db.sock"))
             .await
