@@ -573,7 +573,7 @@ impl Core {
     /// Handles one message from session `s`.
     pub fn handle(&mut self, s: SessionId, msg: Message, now: Instant) -> Outbox {
         let mut out = Outbox::new();
-        let (method, params, id) = match msg {
+        let (method, mut params, id) = match msg {
             Message::Request { method, params, id } => (method, params, Some(id)),
             Message::Notification { method, params } => (method, params, None),
             // Replies to our echo requests, or stray replies: nothing to do.
@@ -583,6 +583,9 @@ impl Core {
         let args = params.as_array().unwrap_or(&empty);
         // The reply, sent last (after any update it must follow).
         let mut answer: Option<Result<Value, Value>> = None;
+        // A `transact` on this database runs after the match, with its
+        // operations moved out of `params` rather than copied.
+        let mut transact_db: Option<String> = None;
         match method.as_str() {
             "echo" => answer = Some(Ok(params.clone())),
             "list_dbs" => answer = Some(Ok(json!(self.db_names()))),
@@ -605,19 +608,7 @@ impl Core {
             "get_server_id" => answer = Some(Ok(json!(self.server_id))),
             "transact" => match self.db_arg(args, &params, "transact") {
                 Err(e) => answer = Some(Err(e)),
-                Ok(_) => {
-                    let db = args[0].as_str().unwrap_or_default().to_owned();
-                    let ops = args[1..].to_vec();
-                    match id.clone() {
-                        Some(id) => self.run_transact(s, id, &db, ops, Some(now), false, &mut out),
-                        None => {
-                            // A transact notification still runs.
-                            let mut ignore = Outbox::new();
-                            self.run_transact(s, Value::Null, &db, ops, None, true, &mut ignore);
-                            out.extend(ignore.into_iter().filter(|(to, _)| *to != s));
-                        }
-                    }
-                }
+                Ok(_) => transact_db = Some(args[0].as_str().unwrap_or_default().to_owned()),
             },
             "cancel" => {
                 let target = args.first().cloned().unwrap_or(Value::Null);
@@ -664,6 +655,21 @@ impl Core {
                 answer = Some(r)
             }
             _ => answer = Some(Err(json!("unknown method"))),
+        }
+        if let Some(db) = transact_db {
+            let ops: Vec<Value> = match &mut params {
+                Value::Array(a) => a.drain(1..).collect(),
+                _ => Vec::new(),
+            };
+            match id.clone() {
+                Some(id) => self.run_transact(s, id, &db, ops, Some(now), false, &mut out),
+                None => {
+                    // A transact notification still runs.
+                    let mut ignore = Outbox::new();
+                    self.run_transact(s, Value::Null, &db, ops, None, true, &mut ignore);
+                    out.extend(ignore.into_iter().filter(|(to, _)| *to != s));
+                }
+            }
         }
         if let (Some(r), Some(id)) = (answer, id) {
             let m = match r {
