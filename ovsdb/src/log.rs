@@ -43,8 +43,9 @@
 //!
 //! Records written by [`Log::create`] or [`Log::compact`] are marked as the
 //! file's *snapshot*; later ones as *appended*. [`Log::should_compact`] is true
-//! once more than [`COMPACT_MIN_RECORDS`] (100) records have been appended
-//! since the snapshot **and** the file is more than [`COMPACT_GROWTH_FACTOR`]
+//! once more than [`COMPACT_MIN_RECORDS`] (100) records and at least
+//! [`COMPACT_MIN_BYTES`] (1 MiB) have been appended since the snapshot
+//! **and** the file is more than [`COMPACT_GROWTH_FACTOR`]
 //! (4) times the snapshot's size: rewriting is then cheap relative to the
 //! garbage it removes, and a small, busy database is not rewritten on every
 //! hundredth transaction. Callers may add their own conditions (e.g. time).
@@ -69,6 +70,10 @@ pub const COMPACT_MIN_RECORDS: u64 = 100;
 /// [`Log::should_compact`] needs the file to exceed this multiple of the
 /// snapshot's size.
 pub const COMPACT_GROWTH_FACTOR: u64 = 4;
+
+/// [`Log::should_compact`] needs at least this many bytes appended since
+/// the snapshot (1 MiB).
+pub const COMPACT_MIN_BYTES: u64 = 1 << 20;
 
 /// Longest possible header line, newline included: magic, kind, a 10-digit
 /// length, 8 hex digits and separators, with slack.
@@ -491,6 +496,7 @@ impl Log {
     pub fn should_compact(&self) -> bool {
         self.appended_records > COMPACT_MIN_RECORDS
             && self.len > self.snapshot_len.saturating_mul(COMPACT_GROWTH_FACTOR)
+            && self.len - self.snapshot_len.min(self.len) >= COMPACT_MIN_BYTES
     }
 
     /// The file's path.
@@ -1206,14 +1212,17 @@ mod tests {
         let path = dir.path().join("db");
         let snapshot = json!({"big": "y".repeat(200)});
         let mut log = Log::create(&path, &[json!("schema"), snapshot.clone()]).unwrap();
+        // Many small records: 4x the snapshot is not enough, 1 MiB is.
         let mut n = 0;
         while !log.should_compact() {
             log.append(&json!({"txn": n})).unwrap();
             n += 1;
-            assert!(n < 10_000);
+            assert!(n < 100_000);
         }
+        assert!(n > 10_000, "compacted after {n} records");
         assert!(log.records_since_snapshot() > COMPACT_MIN_RECORDS);
         assert!(log.len() > COMPACT_GROWTH_FACTOR * log.snapshot_len());
+        assert!(log.len() - log.snapshot_len() >= COMPACT_MIN_BYTES);
         log.compact(&[json!("schema"), json!({"compacted": n})])
             .unwrap();
         assert!(!log.should_compact());

@@ -38,8 +38,9 @@ use std::time::Instant;
 
 /// One committed change to one row: `old` is `None` for an insert, `new`
 /// is `None` for a delete (both `None` for a row of a table no monitor
-/// watches, see [`Store::set_watched`]). Rows carry every column, `_uuid`
-/// and `_version`; they are shared (`Arc`) because a lagging session keeps
+/// watches, see [`Store::set_watched`]). Rows carry `_uuid`, `_version` and
+/// every column some monitor of the table may look at (all of them by
+/// default, see [`Watched`]); they are shared (`Arc`) because a lagging session keeps
 /// them until its merged update is sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowChange {
@@ -52,6 +53,11 @@ pub struct RowChange {
     /// The row after the transaction.
     pub new: Option<Arc<RowJson>>,
 }
+
+/// What the monitors of one database look at, per table: `None` for every
+/// column (a monitor with a condition, which may test any column), else
+/// the union of the monitored columns. Tables absent are watched by no one.
+pub type Watched = HashMap<String, Option<HashSet<String>>>;
 
 /// Result of running a transaction against a [`Store`].
 #[derive(Debug, Clone, PartialEq)]
@@ -76,11 +82,12 @@ pub trait Store: Send {
     fn schema(&self) -> &DatabaseSchema;
     /// Runs a transaction (`ops` are the params after the database name).
     fn transact(&mut self, ops: &[Value], locks_held: &[String], wait_expired: bool) -> TxnResult;
-    /// Tells the store which tables some monitor watches before a
-    /// transaction, so it need not describe changes nobody will see. The
-    /// default ignores it (and reports every change).
-    fn set_watched(&mut self, tables: &std::collections::HashSet<String>) {
-        let _ = tables;
+    /// Tells the store which tables and columns the monitors look at
+    /// before a transaction, so it need not describe changes (or columns)
+    /// nobody will see. The default ignores it (and reports every change
+    /// in full).
+    fn set_watched(&mut self, watched: &Watched) {
+        let _ = watched;
     }
     /// Every row of `table`: (uuid text, row with every column).
     fn rows(&self, table: &str) -> Vec<(String, RowJson)>;
@@ -566,7 +573,7 @@ impl Core {
     /// Handles one message from session `s`.
     pub fn handle(&mut self, s: SessionId, msg: Message, now: Instant) -> Outbox {
         let mut out = Outbox::new();
-        let (method, params, id) = match msg {
+        let (method, mut params, id) = match msg {
             Message::Request { method, params, id } => (method, params, Some(id)),
             Message::Notification { method, params } => (method, params, None),
             // Replies to our echo requests, or stray replies: nothing to do.
@@ -576,6 +583,9 @@ impl Core {
         let args = params.as_array().unwrap_or(&empty);
         // The reply, sent last (after any update it must follow).
         let mut answer: Option<Result<Value, Value>> = None;
+        // A `transact` on this database runs after the match, with its
+        // operations moved out of `params` rather than copied.
+        let mut transact_db: Option<String> = None;
         match method.as_str() {
             "echo" => answer = Some(Ok(params.clone())),
             "list_dbs" => answer = Some(Ok(json!(self.db_names()))),
@@ -598,19 +608,7 @@ impl Core {
             "get_server_id" => answer = Some(Ok(json!(self.server_id))),
             "transact" => match self.db_arg(args, &params, "transact") {
                 Err(e) => answer = Some(Err(e)),
-                Ok(_) => {
-                    let db = args[0].as_str().unwrap_or_default().to_owned();
-                    let ops = args[1..].to_vec();
-                    match id.clone() {
-                        Some(id) => self.run_transact(s, id, &db, ops, Some(now), false, &mut out),
-                        None => {
-                            // A transact notification still runs.
-                            let mut ignore = Outbox::new();
-                            self.run_transact(s, Value::Null, &db, ops, None, true, &mut ignore);
-                            out.extend(ignore.into_iter().filter(|(to, _)| *to != s));
-                        }
-                    }
-                }
+                Ok(_) => transact_db = Some(args[0].as_str().unwrap_or_default().to_owned()),
             },
             "cancel" => {
                 let target = args.first().cloned().unwrap_or(Value::Null);
@@ -658,6 +656,21 @@ impl Core {
             }
             _ => answer = Some(Err(json!("unknown method"))),
         }
+        if let Some(db) = transact_db {
+            let ops: Vec<Value> = match &mut params {
+                Value::Array(a) => a.drain(1..).collect(),
+                _ => Vec::new(),
+            };
+            match id.clone() {
+                Some(id) => self.run_transact(s, id, &db, ops, Some(now), false, &mut out),
+                None => {
+                    // A transact notification still runs.
+                    let mut ignore = Outbox::new();
+                    self.run_transact(s, Value::Null, &db, ops, None, true, &mut ignore);
+                    out.extend(ignore.into_iter().filter(|(to, _)| *to != s));
+                }
+            }
+        }
         if let (Some(r), Some(id)) = (answer, id) {
             let m = match r {
                 Ok(result) => Message::response(result, id),
@@ -698,13 +711,24 @@ impl Core {
     ) {
         let held = self.locks.owned_by(s);
         if self.watch_told.get(db) != Some(&self.watch_gen) {
-            let watched: HashSet<String> = self
+            let mut watched = Watched::new();
+            let monitors = self
                 .sessions
                 .values()
                 .flat_map(|sess| sess.monitors.values())
-                .filter(|(_, m)| m.db == db)
-                .flat_map(|(_, m)| m.tables.keys().cloned())
-                .collect();
+                .filter(|(_, m)| m.db == db);
+            for (_, m) in monitors {
+                for (table, tm) in &m.tables {
+                    let cols = watched
+                        .entry(table.clone())
+                        .or_insert_with(|| Some(HashSet::new()));
+                    match cols {
+                        Some(_) if tm.filter.is_some() => *cols = None,
+                        Some(set) => set.extend(tm.columns.iter().map(|(c, _)| c.clone())),
+                        None => {}
+                    }
+                }
+            }
             if let Some(store) = self.dbs.get_mut(db) {
                 store.set_watched(&watched);
                 self.watch_told.insert(db.to_owned(), self.watch_gen);
@@ -1185,6 +1209,8 @@ impl Core {
             }
         }
         mon.compute_shape();
+        // A condition now: the store must report every column.
+        self.watch_gen += 1;
         if !updates.is_empty() {
             out.push((
                 s,

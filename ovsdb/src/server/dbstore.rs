@@ -18,13 +18,14 @@
 //! existed — the store rewrites the whole file as a snapshot of memory, now
 //! and at every later commit until that succeeds.
 
-use super::core::{RowChange, Store, TxnResult};
+use super::core::{RowChange, Store, TxnResult, Watched};
 use super::monitor::RowJson;
 use crate::datum::OvsdbError;
 use crate::db::{Database, Row, TxnContext, TxnOutcome};
 use crate::log::{Log, LogError, OpenMode};
-use crate::schema::{DatabaseSchema, SchemaError, TableSchema};
+use crate::schema::{DatabaseSchema, SchemaError, TableSchema, UUID_COLUMN, VERSION_COLUMN};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,7 +61,9 @@ pub struct DbStore {
     /// Memory holds committed changes that the file lacks.
     stale: bool,
     /// Tables some monitor watches (`None`: describe every change).
-    watched: Option<std::collections::HashSet<String>>,
+    /// Per watched table, the indexes of the columns to report (`None`:
+    /// all); `None` before the first [`Store::set_watched`] (all tables).
+    watched: Option<HashMap<String, Option<Vec<usize>>>>,
 }
 
 fn row_json(ts: &TableSchema, row: &Row) -> RowJson {
@@ -187,8 +190,24 @@ impl DbStore {
 }
 
 impl Store for DbStore {
-    fn set_watched(&mut self, tables: &std::collections::HashSet<String>) {
-        self.watched = Some(tables.clone());
+    fn set_watched(&mut self, watched: &Watched) {
+        let schema = self.db.schema();
+        let tables = watched
+            .iter()
+            .filter_map(|(name, cols)| {
+                let ts = schema.table(name)?;
+                let idx = cols.as_ref().map(|cols| {
+                    let mut idx: Vec<usize> =
+                        cols.iter().filter_map(|c| ts.column_index(c)).collect();
+                    idx.sort_unstable();
+                    idx.dedup();
+                    idx.retain(|&i| i != UUID_COLUMN && i != VERSION_COLUMN);
+                    idx
+                });
+                Some((name.clone(), idx))
+            })
+            .collect();
+        self.watched = Some(tables);
     }
 
     fn schema(&self) -> &DatabaseSchema {
@@ -237,21 +256,27 @@ impl Store for DbStore {
                     .map(|(ts, uuid, rc)| {
                         // Rows of tables no monitor watches are not built:
                         // the change is still reported (the commit matters
-                        // to blocked `wait`s), without its contents.
-                        let seen = self.watched.as_ref().is_none_or(|w| w.contains(&ts.name));
+                        // to blocked `wait`s), without its contents; of
+                        // the others, only the columns some monitor looks
+                        // at.
+                        let seen = match &self.watched {
+                            None => Some(None),
+                            Some(w) => w.get(&ts.name).map(Option::as_deref),
+                        };
+                        let build = |r: &Row, cols: Option<&[usize]>| match cols {
+                            None => row_json(ts, r),
+                            Some(idx) => {
+                                let mut m = r.to_json(ts, idx);
+                                m.insert("_uuid".into(), r.uuid().to_json());
+                                m.insert("_version".into(), r.version().to_json());
+                                m
+                            }
+                        };
                         RowChange {
                             table: ts.name.clone(),
                             uuid: uuid.to_string(),
-                            old: rc
-                                .old
-                                .as_ref()
-                                .filter(|_| seen)
-                                .map(|r| Arc::new(row_json(ts, r))),
-                            new: rc
-                                .new
-                                .as_ref()
-                                .filter(|_| seen)
-                                .map(|r| Arc::new(row_json(ts, r))),
+                            old: seen.and_then(|c| rc.old.as_ref().map(|r| Arc::new(build(r, c)))),
+                            new: seen.and_then(|c| rc.new.as_ref().map(|r| Arc::new(build(r, c)))),
                         }
                     })
                     .collect();
@@ -415,11 +440,110 @@ mod tests {
         };
         assert_eq!(changes.len(), 1, "the commit is still reported");
         assert!(changes[0].old.is_none() && changes[0].new.is_none());
-        s.set_watched(&["R".to_string()].into_iter().collect());
+        s.set_watched(&[("R".to_string(), None)].into_iter().collect());
         let TxnResult::Done { changes, .. } = s.transact(&[insert(2)], &[], false) else {
             panic!("blocked")
         };
         assert_eq!(changes[0].new.as_ref().unwrap()["n"], json!(2));
+    }
+
+    #[test]
+    fn watched_columns_only_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) =
+            DbStore::open_or_create(&dir.path().join("db"), &tiny_schema(), false).unwrap();
+        let cols = ["n".to_string(), "_uuid".to_string(), "nope".to_string()];
+        s.set_watched(
+            &[("R".to_string(), Some(cols.into_iter().collect()))]
+                .into_iter()
+                .collect(),
+        );
+        let TxnResult::Done { changes, .. } = s.transact(&[insert(1)], &[], false) else {
+            panic!("blocked")
+        };
+        let row = changes[0].new.as_ref().unwrap();
+        let mut keys: Vec<&str> = row.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["_uuid", "_version", "n"]);
+        assert_eq!(row["n"], json!(1));
+        // Every column again for a table watched in full.
+        s.set_watched(&[("R".to_string(), None)].into_iter().collect());
+        let TxnResult::Done { changes, .. } = s.transact(&[insert(2)], &[], false) else {
+            panic!("blocked")
+        };
+        let full = changes[0].new.as_ref().unwrap();
+        assert_eq!(
+            full.len(),
+            s.database().schema().table("R").unwrap().columns.len()
+        );
+    }
+
+    /// Through the core: a monitor sees the columns it asked for, its
+    /// condition can test a column it does not monitor (so that column is
+    /// built too), and a condition set later by `monitor_cond_change` can
+    /// as well.
+    #[test]
+    fn monitors_get_their_columns_and_conditions_see_the_others() {
+        use crate::jsonrpc::Message;
+        use crate::server::Core;
+        use std::time::Instant;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) =
+            DbStore::open_or_create(&dir.path().join("db"), &tiny_schema(), false).unwrap();
+        let mut c = Core::new();
+        c.add_db(Box::new(store));
+        let s = c.open_session();
+        let call = |c: &mut Core, method: &str, params: Value| {
+            let Value::Array(p) = params else {
+                panic!("params")
+            };
+            let out = c.handle(s, Message::request(method, p, json!(1)), Instant::now());
+            out.iter().map(|(_, m)| m.message()).collect::<Vec<_>>()
+        };
+        let updates = |msgs: &[Message]| -> Vec<Value> {
+            msgs.iter()
+                .filter_map(|m| match m {
+                    Message::Notification { method, params, .. } if method == "update2" => {
+                        Some(params[1]["R"].clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        call(
+            &mut c,
+            "monitor_cond",
+            json!(["T", "plain", {"R": [{"columns": ["s"]}]}]),
+        );
+        call(
+            &mut c,
+            "monitor_cond",
+            json!(["T", "cond", {"R": [{"columns": ["s"], "where": [["n", "==", 2]]}]}]),
+        );
+        let got = call(&mut c, "transact", json!(["T", insert(1), insert(2)]));
+        let ups = updates(&got);
+        assert_eq!(ups.len(), 2, "{got:#?}");
+        // Monitors are served in the order of their ids.
+        let cond: Vec<&Value> = ups[0].as_object().unwrap().values().collect();
+        let plain: Vec<&Value> = ups[1].as_object().unwrap().values().collect();
+        assert_eq!(plain.len(), 2);
+        for u in &plain {
+            let row = u["insert"].as_object().unwrap();
+            assert_eq!(row.keys().collect::<Vec<_>>(), ["s"], "{u}");
+        }
+        assert_eq!(cond, [&json!({"insert": {"s": "row2"}})]);
+        // A condition added later to the plain monitor: n is needed now.
+        call(
+            &mut c,
+            "monitor_cond_change",
+            json!(["plain", "plain2", {"R": [{"where": [["n", "==", 3]]}]}]),
+        );
+        let got = call(&mut c, "transact", json!(["T", insert(3), insert(4)]));
+        for u in updates(&got) {
+            assert_eq!(u.as_object().unwrap().len(), 1, "{u}");
+            let only = u.as_object().unwrap().values().next().unwrap();
+            assert_eq!(only, &json!({"insert": {"s": "row3"}}));
+        }
     }
 
     #[test]

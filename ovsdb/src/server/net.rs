@@ -67,6 +67,12 @@ pub struct ServerConfig {
     pub max_queued_bytes: usize,
     /// Inactivity probe interval (`None` disables probing).
     pub probe_interval: Option<Duration>,
+    /// Serve every session on a thread of the server's own (a
+    /// single-threaded runtime), as `ovsdb-server` runs one event loop,
+    /// instead of on the runtime that calls [`Server::new`]. On by default:
+    /// a request then costs no hand-off between runtime workers, and
+    /// updates are merged per scheduling round (see [`Server::with_core`]).
+    pub own_thread: bool,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +81,7 @@ impl Default for ServerConfig {
             max_message: jsonrpc::DEFAULT_MAX_MESSAGE_SIZE,
             max_queued_bytes: 64 << 20,
             probe_interval: Some(Duration::from_secs(5)),
+            own_thread: true,
         }
     }
 }
@@ -191,6 +198,8 @@ pub struct Server {
     /// session).
     flush: Arc<Notify>,
     flusher_started: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the server's tasks run.
+    rt: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for Server {
@@ -202,10 +211,22 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Wraps a configured core.
+    /// Wraps a configured core. Without [`ServerConfig::own_thread`] it
+    /// must be called within a tokio runtime, which then runs the server's
+    /// tasks.
+    ///
+    /// # Panics
+    /// If the server's own thread or runtime cannot be created, or (without
+    /// `own_thread`) outside a runtime.
     pub fn new(mut core: Core, config: ServerConfig) -> Server {
         core.set_batching(true);
+        let rt = if config.own_thread {
+            own_runtime()
+        } else {
+            tokio::runtime::Handle::current()
+        };
         Server {
+            rt,
             inner: Arc::new(Mutex::new(Inner {
                 core,
                 queues: HashMap::new(),
@@ -227,6 +248,11 @@ impl Server {
     /// clients commit at once), the flush goes to the flusher task, which
     /// runs after the sessions that are ready, so one update carries all
     /// their commits; with one client at a time, nothing waits.
+    ///
+    /// On the server's own thread nobody ever waits for the lock: there
+    /// the flush always goes to the flusher task, which runs once the
+    /// sessions that were ready have had their turn (as `ovsdb-server`
+    /// sends updates once per pass of its event loop).
     pub fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> (R, Outbox)) -> R {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -234,7 +260,9 @@ impl Server {
         let (r, out) = f(&mut inner.core);
         deliver(&mut inner, out, self.config.max_queued_bytes);
         if inner.core.flush_wanted() && self.waiters.load(Ordering::SeqCst) == 0 {
-            if inner.core.last_batch() > 0 && self.flusher_started.load(Ordering::SeqCst) {
+            if (self.config.own_thread || inner.core.last_batch() > 0)
+                && self.flusher_started.load(Ordering::SeqCst)
+            {
                 self.flush.notify_one();
             } else {
                 let out = inner.core.flush_all();
@@ -257,13 +285,13 @@ impl Server {
             return;
         }
         let me = self.clone();
-        tokio::spawn(async move {
+        self.rt.spawn(async move {
             loop {
                 me.flush.notified().await;
                 // Wait until a scheduling round passes without a commit
                 // (the committers are all waiting for their held replies),
                 // within a bound so that steady commits cannot starve it.
-                let mut seen = None;
+                let mut seen = Some(me.with_core_raw(|c| c.commits()));
                 for _ in 0..FLUSH_ROUNDS {
                     tokio::task::yield_now().await;
                     let now = me.with_core_raw(|c| c.commits());
@@ -289,15 +317,18 @@ impl Server {
     /// Serves a unix socket at `path` (an old socket file is replaced).
     pub async fn listen_unix(&self, path: &Path) -> std::io::Result<tokio::task::JoinHandle<()>> {
         let _ = std::fs::remove_file(path);
-        let listener = tokio::net::UnixListener::bind(path)?;
+        let listener = {
+            let _rt = self.rt.enter();
+            tokio::net::UnixListener::bind(path)?
+        };
         let me = self.clone();
         let path: PathBuf = path.to_owned();
-        Ok(tokio::spawn(async move {
+        Ok(self.rt.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((stream, _)) => {
-                        let me = me.clone();
-                        tokio::spawn(async move { me.session_socket(stream).await });
+                        let me2 = me.clone();
+                        me.rt.spawn(async move { me2.session_socket(stream).await });
                     }
                     Err(e) => {
                         eprintln!("ovsdb: accept on {}: {e}", path.display());
@@ -313,18 +344,23 @@ impl Server {
         &self,
         addr: std::net::SocketAddr,
     ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let listener = {
+            let _rt = self.rt.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
         let local = listener.local_addr()?;
         let me = self.clone();
         Ok((
             local,
-            tokio::spawn(async move {
+            self.rt.spawn(async move {
                 loop {
                     match listener.accept().await {
                         Ok((stream, _)) => {
                             let _ = stream.set_nodelay(true);
-                            let me = me.clone();
-                            tokio::spawn(async move { me.session_socket(stream).await });
+                            let me2 = me.clone();
+                            me.rt.spawn(async move { me2.session_socket(stream).await });
                         }
                         Err(e) => {
                             eprintln!("ovsdb: accept on {local}: {e}");
@@ -339,7 +375,7 @@ impl Server {
     /// Expires blocked `wait` transactions; runs until the server is dropped.
     pub fn spawn_timers(&self) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        tokio::spawn(async move {
+        self.rt.spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 me.with_core(|c| ((), c.expire(Instant::now())));
@@ -391,7 +427,7 @@ impl Server {
             sid
         };
         let me = self.clone();
-        let writer = tokio::spawn(async move {
+        let writer = self.rt.spawn(async move {
             // Coalesce whatever is queued (up to WRITE_BATCH bytes) into one
             // write: under load one syscall carries many messages.
             const WRITE_BATCH: usize = 1 << 20;
@@ -418,7 +454,7 @@ impl Server {
 
         // The reading loop runs as a task of its own so that a panic in it
         // (a bug) is caught here and the session is still cleaned up.
-        let reader = tokio::spawn(self.clone().read_loop(rd, sid, kill));
+        let reader = self.rt.spawn(self.clone().read_loop(rd, sid, kill));
         if let Err(e) = reader.await
             && e.is_panic()
         {
@@ -503,6 +539,21 @@ impl Server {
             }
         }
     }
+}
+
+/// Starts the thread that runs a server's tasks ([`ServerConfig::own_thread`])
+/// and returns its runtime. The thread lives as long as the process.
+fn own_runtime() -> tokio::runtime::Handle {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the OVSDB server's runtime");
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("ovsdb-server".into())
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .expect("cannot start the OVSDB server's thread");
+    handle
 }
 
 fn deliver(inner: &mut Inner, out: Outbox, max_queued: usize) {
