@@ -37,8 +37,10 @@ impl OurDaemon {
         let out = run(&mut cmd);
         assert!(
             out.status.success(),
-            "vswitchd --detach failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "vswitchd --detach failed: {}\nprocesses holding files in {}: {}",
+            String::from_utf8_lossy(&out.stderr),
+            dir.path().display(),
+            holders(dir.path())
         );
         OurDaemon { dir }
     }
@@ -167,6 +169,40 @@ impl Drop for OurDaemon {
 }
 
 /// True while process `pid` exists and is not a zombie.
+/// Processes with a file under `dir` open (for failure messages), as
+/// `pid (command) path` entries.
+pub fn holders(dir: &Path) -> String {
+    let mut found = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return "(no /proc)".into();
+    };
+    for p in procs.flatten() {
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path())
+                && target.starts_with(dir)
+            {
+                let cmd = std::fs::read_to_string(p.path().join("cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " ");
+                found.push(format!(
+                    "{} ({}) {}",
+                    p.file_name().to_string_lossy(),
+                    cmd.trim(),
+                    target.display()
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found.join("; ")
+    }
+}
+
 pub fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -88,7 +88,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
         .with_context(|| format!("cannot create database directory {}", opts.dbdir.display()))?;
     let path = opts.dbdir.join(DB_FILE);
     let schema = ovsdb::schemas::vswitch_json();
-    let (store, warnings) = DbStore::open_or_create(&path, &schema, opts.sync)
+    let (store, warnings) = open_waiting_for_lock(&path, &schema, opts.sync)
         .with_context(|| format!("cannot open database {}", path.display()))?;
     for w in warnings {
         tracing::warn!("{}: {w}", path.display());
@@ -152,6 +152,42 @@ pub async fn serve(opts: Options) -> Result<()> {
         let _ = std::fs::remove_file(p);
     }
     Ok(())
+}
+
+/// How long a start waits for a database lock held by another process
+/// before giving up: a daemon that was just stopped or killed releases it
+/// when its last thread is gone, which can be a little after its pid looks
+/// dead (a zombie leader while other threads still tear down devices).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// [`DbStore::open_or_create`], retrying while the file is locked by
+/// another writer for up to [`LOCK_WAIT`]; a server that is really running
+/// on the file keeps its lock and the start fails with the lock error.
+fn open_waiting_for_lock(
+    path: &std::path::Path,
+    schema: &serde_json::Value,
+    sync: bool,
+) -> Result<(DbStore, Vec<String>), ovsdb::server::StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut logged = false;
+    loop {
+        match DbStore::open_or_create(path, schema, sync) {
+            Err(ovsdb::server::StoreError::Log(ovsdb::log::LogError::Locked { .. }))
+                if std::time::Instant::now() < deadline =>
+            {
+                if !logged {
+                    tracing::info!(
+                        "{} is locked by another writer; waiting up to {:?} for it to exit",
+                        path.display(),
+                        LOCK_WAIT
+                    );
+                    logged = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
