@@ -6,6 +6,7 @@
 #   OURS_BIN=<dir>          vswitchd binary (default /work/target-benchh/release)
 #   OURS_PORT_TYPE=system|afxdp           OURS_XDP_MODE=generic|native|best-effort (afxdp)
 #   SUT_CPUS=1              taskset for the whole vswitchd
+#   OURS_IFACE_OPTS=...     extra `set interface` settings for both ports (options:rx-mode=ring)
 # Window hooks: pmd-stats-show before and after the window; the difference of "packets
 # received" and "processing ns" gives ns/packet of the polling thread(s) over the window.
 
@@ -40,6 +41,8 @@ sut_start() {
         opts=("ofport_request=$i")
         [ "$OURS_PORT_TYPE" = system ] || opts+=(type="$OURS_PORT_TYPE")
         [ "$OURS_PORT_TYPE" = afxdp ] && opts+=(options:xdp-mode="$OURS_XDP_MODE")
+        # extra interface settings, e.g. OURS_IFACE_OPTS="options:rx-mode=ring"
+        [ -n "${OURS_IFACE_OPTS:-}" ] && read -ra _extra <<<"$OURS_IFACE_OPTS" && opts+=("${_extra[@]}")
         o_vsctl --timeout=30 add-port "$BR" "$dev" -- set interface "$dev" "${opts[@]}" || return 1
     done
     for dev in "$HOST_IF1" "$HOST_IF2"; do
