@@ -17,6 +17,10 @@
 //! pseudo-header sum after the rewrite thus gives segments the server
 //! drops (`TcpInCsumErrors`), and the transfer fails.
 //!
+//! Two tests: the datapath alone with an upcall handler that emits the NAT
+//! actions, and the daemon with the same NAT as OpenFlow flows
+//! (`mod_nw_dst`, `mod_tp_dst`, ...) installed by the real `ovs-ofctl`.
+//!
 //! ```text
 //! client (ns c) --veth-- [port 1  datapath  port 2] --veth-- router (ns r) --veth-- server (ns s)
 //!   10.N.1.1                NAT VIP:VPORT <-> SRV:PORT     10.N.1.2 | 10.N.2.1        10.N.2.3
@@ -30,8 +34,9 @@ use datapath::flow::{FlowKey, FlowMask};
 use datapath::netdev::Netdev;
 use datapath::netdev::system::System;
 use datapath::upcall::{Translation, UpcallError, UpcallHandler};
+use tests::daemon::OurDaemon;
 use tests::netns::{Netns, require_tools, sh};
-use tests::unique_name;
+use tests::{require, unique_name};
 
 /// Addresses of one test run.
 #[derive(Clone, Copy)]
@@ -179,8 +184,20 @@ fn tcp_csum_errors(ns: &Netns) -> u64 {
         .unwrap_or_else(|| panic!("no InCsumErrors in {names}"))
 }
 
-#[test]
-fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
+/// The namespaces and addresses of one run (see the module documentation).
+struct Topo {
+    c: Netns,
+    s: Netns,
+    _r: Netns,
+    h1: HostVeth,
+    h2: HostVeth,
+    s_ip: String,
+    vip: String,
+    port: u16,
+    vport: u16,
+}
+
+fn topology(prefix: &str) -> Topo {
     require_tools();
     // A /16 of 10.x unique to this process, so parallel runs do not clash.
     let net = format!("10.{}", 100 + std::process::id() % 100);
@@ -192,10 +209,9 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
         format!("{net}.2.100"),
     );
     let port = 20000 + (std::process::id() % 10000) as u16;
-    let vport = port + 1;
-    let c = Netns::new("ofc");
-    let r = Netns::new("ofr");
-    let s = Netns::new("ofs");
+    let c = Netns::new(&format!("{prefix}c"));
+    let r = Netns::new(&format!("{prefix}r"));
+    let s = Netns::new(&format!("{prefix}s"));
     let h1 = host_veth(&c, "eth0");
     let h2 = host_veth(&r, "eth0");
     link(&r, "eth1", &s, "eth0");
@@ -225,12 +241,66 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
         feats.contains("tx-checksumming: on") && feats.contains("tcp-segmentation-offload: on"),
         "client veth offloads expected on: {feats}"
     );
-
-    let nat = Nat {
-        vip: ip(&vip),
-        vport,
-        srv: ip(&s_ip),
+    Topo {
+        c,
+        s,
+        _r: r,
+        h1,
+        h2,
+        s_ip,
+        vip,
         port,
+        vport: port + 1,
+    }
+}
+
+impl Topo {
+    /// A 3 s iperf3 from the client to VIP:VPORT (served at SRV:PORT).
+    /// Returns whether it succeeded, its output, and how many segments
+    /// with a bad TCP checksum the server counted meanwhile.
+    fn iperf3_through_nat(&self) -> (bool, String, u64) {
+        let errs0 = tcp_csum_errors(&self.s);
+        let port_s = self.port.to_string();
+        let _srv = self.s.spawn(&["iperf3", "-s", "-1", "-p", &port_s]);
+        let vport_s = self.vport.to_string();
+        let mut result = (false, String::new());
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            result = self.c.try_exec(&[
+                "iperf3",
+                "-c",
+                &self.vip,
+                "-p",
+                &vport_s,
+                "-t",
+                "3",
+                "--connect-timeout",
+                "2000",
+            ]);
+            if result.0 || !result.1.contains("Connection refused") {
+                break;
+            }
+        }
+        let errs = tcp_csum_errors(&self.s) - errs0;
+        for l in result
+            .1
+            .lines()
+            .filter(|l| l.contains("sender") || l.contains("receiver"))
+        {
+            eprintln!("iperf3 through NAT: {l}");
+        }
+        (result.0, result.1, errs)
+    }
+}
+
+#[test]
+fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
+    let t = topology("ofd");
+    let nat = Nat {
+        vip: ip(&t.vip),
+        vport: t.vport,
+        srv: ip(&t.s_ip),
+        port: t.port,
     };
     let mut dp = Datapath::new(
         DatapathConfig {
@@ -239,60 +309,28 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
         },
         Arc::new(NatWire(nat)),
     );
-    let p1: Arc<dyn Netdev> = System::open(&h1.0).expect("open port 1");
-    let p2: Arc<dyn Netdev> = System::open(&h2.0).expect("open port 2");
+    let p1: Arc<dyn Netdev> = System::open(&t.h1.0).expect("open port 1");
+    let p2: Arc<dyn Netdev> = System::open(&t.h2.0).expect("open port 2");
     dp.add_netdev(1, p1.clone()).expect("add port 1");
     dp.add_netdev(2, p2.clone()).expect("add port 2");
     assert!(
-        c.ping(&s_ip, 3),
+        t.c.ping(&t.s_ip, 3),
         "ping client -> server through switch and router"
     );
 
-    let errs0 = tcp_csum_errors(&s);
     let rx0 = p1.stats();
     let tx0 = p2.stats();
-    let port_s = port.to_string();
-    let _srv = s.spawn(&["iperf3", "-s", "-1", "-p", &port_s]);
-    let vport_s = vport.to_string();
-    let mut result = (false, String::new());
-    for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        result = c.try_exec(&[
-            "iperf3",
-            "-c",
-            &vip,
-            "-p",
-            &vport_s,
-            "-t",
-            "3",
-            "--connect-timeout",
-            "2000",
-        ]);
-        if result.0 || !result.1.contains("Connection refused") {
-            break;
-        }
-    }
-    let (ok, out) = result;
+    let (ok, out, errs) = t.iperf3_through_nat();
     let rx = p1.stats();
     let tx = p2.stats();
-    let errs = tcp_csum_errors(&s) - errs0;
     eprintln!("{}", dp.format_dump_flows().unwrap_or_default());
-    for l in out
-        .lines()
-        .filter(|l| l.contains("sender") || l.contains("receiver"))
-    {
-        eprintln!("iperf3 through NAT: {l}");
-    }
     let (rxp, rxb) = (rx.rx_packets - rx0.rx_packets, rx.rx_bytes - rx0.rx_bytes);
     let (txp, txb) = (tx.tx_packets - tx0.tx_packets, tx.tx_bytes - tx0.tx_bytes);
     eprintln!(
         "port 1 rx {rxp} packets {rxb} bytes; port 2 tx {txp} packets {txb} bytes; server TcpInCsumErrors +{errs}"
     );
     dp.shutdown();
-    assert!(
-        ok,
-        "iperf3 to {vip}:{vport} (NAT to {s_ip}:{port}) failed: {out}"
-    );
+    assert!(ok, "iperf3 to {}:{} failed: {out}", t.vip, t.vport);
     assert_eq!(errs, 0, "the server saw segments with bad TCP checksums");
     // The rewritten traffic crossed the switch as super-packets (an average
     // well above one 1514-byte frame), received and sent whole.
@@ -304,4 +342,86 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
         txp > 0 && txb / txp > 4000,
         "port 2 sent {txb} bytes in {txp} packets"
     );
+}
+
+/// `RX packets:N bytes:M` (or TX) of interface `name` in `dpif/show`.
+fn dpif_counts(show: &str, name: &str, dir: &str) -> (u64, u64) {
+    let mut lines = show.lines().skip_while(|l| !l.contains(name));
+    let _ = lines.next();
+    let line = lines
+        .find(|l| l.trim_start().starts_with(dir))
+        .unwrap_or_else(|| panic!("no {dir} line for {name} in {show}"));
+    let num = |key: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+    };
+    (num("packets:"), num("bytes:"))
+}
+
+/// The same NAT as OpenFlow flows installed with the real `ovs-ofctl` into
+/// our daemon (`mod_nw_dst`/`mod_tp_dst` one way, `mod_nw_src`/`mod_tp_src`
+/// back): the translation and the datapath keep super-packets whole and
+/// their checksums right.
+#[test]
+fn openflow_nat_flows_on_gso_traffic_through_the_daemon() {
+    require("ovs-ofctl", "openvswitch-common");
+    let t = topology("ofo");
+    let d = OurDaemon::start(&[]);
+    let br = unique_name("ofn", 15);
+    d.add_bridge(&br, &["fail_mode=secure"], &[(&t.h1.0, 1), (&t.h2.0, 2)]);
+    d.ovs_ofctl(&["-O", "OpenFlow13", "del-flows", &br]);
+    let flows = format!(
+        "priority=10,tcp,in_port=1,nw_dst={vip},tp_dst={vport},actions=mod_nw_dst:{srv},mod_tp_dst:{port},output:2\n\
+         priority=10,tcp,in_port=2,nw_src={srv},tp_src={port},actions=mod_nw_src:{vip},mod_tp_src:{vport},output:1\n\
+         priority=1,in_port=1,actions=output:2\n\
+         priority=1,in_port=2,actions=output:1\n",
+        vip = t.vip,
+        vport = t.vport,
+        srv = t.s_ip,
+        port = t.port,
+    );
+    let file = d.path().join("nat-flows.txt");
+    std::fs::write(&file, flows).expect("write flows");
+    d.ovs_ofctl(&[
+        "-O",
+        "OpenFlow13",
+        "add-flows",
+        &br,
+        file.to_str().expect("path"),
+    ]);
+    assert!(t.c.ping(&t.s_ip, 3), "ping through the daemon and router");
+
+    let show0 = String::from_utf8_lossy(&d.ovs_appctl(&["dpif/show"]).stdout).into_owned();
+    let (ok, out, errs) = t.iperf3_through_nat();
+    let show = String::from_utf8_lossy(&d.ovs_appctl(&["dpif/show"]).stdout).into_owned();
+    let dump = d.ovs_ofctl(&["-O", "OpenFlow13", "dump-flows", &br]);
+    eprintln!("{show}\n{dump}");
+    assert!(ok, "iperf3 to {}:{} failed: {out}", t.vip, t.vport);
+    assert_eq!(errs, 0, "the server saw segments with bad TCP checksums");
+    let nat_hits: u64 = dump
+        .lines()
+        .filter(|l| l.contains("priority=10"))
+        .filter_map(|l| {
+            l.split([' ', ','])
+                .find_map(|w| w.strip_prefix("n_packets="))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .sum();
+    assert!(nat_hits > 100, "the NAT flows were not used: {dump}");
+    let (rxp0, rxb0) = dpif_counts(&show0, &t.h1.0, "RX");
+    let (rxp, rxb) = dpif_counts(&show, &t.h1.0, "RX");
+    let (txp0, txb0) = dpif_counts(&show0, &t.h2.0, "TX");
+    let (txp, txb) = dpif_counts(&show, &t.h2.0, "TX");
+    let (rxp, rxb, txp, txb) = (rxp - rxp0, rxb - rxb0, txp - txp0, txb - txb0);
+    assert!(
+        rxp > 0 && rxb / rxp > 4000,
+        "port 1 received {rxb} bytes in {rxp} packets"
+    );
+    assert!(
+        txp > 0 && txb / txp > 4000,
+        "port 2 sent {txb} bytes in {txp} packets"
+    );
+    drop(d);
 }
