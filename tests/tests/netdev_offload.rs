@@ -17,8 +17,10 @@
 //! pseudo-header sum after the rewrite thus gives segments the server
 //! drops (`TcpInCsumErrors`), and the transfer fails.
 //!
-//! Two tests: the datapath alone with an upcall handler that emits the NAT
-//! actions, and the daemon with the same NAT as OpenFlow flows
+//! Three tests: the datapath alone with an upcall handler that emits the
+//! NAT actions, between `system` ports and between tap ports
+//! (`IFF_VNET_HDR`, the taps' kernel sides in the client and router
+//! namespaces); and the daemon with the same NAT as OpenFlow flows
 //! (`mod_nw_dst`, `mod_tp_dst`, ...) installed by the real `ovs-ofctl`.
 //!
 //! ```text
@@ -33,6 +35,7 @@ use datapath::dpif::{Datapath, DatapathConfig};
 use datapath::flow::{FlowKey, FlowMask};
 use datapath::netdev::Netdev;
 use datapath::netdev::system::System;
+use datapath::netdev::tap::Tap;
 use datapath::upcall::{Translation, UpcallError, UpcallHandler};
 use tests::daemon::OurDaemon;
 use tests::netns::{Netns, require_tools, sh};
@@ -189,15 +192,19 @@ struct Topo {
     c: Netns,
     s: Netns,
     _r: Netns,
-    h1: HostVeth,
-    h2: HostVeth,
+    /// The switch's two interfaces: host ends of veths, or taps whose
+    /// kernel side was moved into the client and router namespaces.
+    p1_name: String,
+    p2_name: String,
+    _veths: Vec<HostVeth>,
+    taps: Option<(Arc<Tap>, Arc<Tap>)>,
     s_ip: String,
     vip: String,
     port: u16,
     vport: u16,
 }
 
-fn topology(prefix: &str) -> Topo {
+fn topology(prefix: &str, taps: bool) -> Topo {
     require_tools();
     // A /16 of 10.x unique to this process, so parallel runs do not clash.
     let net = format!("10.{}", 100 + std::process::id() % 100);
@@ -212,11 +219,29 @@ fn topology(prefix: &str) -> Topo {
     let c = Netns::new(&format!("{prefix}c"));
     let r = Netns::new(&format!("{prefix}r"));
     let s = Netns::new(&format!("{prefix}s"));
-    let h1 = host_veth(&c, "eth0");
-    let h2 = host_veth(&r, "eth0");
+    let (c_if, r_if, p1_name, p2_name, veths, tap_pair) = if taps {
+        let (n1, n2) = (unique_name("tpo", 15), unique_name("tpo", 15));
+        let t1 = Tap::open(&n1).expect("create tap 1");
+        let t2 = Tap::open(&n2).expect("create tap 2");
+        sh(&["ip", "link", "set", &n1, "netns", c.name()]);
+        sh(&["ip", "link", "set", &n2, "netns", r.name()]);
+        (n1.clone(), n2.clone(), n1, n2, Vec::new(), Some((t1, t2)))
+    } else {
+        let h1 = host_veth(&c, "eth0");
+        let h2 = host_veth(&r, "eth0");
+        let names = (h1.0.clone(), h2.0.clone());
+        (
+            "eth0".to_owned(),
+            "eth0".to_owned(),
+            names.0,
+            names.1,
+            vec![h1, h2],
+            None,
+        )
+    };
     link(&r, "eth1", &s, "eth0");
-    c.exec(&["ip", "addr", "add", &format!("{c_ip}/24"), "dev", "eth0"]);
-    c.exec(&["ip", "link", "set", "eth0", "up"]);
+    c.exec(&["ip", "addr", "add", &format!("{c_ip}/24"), "dev", &c_if]);
+    c.exec(&["ip", "link", "set", &c_if, "up"]);
     c.exec(&[
         "ip",
         "route",
@@ -225,9 +250,9 @@ fn topology(prefix: &str) -> Topo {
         "via",
         &r_ip1,
     ]);
-    r.exec(&["ip", "addr", "add", &format!("{r_ip1}/24"), "dev", "eth0"]);
+    r.exec(&["ip", "addr", "add", &format!("{r_ip1}/24"), "dev", &r_if]);
     r.exec(&["ip", "addr", "add", &format!("{r_ip2}/24"), "dev", "eth1"]);
-    r.exec(&["ip", "link", "set", "eth0", "up"]);
+    r.exec(&["ip", "link", "set", &r_if, "up"]);
     r.exec(&["ip", "link", "set", "eth1", "up"]);
     r.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     // The router completes checksums in software, the server verifies.
@@ -236,17 +261,19 @@ fn topology(prefix: &str) -> Topo {
     s.exec(&["ip", "addr", "add", &format!("{s_ip}/24"), "dev", "eth0"]);
     s.exec(&["ip", "link", "set", "eth0", "up"]);
     s.exec(&["ip", "route", "add", "default", "via", &r_ip2]);
-    let feats = c.exec(&["ethtool", "-k", "eth0"]);
+    let feats = c.exec(&["ethtool", "-k", &c_if]);
     assert!(
         feats.contains("tx-checksumming: on") && feats.contains("tcp-segmentation-offload: on"),
-        "client veth offloads expected on: {feats}"
+        "client interface offloads expected on: {feats}"
     );
     Topo {
         c,
         s,
         _r: r,
-        h1,
-        h2,
+        p1_name,
+        p2_name,
+        _veths: veths,
+        taps: tap_pair,
         s_ip,
         vip,
         port,
@@ -293,9 +320,9 @@ impl Topo {
     }
 }
 
-#[test]
-fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
-    let t = topology("ofd");
+/// The datapath alone between ports `p1` and `p2` of `t`, with the NAT
+/// emitted by [`NatWire`].
+fn datapath_nat(t: &Topo, p1: Arc<dyn Netdev>, p2: Arc<dyn Netdev>) {
     let nat = Nat {
         vip: ip(&t.vip),
         vport: t.vport,
@@ -309,8 +336,6 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
         },
         Arc::new(NatWire(nat)),
     );
-    let p1: Arc<dyn Netdev> = System::open(&t.h1.0).expect("open port 1");
-    let p2: Arc<dyn Netdev> = System::open(&t.h2.0).expect("open port 2");
     dp.add_netdev(1, p1.clone()).expect("add port 1");
     dp.add_netdev(2, p2.clone()).expect("add port 2");
     assert!(
@@ -344,6 +369,23 @@ fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
     );
 }
 
+#[test]
+fn nat_rewrite_of_gso_super_packets_keeps_tcp_checksums_right() {
+    let t = topology("ofd", false);
+    let p1: Arc<dyn Netdev> = System::open(&t.p1_name).expect("open port 1");
+    let p2: Arc<dyn Netdev> = System::open(&t.p2_name).expect("open port 2");
+    datapath_nat(&t, p1, p2);
+}
+
+/// The same with tap ports (`IFF_VNET_HDR`): the client's TSO super-packets
+/// come out of its tap whole and go into the router's tap whole.
+#[test]
+fn nat_rewrite_of_gso_super_packets_between_tap_ports() {
+    let t = topology("oft", true);
+    let (t1, t2) = t.taps.clone().expect("taps");
+    datapath_nat(&t, t1, t2);
+}
+
 /// `RX packets:N bytes:M` (or TX) of interface `name` in `dpif/show`.
 fn dpif_counts(show: &str, name: &str, dir: &str) -> (u64, u64) {
     let mut lines = show.lines().skip_while(|l| !l.contains(name));
@@ -367,10 +409,14 @@ fn dpif_counts(show: &str, name: &str, dir: &str) -> (u64, u64) {
 #[test]
 fn openflow_nat_flows_on_gso_traffic_through_the_daemon() {
     require("ovs-ofctl", "openvswitch-common");
-    let t = topology("ofo");
+    let t = topology("ofo", false);
     let d = OurDaemon::start(&[]);
     let br = unique_name("ofn", 15);
-    d.add_bridge(&br, &["fail_mode=secure"], &[(&t.h1.0, 1), (&t.h2.0, 2)]);
+    d.add_bridge(
+        &br,
+        &["fail_mode=secure"],
+        &[(&t.p1_name, 1), (&t.p2_name, 2)],
+    );
     d.ovs_ofctl(&["-O", "OpenFlow13", "del-flows", &br]);
     let flows = format!(
         "priority=10,tcp,in_port=1,nw_dst={vip},tp_dst={vport},actions=mod_nw_dst:{srv},mod_tp_dst:{port},output:2\n\
@@ -410,10 +456,10 @@ fn openflow_nat_flows_on_gso_traffic_through_the_daemon() {
         })
         .sum();
     assert!(nat_hits > 100, "the NAT flows were not used: {dump}");
-    let (rxp0, rxb0) = dpif_counts(&show0, &t.h1.0, "RX");
-    let (rxp, rxb) = dpif_counts(&show, &t.h1.0, "RX");
-    let (txp0, txb0) = dpif_counts(&show0, &t.h2.0, "TX");
-    let (txp, txb) = dpif_counts(&show, &t.h2.0, "TX");
+    let (rxp0, rxb0) = dpif_counts(&show0, &t.p1_name, "RX");
+    let (rxp, rxb) = dpif_counts(&show, &t.p1_name, "RX");
+    let (txp0, txb0) = dpif_counts(&show0, &t.p2_name, "TX");
+    let (txp, txb) = dpif_counts(&show, &t.p2_name, "TX");
     let (rxp, rxb, txp, txb) = (rxp - rxp0, rxb - rxb0, txp - txp0, txb - txb0);
     assert!(
         rxp > 0 && rxb / rxp > 4000,
