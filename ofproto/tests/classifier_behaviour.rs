@@ -290,3 +290,39 @@ fn is_send_and_sync() {
     check::<Classifier<String>>();
     check::<std::sync::Arc<std::sync::RwLock<Classifier<u64>>>>();
 }
+
+#[test]
+fn removals_undone_and_redone_are_purged_exactly_once() {
+    let mut cls = Classifier::new();
+    let ids: Vec<_> = (0..100u32)
+        .map(|i| cls.insert(dst_prefix(i << 8, 24), 10, "r", 0).unwrap())
+        .collect();
+    cls.publish(1);
+    // A bundle removes every rule at version 2, is rolled back, then a
+    // second bundle removes them again (twice each, as overlapping
+    // deletes do), and another removes the even ones at version 3.
+    for &id in &ids {
+        assert!(cls.remove(id, 2).is_none());
+    }
+    for &id in &ids {
+        assert!(cls.undo_remove(id));
+    }
+    // Publishing with the removals undone purges nothing.
+    assert!(cls.publish(1).is_empty());
+    assert_eq!(cls.len(), 100);
+    for &id in ids.iter().step_by(2) {
+        assert!(cls.remove(id, 3).is_none());
+        assert!(cls.remove(id, 3).is_none());
+    }
+    for &id in ids.iter().skip(1).step_by(2) {
+        assert!(cls.remove(id, 4).is_none());
+    }
+    let first = cls.publish(3);
+    assert_eq!(first.len(), 50, "even rules retire at version 3");
+    assert_eq!(lookup(&cls, 3, &ipv4(1 << 8)).0, Some("r"));
+    assert_eq!(lookup(&cls, 3, &ipv4(0)).0, None);
+    let second = cls.publish(4);
+    assert_eq!(second.len(), 50, "odd rules retire at version 4");
+    assert!(cls.is_empty());
+    assert!(cls.publish(5).is_empty());
+}

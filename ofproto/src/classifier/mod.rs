@@ -153,6 +153,42 @@ use std::sync::Arc;
 use subtable::{NIL, Subtable, TrieCtx};
 use trie::{TRIE_FIELDS, Trie};
 
+/// A subtable's mask as the key of [`Classifier::by_mask`]: hashed once
+/// with the key's own word hash (a few ns for the 312-byte mask), where the
+/// derived `Hash` would feed SipHash field by field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct MaskKey(FlowMask);
+
+impl std::hash::Hash for MaskKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u32(self.0.0.hash(0x6d61_736b));
+    }
+}
+
+/// A hasher for keys that already hash themselves well ([`MaskKey`]): it
+/// keeps the one `u32` written, spread over 64 bits.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl std::hash::Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by MaskKey; still a usable (if slow) hash.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        // Both halves set so the table's top bits (control bytes) and low
+        // bits (bucket index) each get hash bits.
+        self.0 = (u64::from(v) << 32 | u64::from(v)) ^ self.0.rotate_left(32);
+    }
+}
+
+type MaskMap = HashMap<MaskKey, u32, std::hash::BuildHasherDefault<PrehashedHasher>>;
+
 /// A classifier version. See the module documentation.
 pub type Version = u64;
 
@@ -379,7 +415,7 @@ pub struct Classifier<T> {
     free_rules: Vec<u32>,
     subtables: Vec<Option<Subtable>>,
     free_subtables: Vec<u32>,
-    by_mask: HashMap<FlowMask, u32>,
+    by_mask: MaskMap,
     pvec: Vec<PvecEntry>,
     tries: [Trie; 4],
     tracked: [bool; 4],
@@ -421,7 +457,7 @@ impl<T> Classifier<T> {
             free_rules: Vec::new(),
             subtables: Vec::new(),
             free_subtables: Vec::new(),
-            by_mask: HashMap::new(),
+            by_mask: MaskMap::default(),
             pvec: Vec::new(),
             tries: TRIE_FIELDS.map(|f| Trie::new(f.width())),
             tracked: fields.as_array(),
@@ -570,7 +606,7 @@ impl<T> Classifier<T> {
     /// The rule with exactly this match and priority visible in `version`
     /// (OpenFlow strict modify and delete).
     pub fn find_exact(&self, m: &Match, priority: u32, version: Version) -> Option<&Rule<T>> {
-        let &st = self.by_mask.get(&m.mask)?;
+        let &st = self.by_mask.get(&MaskKey(m.mask))?;
         let sub = self.subtable(st);
         let g = sub.find_group(&m.key)?;
         let mut r = sub.groups[g as usize].head;
@@ -672,7 +708,7 @@ impl<T> Classifier<T> {
         version: Version,
     ) -> impl Iterator<Item = RuleId> {
         let mut out: Vec<RuleId> = Vec::new();
-        if let Some(&st) = self.by_mask.get(&m.mask) {
+        if let Some(&st) = self.by_mask.get(&MaskKey(m.mask)) {
             let sub = self.subtable(st);
             if let Some(g) = sub.find_group(&m.key) {
                 let mut r = sub.groups[g as usize].head;
@@ -696,7 +732,7 @@ impl<T> Classifier<T> {
         version: Version,
     ) -> RuleId {
         // The subtable.
-        let st = match self.by_mask.get(&m.mask) {
+        let st = match self.by_mask.get(&MaskKey(m.mask)) {
             Some(&st) => st,
             None => {
                 let sub = Subtable::new(&m.mask, self.tracked);
@@ -710,7 +746,7 @@ impl<T> Classifier<T> {
                         (self.subtables.len() - 1) as u32
                     }
                 };
-                self.by_mask.insert(m.mask, st);
+                self.by_mask.insert(MaskKey(m.mask), st);
                 st
             }
         };
@@ -792,11 +828,15 @@ impl<T> Classifier<T> {
             return None;
         }
         let rule = slot.rule.as_mut()?;
+        // A rule already being removed is already in `pending` (possibly
+        // twice after an undo: `publish` copes), so no scan of it here:
+        // that made bundles of deletes quadratic.
+        let newly_removed = rule.removed == VERSION_NEVER;
         rule.removed = rule.removed.min(version);
         if rule.is_retired(visible) {
             Some(self.purge(id.index))
         } else {
-            if !self.pending.contains(&id) {
+            if newly_removed {
                 self.pending.push(id);
             }
             None
@@ -816,8 +856,8 @@ impl<T> Classifier<T> {
         }
         match slot.rule.as_mut() {
             Some(rule) if rule.removed != VERSION_NEVER && rule.removed > visible => {
+                // Its `pending` entry stays; `publish` drops it.
                 rule.removed = VERSION_NEVER;
-                self.pending.retain(|&p| p != id);
                 true
             }
             _ => false,
@@ -835,8 +875,9 @@ impl<T> Classifier<T> {
         for id in pending {
             match self.get(id) {
                 Some(r) if r.is_retired(version) => purged.push(self.purge(id.index)),
-                Some(_) => self.pending.push(id),
-                None => {}
+                Some(r) if r.removed != VERSION_NEVER => self.pending.push(id),
+                // Gone (a duplicate entry purged above) or removal undone.
+                _ => {}
             }
         }
         purged
@@ -879,7 +920,7 @@ impl<T> Classifier<T> {
         }
         let new_max = self.subtable(st).max_priority();
         if new_max.is_none() {
-            self.by_mask.remove(&*rule.mask);
+            self.by_mask.remove(&MaskKey(*rule.mask));
             self.subtables[st as usize] = None;
             self.free_subtables.push(st);
         }
