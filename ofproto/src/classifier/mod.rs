@@ -629,6 +629,13 @@ impl<T> Classifier<T> {
     pub fn lookup(&self, version: Version, key: &FlowKey, wc: &mut FlowMask) -> Option<&Rule<T>> {
         let mut ctx = [TrieCtx::default(); 4];
         let mut best: Option<&Rule<T>> = None;
+        // The trie walks are likely cache misses: start them now so they
+        // overlap with the first subtables' hashing.
+        for ((trie, f), on) in self.tries.iter().zip(TRIE_FIELDS).zip(self.tracked) {
+            if on {
+                trie.touch(f.value(key));
+            }
+        }
         for e in &self.pvec {
             if let Some(b) = best
                 && e.max_priority <= b.priority
