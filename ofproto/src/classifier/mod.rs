@@ -143,10 +143,12 @@
 //! The versioning here is what either design needs, so the lookup and batch
 //! API will not change.
 
+mod chunked;
 mod htable;
 mod subtable;
 mod trie;
 
+use chunked::Chunked;
 use datapath::flow::key::{FlowKey, FlowMask};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -411,7 +413,7 @@ impl Default for PrefixFields {
 
 /// The classifier. See the module documentation.
 pub struct Classifier<T> {
-    rules: Vec<Slot<T>>,
+    rules: Chunked<Slot<T>>,
     free_rules: Vec<u32>,
     subtables: Vec<Option<Subtable>>,
     free_subtables: Vec<u32>,
@@ -453,7 +455,7 @@ impl<T> Classifier<T> {
     /// `fields` only.
     pub fn with_prefix_fields(fields: PrefixFields) -> Classifier<T> {
         Classifier {
-            rules: Vec::new(),
+            rules: Chunked::default(),
             free_rules: Vec::new(),
             subtables: Vec::new(),
             free_subtables: Vec::new(),

@@ -383,8 +383,6 @@ impl Trie {
         }
     }
 
-    /// Walks the trie along `value` (left-aligned). See [`TrieMatch`].
-    #[inline]
     /// Starts loading the first memory a [`Trie::lookup`] of `value` will
     /// read (its shortcut entry and that node), without waiting for it:
     /// the caller goes on with other work while the cache misses resolve.
@@ -397,6 +395,8 @@ impl Trie {
         }
     }
 
+    /// Walks the trie along `value` (left-aligned). See [`TrieMatch`].
+    #[inline]
     pub(super) fn lookup(&self, value: u128) -> TrieMatch {
         let (mut node, mut plens) = match self.short.get(Self::top(value)) {
             Some(&e) => (&self.nodes[e as u32 as usize], u128::from((e >> 32) as u16)),
