@@ -57,7 +57,9 @@ fn prefix_tracking_unwildcards_only_needed_bits() {
     let (r, wc) = lookup(&cls, 0, &ipv4(0xc0a8_0001));
     assert_eq!(r, None);
     assert_eq!(wc.nw_dst, 0x8000_0000, "wc.nw_dst = {:#x}", wc.nw_dst);
-    assert_eq!(wc.dl_type, 0xffff);
+    // The tries rule both subtables out before anything is hashed: not even
+    // dl_type is examined.
+    assert_eq!(wc.dl_type, 0);
     assert_eq!((wc.nw_src, wc.tp_dst, wc.in_port), (0, 0, 0));
     // 10.2.0.1: inside 10/8 (matches), outside 10.1/16. The /16 needs 15
     // bits to be ruled out; the /8 match needs its 8 bits.
@@ -98,8 +100,9 @@ fn staged_lookup_leaves_later_stages_wildcarded() {
     cls.insert(Match::new(&rule_key, &mask), 1, "web", 0)
         .unwrap();
 
-    // Miss at the metadata stage: only in_port examined.
-    let mut k = ipv4(0x0a00_0001);
+    // Miss at the metadata stage: only in_port examined (the packet has the
+    // rule's source address, so the trie rules nothing out).
+    let mut k = rule_key;
     k.in_port = 2;
     let (r, wc) = lookup(&cls, 0, &k);
     assert_eq!(r, None);
@@ -108,7 +111,7 @@ fn staged_lookup_leaves_later_stages_wildcarded() {
     assert_eq!(wc, want);
 
     // Miss at L2: in_port and dl_type, L3 and L4 stay wildcarded.
-    let mut k = ipv4(0x0a00_0001);
+    let mut k = rule_key;
     k.dl_type = 0x86dd;
     let (r, wc) = lookup(&cls, 0, &k);
     assert_eq!(r, None);
@@ -123,11 +126,15 @@ fn staged_lookup_leaves_later_stages_wildcarded() {
     assert_eq!(r, None);
     assert_eq!((wc.nw_proto, wc.nw_src, wc.tp_dst), (0xff, !0, 0));
 
-    // Miss at L3 on the address: the trie needs the bits up to the first
-    // difference only (10.0.0.99 vs 10.0.0.1: bit 25).
+    // A source address no rule has a prefix of: the trie needs the bits up
+    // to the first difference only (10.0.0.99 vs 10.0.0.1: bit 25), and
+    // rules the subtable out before any stage is hashed.
     let (r, wc) = lookup(&cls, 0, &ipv4(0x0a00_0001));
     assert_eq!(r, None);
-    assert_eq!((wc.nw_proto, wc.tp_dst), (0, 0));
+    assert_eq!(
+        (wc.in_port, wc.dl_type, wc.nw_proto, wc.tp_dst),
+        (0, 0, 0, 0)
+    );
     assert_eq!(wc.nw_src, 0xffff_ffc0, "{:#x}", wc.nw_src);
 
     // A hit examines the whole mask.
@@ -289,4 +296,40 @@ fn is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Classifier<String>>();
     check::<std::sync::Arc<std::sync::RwLock<Classifier<u64>>>>();
+}
+
+#[test]
+fn removals_undone_and_redone_are_purged_exactly_once() {
+    let mut cls = Classifier::new();
+    let ids: Vec<_> = (0..100u32)
+        .map(|i| cls.insert(dst_prefix(i << 8, 24), 10, "r", 0).unwrap())
+        .collect();
+    cls.publish(1);
+    // A bundle removes every rule at version 2, is rolled back, then a
+    // second bundle removes them again (twice each, as overlapping
+    // deletes do), and another removes the even ones at version 3.
+    for &id in &ids {
+        assert!(cls.remove(id, 2).is_none());
+    }
+    for &id in &ids {
+        assert!(cls.undo_remove(id));
+    }
+    // Publishing with the removals undone purges nothing.
+    assert!(cls.publish(1).is_empty());
+    assert_eq!(cls.len(), 100);
+    for &id in ids.iter().step_by(2) {
+        assert!(cls.remove(id, 3).is_none());
+        assert!(cls.remove(id, 3).is_none());
+    }
+    for &id in ids.iter().skip(1).step_by(2) {
+        assert!(cls.remove(id, 4).is_none());
+    }
+    let first = cls.publish(3);
+    assert_eq!(first.len(), 50, "even rules retire at version 3");
+    assert_eq!(lookup(&cls, 3, &ipv4(1 << 8)).0, Some("r"));
+    assert_eq!(lookup(&cls, 3, &ipv4(0)).0, None);
+    let second = cls.publish(4);
+    assert_eq!(second.len(), 50, "odd rules retire at version 4");
+    assert!(cls.is_empty());
+    assert!(cls.publish(5).is_empty());
 }

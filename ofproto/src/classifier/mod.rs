@@ -143,15 +143,53 @@
 //! The versioning here is what either design needs, so the lookup and batch
 //! API will not change.
 
+mod chunked;
 mod htable;
 mod subtable;
 mod trie;
 
+use chunked::Chunked;
 use datapath::flow::key::{FlowKey, FlowMask};
 use std::collections::HashMap;
 use std::sync::Arc;
 use subtable::{NIL, Subtable, TrieCtx};
 use trie::{TRIE_FIELDS, Trie};
+
+/// A subtable's mask as the key of [`Classifier::by_mask`]: hashed once
+/// with the key's own word hash (a few ns for the 312-byte mask), where the
+/// derived `Hash` would feed SipHash field by field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct MaskKey(FlowMask);
+
+impl std::hash::Hash for MaskKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u32(self.0.0.hash(0x6d61_736b));
+    }
+}
+
+/// A hasher for keys that already hash themselves well ([`MaskKey`]): it
+/// keeps the one `u32` written, spread over 64 bits.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl std::hash::Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by MaskKey; still a usable (if slow) hash.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        // Both halves set so the table's top bits (control bytes) and low
+        // bits (bucket index) each get hash bits.
+        self.0 = (u64::from(v) << 32 | u64::from(v)) ^ self.0.rotate_left(32);
+    }
+}
+
+type MaskMap = HashMap<MaskKey, u32, std::hash::BuildHasherDefault<PrehashedHasher>>;
 
 /// A classifier version. See the module documentation.
 pub type Version = u64;
@@ -208,6 +246,16 @@ impl Match {
     }
 }
 
+/// The words of `key` under the nonzero words of `mask`, in order.
+fn sparse_words(key: &FlowKey, mask: &FlowMask) -> Box<[u64]> {
+    let (k, m) = (key.words(), mask.0.words());
+    k.iter()
+        .zip(m)
+        .filter(|&(_, &m)| m != 0)
+        .map(|(&k, &m)| k & m)
+        .collect()
+}
+
 /// Identifies a rule while it is stored. Ids of purged rules are not reused
 /// for other rules (a generation count tells them apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,7 +268,10 @@ pub struct RuleId {
 #[derive(Debug)]
 pub struct Rule<T> {
     id: RuleId,
-    key: FlowKey,
+    /// The masked key's words under the nonzero words of `mask`, in order
+    /// (a rule's match covers a few of the key's 39 words: storing only
+    /// those keeps a rule near 80 bytes instead of 370).
+    words: Box<[u64]>,
     mask: Arc<FlowMask>,
     priority: u32,
     added: Version,
@@ -238,9 +289,16 @@ impl<T> Rule<T> {
         self.id
     }
 
-    /// The masked key.
-    pub fn key(&self) -> &FlowKey {
-        &self.key
+    /// The masked key (rebuilt from the stored words).
+    pub fn key(&self) -> FlowKey {
+        let mut key = FlowKey::ZERO;
+        let mut vals = self.words.iter();
+        for (k, &m) in key.words_mut().iter_mut().zip(self.mask.0.words()) {
+            if m != 0 {
+                *k = vals.next().copied().unwrap_or(0);
+            }
+        }
+        key
     }
 
     /// The mask.
@@ -251,7 +309,7 @@ impl<T> Rule<T> {
     /// The match (key and mask).
     pub fn to_match(&self) -> Match {
         Match {
-            key: self.key,
+            key: self.key(),
             mask: *self.mask,
         }
     }
@@ -375,11 +433,11 @@ impl Default for PrefixFields {
 
 /// The classifier. See the module documentation.
 pub struct Classifier<T> {
-    rules: Vec<Slot<T>>,
+    rules: Chunked<Slot<T>>,
     free_rules: Vec<u32>,
     subtables: Vec<Option<Subtable>>,
     free_subtables: Vec<u32>,
-    by_mask: HashMap<FlowMask, u32>,
+    by_mask: MaskMap,
     pvec: Vec<PvecEntry>,
     tries: [Trie; 4],
     tracked: [bool; 4],
@@ -417,11 +475,11 @@ impl<T> Classifier<T> {
     /// `fields` only.
     pub fn with_prefix_fields(fields: PrefixFields) -> Classifier<T> {
         Classifier {
-            rules: Vec::new(),
+            rules: Chunked::default(),
             free_rules: Vec::new(),
             subtables: Vec::new(),
             free_subtables: Vec::new(),
-            by_mask: HashMap::new(),
+            by_mask: MaskMap::default(),
             pvec: Vec::new(),
             tries: TRIE_FIELDS.map(|f| Trie::new(f.width())),
             tracked: fields.as_array(),
@@ -570,7 +628,7 @@ impl<T> Classifier<T> {
     /// The rule with exactly this match and priority visible in `version`
     /// (OpenFlow strict modify and delete).
     pub fn find_exact(&self, m: &Match, priority: u32, version: Version) -> Option<&Rule<T>> {
-        let &st = self.by_mask.get(&m.mask)?;
+        let &st = self.by_mask.get(&MaskKey(m.mask))?;
         let sub = self.subtable(st);
         let g = sub.find_group(&m.key)?;
         let mut r = sub.groups[g as usize].head;
@@ -593,6 +651,13 @@ impl<T> Classifier<T> {
     pub fn lookup(&self, version: Version, key: &FlowKey, wc: &mut FlowMask) -> Option<&Rule<T>> {
         let mut ctx = [TrieCtx::default(); 4];
         let mut best: Option<&Rule<T>> = None;
+        // The trie walks are likely cache misses: start them now so they
+        // overlap with the first subtables' hashing.
+        for ((trie, f), on) in self.tries.iter().zip(TRIE_FIELDS).zip(self.tracked) {
+            if on {
+                trie.touch(f.value(key));
+            }
+        }
         for e in &self.pvec {
             if let Some(b) = best
                 && e.max_priority <= b.priority
@@ -672,7 +737,7 @@ impl<T> Classifier<T> {
         version: Version,
     ) -> impl Iterator<Item = RuleId> {
         let mut out: Vec<RuleId> = Vec::new();
-        if let Some(&st) = self.by_mask.get(&m.mask) {
+        if let Some(&st) = self.by_mask.get(&MaskKey(m.mask)) {
             let sub = self.subtable(st);
             if let Some(g) = sub.find_group(&m.key) {
                 let mut r = sub.groups[g as usize].head;
@@ -696,7 +761,7 @@ impl<T> Classifier<T> {
         version: Version,
     ) -> RuleId {
         // The subtable.
-        let st = match self.by_mask.get(&m.mask) {
+        let st = match self.by_mask.get(&MaskKey(m.mask)) {
             Some(&st) => st,
             None => {
                 let sub = Subtable::new(&m.mask, self.tracked);
@@ -710,7 +775,7 @@ impl<T> Classifier<T> {
                         (self.subtables.len() - 1) as u32
                     }
                 };
-                self.by_mask.insert(m.mask, st);
+                self.by_mask.insert(MaskKey(m.mask), st);
                 st
             }
         };
@@ -747,7 +812,7 @@ impl<T> Classifier<T> {
         };
         slot.rule = Some(Rule {
             id,
-            key: m.key,
+            words: sparse_words(&m.key, &mask),
             mask,
             priority,
             added: version,
@@ -792,11 +857,15 @@ impl<T> Classifier<T> {
             return None;
         }
         let rule = slot.rule.as_mut()?;
+        // A rule already being removed is already in `pending` (possibly
+        // twice after an undo: `publish` copes), so no scan of it here:
+        // that made bundles of deletes quadratic.
+        let newly_removed = rule.removed == VERSION_NEVER;
         rule.removed = rule.removed.min(version);
         if rule.is_retired(visible) {
             Some(self.purge(id.index))
         } else {
-            if !self.pending.contains(&id) {
+            if newly_removed {
                 self.pending.push(id);
             }
             None
@@ -816,8 +885,8 @@ impl<T> Classifier<T> {
         }
         match slot.rule.as_mut() {
             Some(rule) if rule.removed != VERSION_NEVER && rule.removed > visible => {
+                // Its `pending` entry stays; `publish` drops it.
                 rule.removed = VERSION_NEVER;
-                self.pending.retain(|&p| p != id);
                 true
             }
             _ => false,
@@ -835,8 +904,9 @@ impl<T> Classifier<T> {
         for id in pending {
             match self.get(id) {
                 Some(r) if r.is_retired(version) => purged.push(self.purge(id.index)),
-                Some(_) => self.pending.push(id),
-                None => {}
+                Some(r) if r.removed != VERSION_NEVER => self.pending.push(id),
+                // Gone (a duplicate entry purged above) or removal undone.
+                _ => {}
             }
         }
         purged
@@ -869,17 +939,18 @@ impl<T> Classifier<T> {
         let sub = self.subtable_mut(st);
         sub.sub_priority(rule.priority);
         if sub.groups[g as usize].head == NIL {
-            sub.remove_group(g, &rule.key);
+            let key = rule.key();
+            sub.remove_group(g, &key);
             let plens = sub.trie_plen;
             for ((trie, f), plen) in self.tries.iter_mut().zip(TRIE_FIELDS).zip(plens) {
                 if plen != 0 {
-                    trie.remove(f.value(&rule.key), plen);
+                    trie.remove(f.value(&key), plen);
                 }
             }
         }
         let new_max = self.subtable(st).max_priority();
         if new_max.is_none() {
-            self.by_mask.remove(&*rule.mask);
+            self.by_mask.remove(&MaskKey(*rule.mask));
             self.subtables[st as usize] = None;
             self.free_subtables.push(st);
         }

@@ -271,12 +271,18 @@ impl Subtable {
         tries: &[super::trie::Trie; 4],
         ctx: &mut [TrieCtx; 4],
     ) -> Option<u32> {
+        // The tries first: when they prove that no tracked prefix of this
+        // subtable's lengths matches the key, no rule here can match, and
+        // that decision read only the address bits the walk examined (the
+        // walk itself is done once per lookup and cached in `ctx`).
+        if self.trie_stage != usize::MAX && self.trie_skip(key, wc, tries, ctx) {
+            return None;
+        }
         let words = key.words();
         let mut h = SEED;
         let mut pos = 0;
         let last = self.n_stages.saturating_sub(1);
         for s in 0..self.n_stages {
-            let start = pos;
             let end = usize::from(self.stage_end[s]);
             while pos < end {
                 h = mix(h, words[usize::from(self.widx[pos])] & self.wmask[pos]);
@@ -284,7 +290,7 @@ impl Subtable {
             }
             if s < last {
                 if !self.filters[s].may_contain(finish(h)) {
-                    self.miss(key, wc, s, start, pos, tries, ctx);
+                    self.miss(wc, pos);
                     return None;
                 }
             } else {
@@ -295,7 +301,7 @@ impl Subtable {
                     None
                 };
                 if found.is_none() {
-                    self.miss(key, wc, s, start, pos, tries, ctx);
+                    self.miss(wc, pos);
                 } else {
                     self.unwildcard(wc.0.words_mut(), pos);
                 }
@@ -307,29 +313,11 @@ impl Subtable {
     }
 
     /// Un-wildcards what a miss at stage `s` (mask words `start..end`)
-    /// depended on: the stages up to `s`, or, when the prefix tries prove
-    /// the miss with fewer bits, the stages before `s` plus those bits.
-    #[allow(clippy::too_many_arguments)]
-    fn miss(
-        &self,
-        key: &FlowKey,
-        wc: &mut FlowMask,
-        s: usize,
-        start: usize,
-        end: usize,
-        tries: &[super::trie::Trie; 4],
-        ctx: &mut [TrieCtx; 4],
-    ) {
-        // The tries can only help when some bit of the stage is not in `wc`
-        // yet (and a trie walk costs cache misses).
-        if s == self.trie_stage {
-            let w = wc.0.words();
-            let news = (start..end).any(|i| !w[usize::from(self.widx[i])] & self.wmask[i] != 0);
-            if news && self.trie_skip(key, wc, tries, ctx) {
-                self.unwildcard(wc.0.words_mut(), start);
-                return;
-            }
-        }
+    /// depended on: the stages up to `s`. (When prefix tracking could prove
+    /// the miss with fewer bits, [`Subtable::lookup`] skipped the subtable
+    /// before hashing anything.)
+    #[inline]
+    fn miss(&self, wc: &mut FlowMask, end: usize) {
         self.unwildcard(wc.0.words_mut(), end);
     }
 

@@ -383,6 +383,18 @@ impl Trie {
         }
     }
 
+    /// Starts loading the first memory a [`Trie::lookup`] of `value` will
+    /// read (its shortcut entry and that node), without waiting for it:
+    /// the caller goes on with other work while the cache misses resolve.
+    #[inline]
+    pub(super) fn touch(&self, value: u128) {
+        if let Some(&e) = self.short.get(Self::top(value))
+            && let Some(node) = self.nodes.get(e as u32 as usize)
+        {
+            std::hint::black_box(node.users);
+        }
+    }
+
     /// Walks the trie along `value` (left-aligned). See [`TrieMatch`].
     #[inline]
     pub(super) fn lookup(&self, value: u128) -> TrieMatch {

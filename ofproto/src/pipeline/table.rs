@@ -746,7 +746,7 @@ impl FlowTables {
                         self.tables[slot(c, t)].iter().any(|r| {
                             r.is_visible_in(v)
                                 && r.priority() == prio
-                                && overlap(r.key(), r.mask(), &key, &mask)
+                                && overlap(&r.key(), r.mask(), &key, &mask)
                         })
                     });
                     if overlaps {
