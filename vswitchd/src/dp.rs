@@ -150,27 +150,28 @@ impl UpcallHandler for Upcalls {
     }
 }
 
-/// A megaflow as the statistics sweep tells them apart: polling thread and
-/// the thread's reference to it (unique for the flow's whole life).
-type MegaflowId = (usize, datapath::megaflow::FlowRef);
-
 /// Sweeps a megaflow may go without forwarding before the sweep forgets its
 /// translation (it translates again if the flow forwards later).
 const SEEN_SWEEPS: u64 = 20;
 
-/// What the statistics sweep remembers of a megaflow: the translation that
-/// says which rules to credit, and the last sweep that saw it forward.
+/// What the statistics sweep remembers of a megaflow: which one (the
+/// generation of its slot), the translation that says which rules to
+/// credit, and the last sweep that saw it forward.
 #[derive(Default)]
 struct Seen {
+    generation: u32,
     sweep: u64,
     translation: Option<(u64, ofproto::pipeline::xlate::XlateOutput)>,
 }
 
-/// The statistics sweep's memory: sweeps so far, and the megaflows seen.
+/// The statistics sweep's memory: sweeps so far, and per polling thread
+/// the megaflows seen, indexed by slab slot (a thread's slots are dense and
+/// its sweep reports them in slot order, so this is a sequential walk, not
+/// a hash lookup per flow).
 #[derive(Default)]
 struct SweepState {
     sweeps: u64,
-    flows: HashMap<MegaflowId, Seen>,
+    flows: Vec<Vec<Seen>>,
 }
 
 /// The daemon's datapath and its port bookkeeping.
@@ -284,11 +285,27 @@ impl Dp {
         let Ok(deltas) = lock(&self.dp).sweep_stats() else {
             return;
         };
-        let mut st = lock(&self.seen);
+        let mut guard = lock(&self.seen);
+        let st = &mut *guard;
         st.sweeps += 1;
         let now = st.sweeps;
         for f in deltas {
-            let s = st.flows.entry((f.pmd, f.flow)).or_default();
+            if st.flows.len() <= f.pmd {
+                st.flows.resize_with(f.pmd + 1, Vec::new);
+            }
+            let slots = &mut st.flows[f.pmd];
+            let id = f.flow.id as usize;
+            if slots.len() <= id {
+                slots.resize_with(id + 1, Seen::default);
+            }
+            let s = &mut slots[id];
+            if s.generation != f.flow.generation {
+                // Another megaflow in this slot: its translation is not ours.
+                *s = Seen {
+                    generation: f.flow.generation,
+                    ..Seen::default()
+                };
+            }
             s.sweep = now;
             if let Some(owner) = self.upcalls.owner(f.key.in_port) {
                 let mut key = f.key;
@@ -298,7 +315,11 @@ impl Dp {
                     .credit(&key, f.packets, f.bytes, &mut s.translation);
             }
         }
-        st.flows.retain(|_, s| now - s.sweep < SEEN_SWEEPS);
+        for s in st.flows.iter_mut().flatten() {
+            if s.translation.is_some() && now - s.sweep >= SEEN_SWEEPS {
+                s.translation = None;
+            }
+        }
     }
 
     /// Background upkeep: revalidates after MAC learning.
