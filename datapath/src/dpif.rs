@@ -34,7 +34,7 @@ use crate::netdev::{Netdev, RxQueue, TxQueue};
 use crate::packet::{Batch, Packet, PacketMeta};
 use crate::pmd::MAX_RECIRC_DEPTH;
 use crate::pmd::wait::{Waker, wait};
-use crate::pmd::{Clock, Completion, Control, FlowDump, Pmd, PmdConfig, Rxq};
+use crate::pmd::{Clock, Completion, Control, FlowDelta, FlowDump, Pmd, PmdConfig, Rxq};
 use crate::port::{MAX_PORTS, PortEntry, PortTable, TxQueues};
 use crate::snapshot::Snapshot;
 use crate::stats::{DropReason, PmdCounters, PmdStats, PortStats};
@@ -489,6 +489,21 @@ impl Datapath {
         for (i, t) in self.threads.iter().enumerate() {
             let (tx, rx) = channel();
             t.send(Control::Dump(tx));
+            let mut flows = rx
+                .recv_timeout(CONTROL_TIMEOUT)
+                .map_err(|_| DpError::ThreadUnresponsive(i))?;
+            all.append(&mut flows);
+        }
+        Ok(all)
+    }
+
+    /// What every megaflow forwarded since the previous call, for the
+    /// flows that forwarded anything (the statistics sweep's light dump).
+    pub fn sweep_stats(&self) -> Result<Vec<FlowDelta>, DpError> {
+        let mut all = Vec::new();
+        for (i, t) in self.threads.iter().enumerate() {
+            let (tx, rx) = channel();
+            t.send(Control::SweepStats(tx));
             let mut flows = rx
                 .recv_timeout(CONTROL_TIMEOUT)
                 .map_err(|_| DpError::ThreadUnresponsive(i))?;

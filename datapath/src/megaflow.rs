@@ -59,6 +59,9 @@ pub struct Megaflow {
     pub used_ms: u64,
     /// True once a packet has used the flow.
     pub ever_used: bool,
+    /// `packets` and `bytes` when the statistics sweep last read them
+    /// ([`crate::pmd::Control::SweepStats`]).
+    pub swept: (u64, u64),
 }
 
 /// Why an insert was refused.
@@ -387,6 +390,7 @@ impl MegaflowCache {
             bytes: 0,
             used_ms: now_ms,
             ever_used: false,
+            swept: (0, 0),
         }));
         let r = FlowRef {
             id,
@@ -459,6 +463,22 @@ impl MegaflowCache {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.flow.as_deref().map(|f| (i as u32, f)))
+    }
+
+    /// Every flow with its reference, mutable (statistics sweeps).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (FlowRef, &mut Megaflow)> {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+            let generation = s.generation;
+            s.flow.as_deref_mut().map(|f| {
+                (
+                    FlowRef {
+                        id: i as u32,
+                        generation,
+                    },
+                    f,
+                )
+            })
+        })
     }
 
     /// Orders subtables by hits since the last ranking (most first) and

@@ -64,6 +64,12 @@ pub const MAX_RECIRC_DEPTH: u8 = 6;
 /// port's batch go out early. Bounds a thread's memory whatever the number
 /// of ports.
 pub const TX_BATCHES: usize = 8;
+/// Under load, a receive queue found empty is skipped for the next 1, 2, 4
+/// ... up to this many iterations (reset when it delivers): an idle port
+/// next to a busy one costs a `read`/`recvmmsg` per [`RXQ_MAX_BACKOFF`]
+/// iterations instead of one per iteration. An idle thread polls every queue
+/// every iteration.
+pub const RXQ_MAX_BACKOFF: u32 = 8;
 /// How often (clock milliseconds) a thread expires idle flows and re-ranks
 /// its subtables.
 pub const MAINTENANCE_INTERVAL_MS: u64 = 1_000;
@@ -179,6 +185,10 @@ pub struct Rxq {
     pub busy_ns: Arc<AtomicU64>,
     /// Set when the device went away: the queue is no longer polled.
     pub gone: bool,
+    /// Busy iterations to skip this queue for, and the current backoff
+    /// (see [`RXQ_MAX_BACKOFF`]).
+    skip: u32,
+    backoff: u32,
 }
 
 impl Rxq {
@@ -191,6 +201,8 @@ impl Rxq {
             stats,
             busy_ns: Arc::new(AtomicU64::new(0)),
             gone: false,
+            skip: 0,
+            backoff: 0,
         }
     }
 }
@@ -226,6 +238,23 @@ pub struct FlowDump {
     pub version: u64,
 }
 
+/// What one megaflow forwarded since the previous statistics sweep
+/// ([`Control::SweepStats`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowDelta {
+    /// The thread that holds it.
+    pub pmd: usize,
+    /// The megaflow: the same reference for its whole life, never reused
+    /// for another flow of this thread.
+    pub flow: FlowRef,
+    /// Key (of the packet that caused the upcall).
+    pub key: FlowKey,
+    /// Packets since the previous sweep.
+    pub packets: u64,
+    /// Bytes since the previous sweep.
+    pub bytes: u64,
+}
+
 /// A message from the control plane, handled between batches.
 pub enum Control {
     /// Translate again every megaflow older than `version`, then signal.
@@ -239,6 +268,10 @@ pub enum Control {
     Flush(Arc<Completion>),
     /// Send a copy of every megaflow.
     Dump(Sender<Vec<FlowDump>>),
+    /// Send what every megaflow that forwarded packets since the previous
+    /// sweep forwarded in between (much lighter than a dump: no mask, no
+    /// actions, idle flows skipped).
+    SweepStats(Sender<Vec<FlowDelta>>),
     /// New tunables (the EMC size is not changed).
     Configure(PmdConfig),
     /// Start polling a receive queue.
@@ -255,6 +288,7 @@ impl core::fmt::Debug for Control {
             Control::Revalidate { .. } => "Revalidate",
             Control::Flush(_) => "Flush",
             Control::Dump(_) => "Dump",
+            Control::SweepStats(_) => "SweepStats",
             Control::Configure(_) => "Configure",
             Control::AddRxq(_) => "AddRxq",
             Control::RemoveRxq(..) => "RemoveRxq",
@@ -312,6 +346,8 @@ pub struct Pmd {
     clock: Clock,
     now_ns: u64,
     last_maintenance_ms: u64,
+    /// Packets the previous iteration received (0: idle, no queue skipped).
+    last_total: usize,
     ctl: Option<Receiver<Control>>,
     exit: bool,
 }
@@ -476,6 +512,7 @@ impl Pmd {
             clock,
             now_ns: 0,
             last_maintenance_ms: 0,
+            last_total: 0,
             ctl: None,
             exit: false,
         }
@@ -554,9 +591,14 @@ impl Pmd {
         }
         self.now_ns = self.clock.now_ns();
         let mut total = 0;
+        let busy = self.last_total > 0;
         for qi in 0..self.rxqs.len() {
-            let Some(mut cur) = self.rx.take() else { break };
             let rxq = &mut self.rxqs[qi];
+            if busy && rxq.skip > 0 {
+                rxq.skip -= 1;
+                continue;
+            }
+            let Some(mut cur) = self.rx.take() else { break };
             cur.batch.clear();
             let n = if rxq.gone {
                 0
@@ -571,9 +613,13 @@ impl Pmd {
                 }
             };
             if n == 0 {
+                rxq.backoff = (rxq.backoff * 2).clamp(1, RXQ_MAX_BACKOFF);
+                rxq.skip = rxq.backoff;
                 self.rx = Some(cur);
                 continue;
             }
+            rxq.backoff = 0;
+            rxq.skip = 0;
             let start = Instant::now();
             let port = rxq.port;
             let mut bytes = 0;
@@ -593,6 +639,7 @@ impl Pmd {
             total += n;
         }
         self.counters.iterations += 1;
+        self.last_total = total;
         if total == 0 {
             self.counters.idle_iterations += 1;
         }
@@ -637,6 +684,9 @@ impl Pmd {
             Control::Dump(reply) => {
                 let _ = reply.send(self.dump());
             }
+            Control::SweepStats(reply) => {
+                let _ = reply.send(self.sweep_stats());
+            }
             Control::Configure(cfg) => {
                 self.cfg = PmdConfig {
                     emc_entries: self.cfg.emc_entries,
@@ -672,6 +722,29 @@ impl Pmd {
                 bytes: f.bytes,
                 idle_ms: f.ever_used.then(|| now.saturating_sub(f.used_ms)),
                 version: f.version,
+            })
+            .collect()
+    }
+
+    /// What each megaflow forwarded since the previous call, for the flows
+    /// that forwarded anything (see [`Control::SweepStats`]).
+    pub fn sweep_stats(&mut self) -> Vec<FlowDelta> {
+        let pmd = self.id;
+        self.flows
+            .iter_mut()
+            .filter_map(|(r, f)| {
+                let (p, b) = f.swept;
+                if f.packets == p && f.bytes == b {
+                    return None;
+                }
+                f.swept = (f.packets, f.bytes);
+                Some(FlowDelta {
+                    pmd,
+                    flow: r,
+                    key: f.key,
+                    packets: f.packets.wrapping_sub(p),
+                    bytes: f.bytes.wrapping_sub(b),
+                })
             })
             .collect()
     }

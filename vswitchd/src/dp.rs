@@ -150,25 +150,36 @@ impl UpcallHandler for Upcalls {
     }
 }
 
-/// A megaflow as the statistics sweep tells them apart: polling thread,
-/// key and mask.
-type MegaflowId = (usize, FlowKey, FlowKey);
+/// Sweeps a megaflow may go without forwarding before the sweep forgets its
+/// translation (it translates again if the flow forwards later).
+const SEEN_SWEEPS: u64 = 20;
 
-/// What the statistics sweep remembers of a megaflow: its counters at the
-/// last sweep and the translation that says which rules to credit.
+/// What the statistics sweep remembers of a megaflow: which one (the
+/// generation of its slot), the translation that says which rules to
+/// credit, and the last sweep that saw it forward.
 #[derive(Default)]
 struct Seen {
-    packets: u64,
-    bytes: u64,
+    generation: u32,
+    sweep: u64,
     translation: Option<(u64, ofproto::pipeline::xlate::XlateOutput)>,
+}
+
+/// The statistics sweep's memory: sweeps so far, and per polling thread
+/// the megaflows seen, indexed by slab slot (a thread's slots are dense and
+/// its sweep reports them in slot order, so this is a sequential walk, not
+/// a hash lookup per flow).
+#[derive(Default)]
+struct SweepState {
+    sweeps: u64,
+    flows: Vec<Vec<Seen>>,
 }
 
 /// The daemon's datapath and its port bookkeeping.
 pub struct Dp {
     dp: Mutex<Datapath>,
     upcalls: Arc<Upcalls>,
-    /// Packets and bytes of each megaflow at the last statistics sweep.
-    seen: Mutex<HashMap<MegaflowId, Seen>>,
+    /// The translations the statistics sweep credits rules through.
+    seen: Mutex<SweepState>,
     /// Each bridge's meters.
     meter_sets:
         Mutex<std::collections::BTreeMap<String, Vec<Arc<ofproto::pipeline::meter::Meter>>>>,
@@ -188,7 +199,7 @@ impl Dp {
         Arc::new(Dp {
             dp: Mutex::new(dp),
             upcalls,
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(SweepState::default()),
             meter_sets: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
@@ -269,31 +280,46 @@ impl Dp {
     /// `n_packets` counts and idle timeouts see traffic that never leaves
     /// the caches).
     pub fn sweep_stats(&self) {
-        let Ok(flows) = lock(&self.dp).dump_flows() else {
+        // Only the megaflows that forwarded since the last sweep, with
+        // their increments: the polling threads keep the previous counts.
+        let Ok(deltas) = lock(&self.dp).sweep_stats() else {
             return;
         };
-        let mut seen = lock(&self.seen);
-        let mut next = HashMap::with_capacity(flows.len());
-        for f in flows {
-            let k = (f.pmd, f.key, f.mask.0);
-            let mut s = seen.remove(&k).unwrap_or_default();
-            if f.packets < s.packets || f.bytes < s.bytes {
-                // A new megaflow for the same key (the old one was removed).
-                s = Seen::default();
+        let mut guard = lock(&self.seen);
+        let st = &mut *guard;
+        st.sweeps += 1;
+        let now = st.sweeps;
+        for f in deltas {
+            if st.flows.len() <= f.pmd {
+                st.flows.resize_with(f.pmd + 1, Vec::new);
             }
-            let (dp, db) = (f.packets - s.packets, f.bytes - s.bytes);
-            if dp > 0
-                && let Some(owner) = self.upcalls.owner(f.key.in_port)
-            {
+            let slots = &mut st.flows[f.pmd];
+            let id = f.flow.id as usize;
+            if slots.len() <= id {
+                slots.resize_with(id + 1, Seen::default);
+            }
+            let s = &mut slots[id];
+            if s.generation != f.flow.generation {
+                // Another megaflow in this slot: its translation is not ours.
+                *s = Seen {
+                    generation: f.flow.generation,
+                    ..Seen::default()
+                };
+            }
+            s.sweep = now;
+            if let Some(owner) = self.upcalls.owner(f.key.in_port) {
                 let mut key = f.key;
                 key.in_port = owner.ofp_port;
-                owner.bridge.credit(&key, dp, db, &mut s.translation);
+                owner
+                    .bridge
+                    .credit(&key, f.packets, f.bytes, &mut s.translation);
             }
-            s.packets = f.packets;
-            s.bytes = f.bytes;
-            next.insert(k, s);
         }
-        *seen = next;
+        for s in st.flows.iter_mut().flatten() {
+            if s.translation.is_some() && now - s.sweep >= SEEN_SWEEPS {
+                s.translation = None;
+            }
+        }
     }
 
     /// Background upkeep: revalidates after MAC learning.

@@ -208,9 +208,16 @@ fn always_emc() -> PmdConfig {
 }
 
 impl Rig {
+    /// Injects `frame` on `port` and polls until it is received (a queue
+    /// found empty under load is skipped for a few iterations, see
+    /// [`RXQ_MAX_BACKOFF`]; an idle iteration ends that).
     fn send(&mut self, port: usize, frame: &[u8]) {
         self.ports[port - 1].inject(frame);
-        self.pmd.poll_once();
+        for _ in 0..2 {
+            if self.pmd.poll_once() > 0 {
+                break;
+            }
+        }
     }
     fn sent(&self, port: usize) -> Vec<Vec<u8>> {
         self.ports[port - 1].take_sent()
@@ -671,6 +678,12 @@ proptest! {
             }
             r.pmd.poll_once();
         }
+        // Drain what queues skipped under load still hold: two idle
+        // iterations in a row (the second polls every queue).
+        let mut idle = 0;
+        while idle < 2 {
+            if r.pmd.poll_once() == 0 { idle += 1 } else { idle = 0 }
+        }
         let mut got: Vec<(DpPort, Vec<u8>)> = Vec::new();
         for port in 1..=3u32 {
             got.extend(r.sent(port as usize).into_iter().map(|f| (port, f)));
@@ -747,4 +760,123 @@ proptest! {
         prop_assert_eq!(r.sent(1).len(), frames.len());
         prop_assert_eq!(c.lookups(), 2 * frames.len() as u64);
     }
+}
+
+#[test]
+fn stats_sweep_reports_increments_of_busy_flows_only() {
+    let mut r = rig(
+        vec![
+            rule_dst(0x0a00_0001, 32, vec![Action::Output(2)]),
+            rule_dst(0, 0, vec![Action::Output(2)]),
+        ],
+        2,
+        always_emc(),
+    );
+    let a = udp_frame(1, [10, 0, 0, 1], 1);
+    let b = udp_frame(2, [10, 0, 0, 2], 1);
+    r.send(1, &a);
+    r.send(1, &a);
+    r.send(1, &b);
+    let sweep = |r: &mut Rig| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        r.pmd.control(Control::SweepStats(tx));
+        let mut d = rx.recv().unwrap();
+        d.sort_by_key(|d| d.key.nw_dst);
+        d
+    };
+    let d = sweep(&mut r);
+    assert_eq!(d.len(), 2);
+    assert_eq!((d[0].key.nw_dst, d[0].packets), (0x0a00_0001, 2));
+    assert_eq!(d[0].bytes, 2 * a.len() as u64);
+    assert_eq!((d[1].key.nw_dst, d[1].packets), (0x0a00_0002, 1));
+    assert_ne!(d[0].flow, d[1].flow);
+    // Nothing forwarded since: nothing to report.
+    assert!(sweep(&mut r).is_empty());
+    // Only the flow that forwarded again, with the increment.
+    r.send(1, &b);
+    r.send(1, &b);
+    r.send(1, &b);
+    let d2 = sweep(&mut r);
+    assert_eq!(d2.len(), 1);
+    assert_eq!((d2[0].flow, d2[0].packets), (d[1].flow, 3));
+    assert_eq!(d2[0].bytes, 3 * b.len() as u64);
+    // The full dump still has the totals.
+    let total: u64 = r.pmd.dump().iter().map(|d| d.packets).sum();
+    assert_eq!(total, 6);
+}
+
+/// A receive queue that is always empty and counts the polls.
+#[derive(Debug)]
+struct CountingRx(Arc<AtomicUsize>);
+
+impl crate::netdev::RxQueue for CountingRx {
+    fn recv(
+        &mut self,
+        _batch: &mut crate::packet::Batch,
+    ) -> Result<usize, crate::netdev::QueueError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(0)
+    }
+
+    fn fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+}
+
+#[test]
+fn empty_queue_next_to_a_busy_one_is_polled_less_but_still_polled() {
+    let mut r = rig(
+        vec![rule_dst(0, 0, vec![Action::Output(2)])],
+        2,
+        always_emc(),
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    r.pmd.add_rxq(Rxq::new(
+        9,
+        0,
+        Box::new(CountingRx(calls.clone())),
+        Arc::new(PortStats::default()),
+    ));
+    let f = udp_frame(1, [10, 0, 0, 1], 1);
+    // 100 busy iterations: the idle queue is polled once, then after 1, 2,
+    // 4, 8, 8, ... skipped iterations.
+    for _ in 0..100 {
+        r.ports[0].inject(&f);
+        assert_eq!(r.pmd.poll_once(), 1);
+    }
+    let busy_polls = calls.load(Ordering::SeqCst);
+    assert!(
+        (10..=16).contains(&busy_polls),
+        "{busy_polls} polls of the idle queue in 100 busy iterations"
+    );
+    assert_eq!(r.sent(2).len(), 100);
+    // A backed-off queue with traffic is read within RXQ_MAX_BACKOFF + 1
+    // busy iterations, and then every iteration.
+    let mut got = 0;
+    for i in 0..=RXQ_MAX_BACKOFF {
+        r.ports[0].inject(&f);
+        r.ports[1].inject(&f);
+        let n = r.pmd.poll_once();
+        if n == 2 {
+            got = i + 1;
+            break;
+        }
+    }
+    assert!(
+        got > 0,
+        "port 2 not polled within {} iterations",
+        RXQ_MAX_BACKOFF + 1
+    );
+    for _ in 0..5 {
+        r.ports[0].inject(&f);
+        r.ports[1].inject(&f);
+        assert_eq!(r.pmd.poll_once(), 2);
+    }
+    // Idle: every queue is polled every iteration again.
+    r.pmd.poll_once();
+    let before = calls.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(r.pmd.poll_once(), 0);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), before + 5);
 }
