@@ -15,7 +15,7 @@
 use crate::Opts;
 use crate::conn::{Conn, Reply};
 use crate::switch::{Parts, dump, report_error};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use ofproto::ofp::multipart::ReplyBody;
 use ofproto::ofp::port::ports;
 use ofproto::ofp::{Message, PortNo, RequestBody, Version};
@@ -187,9 +187,13 @@ fn is_plain_port(s: &str) -> bool {
 
 /// Rewrites port and table names in flow text to numbers. An unknown name
 /// is left alone (the flow parser then reports it, quoted).
-pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<String> {
+pub fn accept_names<'a>(
+    text: &'a str,
+    ports: &PortMap,
+    tables: &TableMap,
+) -> Result<std::borrow::Cow<'a, str>> {
     if ports.is_empty() && tables.is_empty() {
-        return Ok(text.to_string());
+        return Ok(text.into());
     }
     let by_port: BTreeMap<&str, PortNo> = ports.iter().map(|(n, s)| (s.as_str(), *n)).collect();
     let by_table: BTreeMap<&str, u8> = tables.iter().map(|(n, s)| (s.as_str(), *n)).collect();
@@ -200,7 +204,7 @@ pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<St
         accept_names_line(line, &by_port, &by_table, &mut out)
             .map_err(|e| anyhow::anyhow!("{e} in '{}'", line.trim_end()))?;
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 fn accept_names_line(
@@ -231,7 +235,8 @@ fn accept_names_line(
                 None => return Err("unterminated quoted name"),
             }
         } else {
-            rest.find([',', ' ', '\t', ')', '\n', '\r']).unwrap_or(rest.len())
+            rest.find([',', ' ', '\t', ')', '\n', '\r'])
+                .unwrap_or(rest.len())
         };
         let tok = &rest[..end];
         let name = unquote(tok);
