@@ -187,13 +187,38 @@ fn read_source(path: &str) -> Result<String> {
 
 /// Parses a flow file; `default` is the command of lines without one.
 pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Result<Vec<ParsedMod>> {
-    // Large files are parsed in parallel, one chunk of whole lines per
-    // core; the result (and the first error, by line number) is the same as
-    // parsing in order.
+    let parts = for_each_mod(path, text, default, Vec::new, |out, pm| {
+        out.push(pm);
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+    Ok(out)
+}
+
+/// Parses every flow of a flow file and hands each, in line order within
+/// its chunk, to `step` with the chunk's state (`init()`). Large files are
+/// cut into one chunk of whole lines per core, parsed in parallel; the
+/// states come back in file order. The error is the first in the file
+/// (a parse error names the file and line), as when parsing in order.
+fn for_each_mod<R: Send>(
+    path: &str,
+    text: &str,
+    default: FlowModCommand,
+    init: impl Fn() -> R + Sync,
+    step: impl Fn(&mut R, ParsedMod) -> Result<()> + Sync,
+) -> Result<Vec<R>> {
     const PARALLEL_MIN: usize = 1 << 20;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let run = |chunk: &str, first_line: usize| -> Result<R> {
+        let mut r = init();
+        parse_lines(path, chunk, first_line, default, |pm| step(&mut r, pm))?;
+        Ok(r)
+    };
     if text.len() < PARALLEL_MIN || threads < 2 {
-        return parse_lines(path, text, 0, default);
+        return Ok(vec![run(text, 0)?]);
     }
     let mut chunks = Vec::with_capacity(threads);
     let (mut start, mut first_line) = (0, 0);
@@ -201,43 +226,47 @@ pub fn parse_flow_file(path: &str, text: &str, default: FlowModCommand) -> Resul
         let end = if k == threads {
             text.len()
         } else {
-            let want = text.len() * k / threads;
+            let want = (text.len() * k / threads).max(start);
             text[want..].find('\n').map_or(text.len(), |i| want + i + 1)
         };
         if end > start {
             let chunk = &text[start..end];
             chunks.push((chunk, first_line));
-            first_line += chunk.matches('\n').count();
+            first_line += memchr_count(chunk.as_bytes());
             start = end;
         }
     }
-    let results: Vec<Result<Vec<ParsedMod>>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = chunks
+    let run = &run;
+    let results: Vec<Result<R>> = std::thread::scope(|sc| {
+        // The first chunk is parsed on this thread.
+        let hs: Vec<_> = chunks[1..]
             .iter()
-            .map(|(c, l)| sc.spawn(move || parse_lines(path, c, *l, default)))
+            .map(|&(c, l)| sc.spawn(move || run(c, l)))
             .collect();
-        hs.into_iter()
-            .map(|h| {
+        let first = run(chunks[0].0, 0);
+        std::iter::once(first)
+            .chain(hs.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("parser thread panicked")))
-            })
+            }))
             .collect()
     });
-    let mut out = Vec::with_capacity(results.iter().map(|r| r.as_ref().map_or(0, Vec::len)).sum());
-    for r in results {
-        out.extend(r?);
-    }
-    Ok(out)
+    results.into_iter().collect()
 }
 
-/// Parses the lines of `text`, numbering them from `first_line + 1`.
+fn memchr_count(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+/// Parses the lines of `text`, numbering them from `first_line + 1`, and
+/// hands each flow mod to `f`.
 fn parse_lines(
     path: &str,
     text: &str,
     first_line: usize,
     default: FlowModCommand,
-) -> Result<Vec<ParsedMod>> {
-    let mut out = Vec::with_capacity(text.len() / 64);
+    mut f: impl FnMut(ParsedMod) -> Result<()>,
+) -> Result<()> {
     for (n, line) in text.lines().enumerate() {
         let line = match line.find('#') {
             Some(i) => &line[..i],
@@ -262,54 +291,106 @@ fn parse_lines(
                 l = rest.trim();
             }
         }
-        let pm =
-            parse_flow_mod(l, cmd).with_context(|| format!("{path}:{}", first_line + n + 1))?;
-        out.push(pm);
+        parse_flow_mod(l, cmd)
+            .and_then(&mut f)
+            .with_context(|| format!("{path}:{}", first_line + n + 1))?;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Encodes the flow mods for `v`, adding the Nicira set-up messages an
-/// OpenFlow 1.0 connection needs. Returns the messages (each as bytes, with
-/// a fresh xid) in order.
-fn encode_mods(c: &Conn, mods: Vec<ParsedMod>) -> Result<(Vec<Message>, Vec<Message>)> {
-    let v = c.version();
-    let mut setup = Vec::new();
-    let mut msgs = Vec::with_capacity(mods.len());
-    if v == Version::V1_0 {
-        let need_tid = mods
-            .iter()
-            .any(|m| m.explicit_table && m.fm.table_id != 0xff);
-        let mut use_nxm = false;
-        let mut fms = Vec::with_capacity(mods.len());
-        let mut scratch = Vec::with_capacity(64);
+/// What the encoding of a sequence of flow mods depends on, learned from
+/// the whole sequence before anything is sent.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Some flow names a table explicitly (OpenFlow 1.0 then needs
+    /// `NXT_FLOW_MOD_TABLE_ID`).
+    need_tid: bool,
+    /// Some flow needs the Nicira flow format in OpenFlow 1.0.
+    nxm10: bool,
+    /// The first flow that cannot be expressed in OpenFlow 1.1+.
+    of11_error: Option<String>,
+}
+
+impl Plan {
+    fn add(&mut self, pm: ParsedMod, scratch: &mut Vec<u8>) {
+        let mut fm = pm.fm;
+        if pm.explicit_table && fm.table_id != 0xff {
+            self.need_tid = true;
+        }
+        if !self.nxm10 {
+            scratch.clear();
+            self.nxm10 = fm.cookie_mask != 0 || fm.match_.encode_of10(scratch).is_err();
+        }
+        if self.of11_error.is_none() {
+            if let Err(e) = actions_for_of11(&fm.match_, &mut fm.instructions) {
+                self.of11_error = Some(e.to_string());
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Plan) {
+        self.need_tid |= o.need_tid;
+        self.nxm10 |= o.nxm10;
+        if self.of11_error.is_none() {
+            self.of11_error = o.of11_error;
+        }
+    }
+
+    fn of(mods: &[ParsedMod]) -> Plan {
+        let mut p = Plan::default();
+        let mut scratch = Vec::new();
         for m in mods {
-            let mut fm = m.fm;
-            if fm.table_id == 0xff || !need_tid {
+            p.add(m.clone(), &mut scratch);
+        }
+        p
+    }
+
+    /// The set-up messages for `v`, or the reason the flows cannot be sent.
+    fn setup(&self, v: Version) -> Result<Vec<Message>> {
+        let mut setup = Vec::new();
+        if v == Version::V1_0 {
+            if self.need_tid {
+                setup.push(nx::flow_mod_table_id(true));
+            }
+            if self.nxm10 {
+                setup.push(nx::set_flow_format_nxm());
+            }
+        } else if let Some(e) = &self.of11_error {
+            bail!("{e}");
+        }
+        Ok(setup)
+    }
+
+    /// Appends `pm` encoded for `v` (with xid 0) to `buf`; `scratch` is a
+    /// reused buffer.
+    fn encode(
+        &self,
+        v: Version,
+        pm: ParsedMod,
+        scratch: &mut Vec<u8>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let msg = if v == Version::V1_0 {
+            let mut fm = pm.fm;
+            if fm.table_id == 0xff || !self.need_tid {
                 fm.table_id = 0;
             }
-            scratch.clear();
-            if !use_nxm && (fm.cookie_mask != 0 || fm.match_.encode_of10(&mut scratch).is_err()) {
-                use_nxm = true;
+            if self.nxm10 {
+                nx::flow_mod(&fm)?
+            } else {
+                Message::FlowMod(fm)
             }
-            fms.push(fm);
-        }
-        if need_tid {
-            setup.push(nx::flow_mod_table_id(true));
-        }
-        if use_nxm {
-            setup.push(nx::set_flow_format_nxm());
-            let nxm: Result<Vec<Message>> = fms.iter().map(nx::flow_mod).collect();
-            return Ok((setup, nxm?));
-        }
-        return Ok((setup, fms.into_iter().map(Message::FlowMod).collect()));
+        } else {
+            let mut fm = of11_table(pm.fm);
+            actions_for_of11(&fm.match_, &mut fm.instructions)?;
+            Message::FlowMod(fm)
+        };
+        msg.encode_to(v, 0, scratch).map_err(|e| {
+            anyhow::anyhow!("cannot encode flow mod for {}: {e}", crate::conn::vname(v))
+        })?;
+        buf.extend_from_slice(scratch);
+        Ok(())
     }
-    for m in mods {
-        let mut fm = of11_table(m.fm);
-        actions_for_of11(&fm.match_, &mut fm.instructions)?;
-        msgs.push(Message::FlowMod(fm));
-    }
-    Ok((setup, msgs))
 }
 
 /// Rewrites the OpenFlow 1.0-only actions of a flow for OpenFlow 1.1+, as
@@ -417,27 +498,43 @@ pub fn of11_table(mut fm: FlowMod) -> FlowMod {
 /// Sends `msgs` in windows with a barrier after each; returns the exit
 /// status (1 after printing the first error).
 pub fn send_windowed(c: &mut Conn, setup: &[Message], msgs: &[Message]) -> Result<i32> {
+    // Encode everything first: an encoding error sends nothing.
+    let v = c.version();
+    let mut buf = Vec::with_capacity(msgs.len() * 128);
+    let mut scratch = Vec::with_capacity(256);
+    for m in msgs {
+        m.encode_to(v, 0, &mut scratch).map_err(|e| {
+            anyhow::anyhow!("cannot encode flow mod for {}: {e}", crate::conn::vname(v))
+        })?;
+        buf.extend_from_slice(&scratch);
+    }
+    send_encoded(c, setup, &mut buf)
+}
+
+/// Sends the set-up messages (each with a barrier), then the encoded
+/// messages of `buf` (back to back, xids not yet set) in windows of
+/// [`WINDOW`] with a barrier after each; returns the exit status (1 after
+/// printing the first error).
+fn send_encoded(c: &mut Conn, setup: &[Message], buf: &mut [u8]) -> Result<i32> {
     for m in setup {
         match c.transact_noreply(m)? {
             Some((raw, e)) => return Ok(report_error(&raw, &e)),
             None => continue,
         }
     }
-    // Encode everything first: an encoding error sends nothing.
-    let v = c.version();
-    let mut buf = Vec::with_capacity(msgs.len() * 128);
-    let mut ends = Vec::with_capacity(msgs.len().div_ceil(WINDOW));
-    for chunk in msgs.chunks(WINDOW) {
-        for m in chunk {
-            let b = m.encode(v, crate::conn::next_xid()).map_err(|e| {
-                anyhow::anyhow!("cannot encode flow mod for {}: {e}", crate::conn::vname(v))
-            })?;
-            buf.extend_from_slice(&b);
-        }
-        ends.push(buf.len());
-    }
     let mut start = 0;
-    for end in ends {
+    while start < buf.len() {
+        // Give the window's messages their xids, in order.
+        let mut end = start;
+        for _ in 0..WINDOW {
+            if end + 8 > buf.len() {
+                break;
+            }
+            let len = usize::from(u16::from_be_bytes([buf[end + 2], buf[end + 3]]));
+            buf[end + 4..end + 8].copy_from_slice(&crate::conn::next_xid().to_be_bytes());
+            end += len.max(8);
+        }
+        let end = end.min(buf.len());
         c.send_bytes(&buf[start..end])?;
         start = end;
         c.barrier()?;
@@ -454,8 +551,15 @@ pub fn send_mods(o: &Opts, target: &str, mods: Vec<ParsedMod>) -> Result<i32> {
     if o.bundle {
         return crate::bundle::send_bundle(&mut c, &mods);
     }
-    let (setup, msgs) = encode_mods(&c, mods)?;
-    send_windowed(&mut c, &setup, &msgs)
+    let plan = Plan::of(&mods);
+    let v = c.version();
+    let setup = plan.setup(v)?;
+    let mut buf = Vec::with_capacity(mods.len() * 128);
+    let mut scratch = Vec::with_capacity(256);
+    for m in mods {
+        plan.encode(v, m, &mut scratch, &mut buf)?;
+    }
+    send_encoded(&mut c, &setup, &mut buf)
 }
 
 /// `add-flow`, `mod-flows`, `del-flows` with one flow (or `-` for a file on
@@ -465,15 +569,15 @@ pub fn flow_mod_cmd(o: &Opts, target: &str, text: &str, cmd: Cmd) -> Result<i32>
     let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
         return Ok(1);
     };
-    let mods = if text == "-" {
-        let t = names::accept_names(&read_source("-")?, &pm, &tm)?;
-        parse_flow_file("-", &t, command)?
-    } else {
-        vec![parse_flow_mod(
-            &names::accept_names(text, &pm, &tm)?,
-            command,
-        )?]
-    };
+    if text == "-" {
+        let src = read_source("-")?;
+        let t = names::accept_names(&src, &pm, &tm)?;
+        return send_file(o, target, "-", &t, command);
+    }
+    let mods = vec![parse_flow_mod(
+        &names::accept_names(text, &pm, &tm)?,
+        command,
+    )?];
     send_mods(o, target, mods)
 }
 
@@ -482,38 +586,99 @@ pub fn flow_mod_file(o: &Opts, target: &str, path: &str) -> Result<i32> {
     let Some((pm, tm)) = names::fetch_for_parse(o, target, true)? else {
         return Ok(1);
     };
-    let t = names::accept_names(&read_source(path)?, &pm, &tm)?;
-    let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
-    send_mods(o, target, mods)
+    let src = read_source(path)?;
+    let t = names::accept_names(&src, &pm, &tm)?;
+    send_file(o, target, path, &t, FlowModCommand::Add)
+}
+
+/// Sends the flow mods of a flow file. The whole file is parsed before
+/// connecting (a bad line sends nothing), keeping only what the encoding
+/// depends on ([`Plan`]); once the version is known the flows are parsed
+/// again straight into one buffer of encoded messages, so the parsed flows
+/// never all live at once. With `--bundle` they are kept and bundled.
+fn send_file(
+    o: &Opts,
+    target: &str,
+    path: &str,
+    text: &str,
+    default: FlowModCommand,
+) -> Result<i32> {
+    if o.bundle {
+        let mods = parse_flow_file(path, text, default)?;
+        return send_mods(o, target, mods);
+    }
+    let plans = for_each_mod(
+        path,
+        text,
+        default,
+        || (Plan::default(), Vec::new()),
+        |(p, scratch), pm| {
+            p.add(pm, scratch);
+            Ok(())
+        },
+    )?;
+    let mut plan = Plan::default();
+    for (p, _) in plans {
+        plan.merge(p);
+    }
+    let mut c = Conn::open(target, o.versions)?;
+    let v = c.version();
+    let setup = plan.setup(v)?;
+    let plan = &plan;
+    let parts = for_each_mod(
+        path,
+        text,
+        default,
+        || (Vec::with_capacity(1 << 16), Vec::with_capacity(256)),
+        |(buf, scratch), pm| plan.encode(v, pm, scratch, buf),
+    )?;
+    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+    for (b, _) in parts {
+        buf.extend_from_slice(&b);
+    }
+    send_encoded(&mut c, &setup, &mut buf)
 }
 
 /// `parse-flows FILE` (offline): parses a flow file and prints each flow
-/// mod as `COMMAND FLOW` in the `--no-stats` text, one per line.
+/// mod as `COMMAND FLOW` in the `--no-stats` text, one per line. Each chunk
+/// of the file is printed into one buffer as it is parsed.
 pub fn parse_flows(path: &str) -> Result<i32> {
     let t = read_source(path)?;
-    let mods = parse_flow_file(path, &t, FlowModCommand::Add)?;
-    let mut out = String::with_capacity(mods.len() * 96);
-    for m in &mods {
-        let cmd = match m.fm.command {
-            FlowModCommand::Add => "add",
-            FlowModCommand::Modify => "modify",
-            FlowModCommand::ModifyStrict => "modify_strict",
-            FlowModCommand::Delete => "delete",
-            FlowModCommand::DeleteStrict => "delete_strict",
-        };
-        out.push_str(cmd);
-        out.push(' ');
-        format_flow_stats(
-            &mut out,
-            &stats_of_mod(&m.fm),
-            FlowAges::default(),
-            false,
-            Version::V1_0,
-        );
-        out.push('\n');
-    }
+    let parts = for_each_mod(
+        path,
+        &t,
+        FlowModCommand::Add,
+        || String::with_capacity(1 << 16),
+        |out, m| {
+            let cmd = match m.fm.command {
+                FlowModCommand::Add => "add",
+                FlowModCommand::Modify => "modify",
+                FlowModCommand::ModifyStrict => "modify_strict",
+                FlowModCommand::Delete => "delete",
+                FlowModCommand::DeleteStrict => "delete_strict",
+            };
+            out.push_str(cmd);
+            out.push(' ');
+            format_flow_stats(
+                out,
+                &stats_of_mod(m.fm),
+                FlowAges::default(),
+                false,
+                Version::V1_0,
+            );
+            out.push('\n');
+            Ok(())
+        },
+    )?;
     use std::io::Write;
-    match std::io::stdout().lock().write_all(out.as_bytes()) {
+    let mut w = std::io::stdout().lock();
+    for out in parts {
+        match w.write_all(out.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+            r => r?,
+        }
+    }
+    match w.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         r => r.map(|_| 0).map_err(Into::into),
     }
@@ -660,7 +825,7 @@ pub fn dump_flows(
                 return Ok(1);
             };
             accepted = names::accept_names(t, &pm, &tm)?;
-            Some(accepted.as_str())
+            Some(&*accepted)
         }
         None => None,
     };
@@ -914,7 +1079,7 @@ fn val_of(fs: &FlowStats, v: Version) -> FlowVal {
     }
 }
 
-fn stats_of_mod(fm: &FlowMod) -> FlowStats {
+fn stats_of_mod(fm: FlowMod) -> FlowStats {
     FlowStats {
         table_id: if fm.table_id == 0xff { 0 } else { fm.table_id },
         duration_sec: 0,
@@ -926,8 +1091,8 @@ fn stats_of_mod(fm: &FlowMod) -> FlowStats {
         cookie: fm.cookie,
         packet_count: 0,
         byte_count: 0,
-        match_: fm.match_.clone(),
-        instructions: fm.instructions.clone(),
+        match_: fm.match_,
+        instructions: fm.instructions,
     }
 }
 
@@ -940,7 +1105,7 @@ fn flows_from_file(path: &str) -> Result<FlowSet> {
         if pm.fm.command != FlowModCommand::Add {
             bail!("{path}: only flow additions may appear in a flow file here");
         }
-        let fs = stats_of_mod(&pm.fm);
+        let fs = stats_of_mod(pm.fm);
         set.insert(
             flow_key(fs.table_id, fs.priority, &fs.match_),
             (val_of(&fs, Version::V1_0), fs),

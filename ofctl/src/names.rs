@@ -187,9 +187,13 @@ fn is_plain_port(s: &str) -> bool {
 
 /// Rewrites port and table names in flow text to numbers. An unknown name
 /// is left alone (the flow parser then reports it, quoted).
-pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<String> {
+pub fn accept_names<'a>(
+    text: &'a str,
+    ports: &PortMap,
+    tables: &TableMap,
+) -> Result<std::borrow::Cow<'a, str>> {
     if ports.is_empty() && tables.is_empty() {
-        return Ok(text.to_string());
+        return Ok(text.into());
     }
     let by_port: BTreeMap<&str, PortNo> = ports.iter().map(|(n, s)| (s.as_str(), *n)).collect();
     let by_table: BTreeMap<&str, u8> = tables.iter().map(|(n, s)| (s.as_str(), *n)).collect();
@@ -200,7 +204,7 @@ pub fn accept_names(text: &str, ports: &PortMap, tables: &TableMap) -> Result<St
         accept_names_line(line, &by_port, &by_table, &mut out)
             .map_err(|e| anyhow::anyhow!("{e} in '{}'", line.trim_end()))?;
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 fn accept_names_line(

@@ -191,6 +191,12 @@ impl Match {
         self.set(f, Value::from_u64(w, v), Some(Value::from_u64(w, mask)));
     }
 
+    /// Reorders the entries by `key` (stable; the same entries, so the same
+    /// match).
+    pub fn sort_by_key<K: Ord>(&mut self, key: impl FnMut(&MatchEntry) -> K) {
+        self.entries.sort_by_key(key);
+    }
+
     /// Removes `f`.
     pub fn remove(&mut self, f: Field) {
         self.entries.retain(|e| e.field != f);

@@ -473,22 +473,38 @@ impl Message {
 
     /// Encodes with header `version` and `xid`.
     pub fn encode(&self, version: Version, xid: u32) -> Result<Vec<u8>, EncodeError> {
+        let mut w = Vec::with_capacity(64);
+        self.encode_to(version, xid, &mut w)?;
+        Ok(w)
+    }
+
+    /// [`Message::encode`] into `w`, which is cleared first (a caller
+    /// encoding many messages reuses one buffer). On error `w` holds no
+    /// message.
+    pub fn encode_to(
+        &self,
+        version: Version,
+        xid: u32,
+        w: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        w.clear();
         let t = self
             .msg_type()
             .wire(version)
             .ok_or(EncodeError::NotInVersion("message type"))?;
-        let mut w = Vec::with_capacity(64);
         w.put_u8(version.wire());
         w.put_u8(t);
         w.put_u16(0);
         w.put_u32(xid);
-        self.encode_body(version, &mut w)?;
-        if w.len() > MAX_MSG_LEN {
+        let r = self.encode_body(version, w);
+        if r.is_err() || w.len() > MAX_MSG_LEN {
+            w.clear();
+            r?;
             return Err(EncodeError::TooLong);
         }
         let len = w.len() as u16;
         w.patch_u16(2, len);
-        Ok(w)
+        Ok(())
     }
 
     fn encode_body(&self, version: Version, w: &mut Vec<u8>) -> Result<(), EncodeError> {

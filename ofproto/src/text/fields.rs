@@ -82,12 +82,26 @@ pub fn lookup_field(name: &str) -> Option<Field> {
         "icmpv4_type" => Some(Icmpv4Type),
         _ => None,
     };
-    alias.or_else(|| {
-        Field::all()
-            .iter()
-            .copied()
-            .find(|f| f.name() == name || nxm_name(*f) == name)
-    })
+    alias.or_else(|| by_name().get(name).copied())
+}
+
+/// Every field under its Open vSwitch name and its NXM/OXM name, built once
+/// (a flow file asks for a field per token).
+fn by_name() -> &'static std::collections::HashMap<String, Field> {
+    static NAMES: std::sync::LazyLock<std::collections::HashMap<String, Field>> =
+        std::sync::LazyLock::new(|| {
+            let mut m = std::collections::HashMap::new();
+            // Reversed, so that the first field of the table wins a name
+            // two fields share (as a linear search would find it).
+            for f in Field::all().iter().rev() {
+                m.insert(nxm_name(*f), *f);
+            }
+            for f in Field::all().iter().rev() {
+                m.insert(f.name().to_string(), *f);
+            }
+            m
+        });
+    &NAMES
 }
 
 fn eth_type(m: &Match) -> Option<u64> {
@@ -219,9 +233,12 @@ pub(crate) fn parse_value(f: Field, s: &str) -> Result<(Value, Option<Value>), P
             } else {
                 (1u128 << (8 * w)) - 1
             };
-            let what = format!("{}-byte field {}", w, info.name);
             let num = |x: &str| -> Result<Value, ParseError> {
-                let n = parse_num(x, max, &what)?;
+                let n = match super::parse_u128(x) {
+                    Some(n) if n <= max => n,
+                    // The message is built only for a bad value.
+                    _ => parse_num(x, max, &format!("{}-byte field {}", w, info.name))?,
+                };
                 Ok(Value::from_bytes(&n.to_be_bytes()[16 - w..]))
             };
             Ok((num(v)?, m.map(num).transpose()?))
@@ -443,13 +460,13 @@ fn wire_rank(f: Field) -> (u8, u8) {
 }
 
 fn wire_order(m: &mut Match) {
-    let mut entries: Vec<_> = m.entries().to_vec();
-    entries.sort_by_key(|e| wire_rank(e.field));
-    let mut out = Match::new();
-    for e in entries {
-        out.set(e.field, e.value, e.mask);
+    if !m
+        .entries()
+        .windows(2)
+        .all(|w| wire_rank(w[0].field) <= wire_rank(w[1].field))
+    {
+        m.sort_by_key(|e| wire_rank(e.field));
     }
-    *m = out;
 }
 
 /// The 802.1Q TCI value and mask that `vlan_tci`, `vlan_vid` and
@@ -488,7 +505,7 @@ fn set_entry(m: &mut Match, f: Field, v: Value, mask: Option<Value>) {
 /// `m`. Protocol shorthands and `dl_type`/`nw_proto` are applied first, so
 /// `tp_src` and `nw_src` resolve whatever the order.
 pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result<(), ParseError> {
-    let mut later = Vec::new();
+    let is_proto = |k: &str| matches!(k, "nw_proto" | "ip_proto");
     for &(k, v) in pairs {
         match (k, v) {
             (k, None) => {
@@ -506,14 +523,16 @@ pub fn parse_match_into(pairs: &[(&str, Option<&str>)], m: &mut Match) -> Result
                 let n = parse_num(v, 0xffff, "2-byte field dl_type")?;
                 m.set_u64(Field::EthType, n as u64);
             }
-            _ => later.push((k, v.unwrap_or_default())),
+            _ => {}
         }
     }
-    // nw_proto after dl_type (it means arp_op for ARP).
-    let (protos, rest): (Vec<_>, Vec<_>) = later
-        .into_iter()
-        .partition(|(k, _)| matches!(*k, "nw_proto" | "ip_proto"));
-    for (k, v) in protos.into_iter().chain(rest) {
+    // nw_proto after dl_type (it means arp_op for ARP), then the rest in
+    // order.
+    let later =
+        |&&(k, v): &&(&str, Option<&str>)| v.is_some() && !matches!(k, "dl_type" | "eth_type");
+    let protos = pairs.iter().filter(later).filter(|(k, _)| is_proto(k));
+    let rest = pairs.iter().filter(later).filter(|(k, _)| !is_proto(k));
+    for (k, v) in protos.chain(rest).map(|&(k, v)| (k, v.unwrap_or_default())) {
         match k {
             "in_port" => {
                 let p = parse_port(v).or_else(|_| err(format!("invalid port '{v}'")))?;
