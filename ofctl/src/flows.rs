@@ -321,10 +321,10 @@ impl Plan {
             scratch.clear();
             self.nxm10 = fm.cookie_mask != 0 || fm.match_.encode_of10(scratch).is_err();
         }
-        if self.of11_error.is_none() {
-            if let Err(e) = actions_for_of11(&fm.match_, &mut fm.instructions) {
-                self.of11_error = Some(e.to_string());
-            }
+        if self.of11_error.is_none()
+            && let Err(e) = actions_for_of11(&fm.match_, &mut fm.instructions)
+        {
+            self.of11_error = Some(e.to_string());
         }
     }
 
