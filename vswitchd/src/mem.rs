@@ -16,6 +16,26 @@ pub const TRIM_AFTER_FLOWS: usize = 1000;
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static LAST_MS: AtomicU64 = AtomicU64::new(0);
 
+static CHANGED_FLOWS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts flows added or changed; every [`TRIM_AFTER_FLOWS`] of them ask
+/// for a trim. A load of many flow_mods leaves their receive buffers and
+/// decoded messages free in the arenas, which would otherwise stay in RSS
+/// until the next large delete.
+pub fn note_flows_changed(n: usize) {
+    let before = CHANGED_FLOWS.fetch_add(n as u64, Ordering::Relaxed);
+    if crosses_batch(before, n as u64) {
+        trim_soon();
+    }
+}
+
+/// True when counting `n` more from `before` completes a batch of
+/// [`TRIM_AFTER_FLOWS`].
+fn crosses_batch(before: u64, n: u64) -> bool {
+    let batch = TRIM_AFTER_FLOWS as u64;
+    before.wrapping_add(n) / batch != before / batch
+}
+
 /// Asks for a trim at the next housekeeping.
 pub fn trim_soon() {
     REQUESTED.store(true, Ordering::Release);
@@ -52,6 +72,17 @@ fn trim() {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_changed_flows_ask_for_a_trim() {
+        // (The counter itself is a static other tests share; its rule:)
+        let b = TRIM_AFTER_FLOWS as u64;
+        let asks = (0..3 * b).filter(|&i| crosses_batch(i, 1)).count();
+        assert_eq!(asks, 3, "one request per batch of changed flows");
+        assert!(!crosses_batch(0, b - 1));
+        assert!(crosses_batch(b - 1, 1));
+        assert!(crosses_batch(5, 2 * b), "a large step asks too");
+    }
 
     #[test]
     fn trims_once_when_asked_and_rate_limited() {

@@ -1082,6 +1082,9 @@ impl Handler for OfBridge {
                     }) {
                         crate::mem::trim_soon();
                     }
+                    if !deletes {
+                        crate::mem::note_flows_changed(1);
+                    }
                     r
                 };
                 match r {
