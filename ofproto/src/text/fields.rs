@@ -750,12 +750,14 @@ pub fn format_match(m: &Match) -> String {
     use Field::*;
     let mut out: Vec<String> = Vec::new();
     let mut done: Vec<Field> = Vec::new();
+    // `done` holds only fields the match has (and the VLAN trio), so its
+    // scans stay short: most of the ~100 fields below are absent, and are
+    // dismissed by one pass over the match's few entries.
     let emit = |out: &mut Vec<String>, done: &mut Vec<Field>, f: Field| {
-        if done.contains(&f) {
-            return;
-        }
-        done.push(f);
         if matches!(f, VlanTci | VlanVid | VlanPcp) {
+            if done.contains(&VlanTci) {
+                return;
+            }
             done.extend([VlanTci, VlanVid, VlanPcp]);
             let (v, mk) = combined_tci(m);
             if mk != 0 {
@@ -764,6 +766,10 @@ pub fn format_match(m: &Match) -> String {
             return;
         }
         let Some(e) = m.get(f) else { return };
+        if done.contains(&f) {
+            return;
+        }
+        done.push(f);
         let s = match f {
             InPort => format!("in_port={}", port_name(e.value.to_u64() as u32)),
             IpDscp if e.mask.is_none() => format!("nw_tos={}", e.value.to_u64() << 2),
