@@ -55,6 +55,20 @@ struct Nat {
 const ETH_IPV4: u16 = 0x0800;
 const TCP: u8 = 6;
 
+/// A masked IPv4 address rewrite (TOS and TTL untouched).
+fn set_ipv4(src: u32, src_mask: u32, dst: u32, dst_mask: u32) -> Action {
+    Action::Set(SetMasked::Ipv4 {
+        src,
+        src_mask,
+        dst,
+        dst_mask,
+        tos: 0,
+        tos_mask: 0,
+        ttl: 0,
+        ttl_mask: 0,
+    })
+}
+
 /// Port 1 <-> port 2, rewriting VIP:VPORT to SRV:PORT towards the server and
 /// back on the replies.
 struct NatWire(Nat);
@@ -73,16 +87,7 @@ impl UpcallHandler for NatWire {
         match key.in_port {
             1 => {
                 if tcp && key.nw_dst == n.vip && key.tp_dst == n.vport {
-                    out.actions.push(Action::Set(SetMasked::Ipv4 {
-                        src: 0,
-                        src_mask: 0,
-                        dst: n.srv,
-                        dst_mask: !0,
-                        tos: 0,
-                        tos_mask: 0,
-                        ttl: 0,
-                        ttl_mask: 0,
-                    }));
+                    out.actions.push(set_ipv4(0, 0, n.srv, !0));
                     out.actions.push(Action::Set(SetMasked::Tcp(L4Ports {
                         dst: n.port,
                         dst_mask: !0,
@@ -93,16 +98,7 @@ impl UpcallHandler for NatWire {
             }
             2 => {
                 if tcp && key.nw_src == n.srv && key.tp_src == n.port {
-                    out.actions.push(Action::Set(SetMasked::Ipv4 {
-                        src: n.vip,
-                        src_mask: !0,
-                        dst: 0,
-                        dst_mask: 0,
-                        tos: 0,
-                        tos_mask: 0,
-                        ttl: 0,
-                        ttl_mask: 0,
-                    }));
+                    out.actions.push(set_ipv4(n.vip, !0, 0, 0));
                     out.actions.push(Action::Set(SetMasked::Tcp(L4Ports {
                         src: n.vport,
                         src_mask: !0,
