@@ -203,9 +203,19 @@ pub fn holders(dir: &Path) -> String {
     }
 }
 
+/// True while process `pid` runs or still tears down: a zombie whose other
+/// threads have not all exited yet still holds its files, locks and tap
+/// devices (the leader turns `Z` first), so it counts as alive until it is
+/// the only task left. An unreaped zombie with no other task is dead.
 pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        return false;
+    }
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_default()
+        .contains(") Z ");
+    if !zombie {
+        return true;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| tasks.count() > 1)
 }
